@@ -1,0 +1,7 @@
+"""``python -m tidalsort``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

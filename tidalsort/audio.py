@@ -1,0 +1,156 @@
+"""Read just the part of an audio file that analysis needs, as mono at one sample rate.
+
+All decoding goes through soundfile (libsndfile): WAV, AIFF/AIFC, FLAC, OGG, MP3, CAF, W64
+and the rest of what it reads, at any bit depth, sample rate and channel count.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+#: Sample rate every signal is brought to before analysis, so that features of files
+#: recorded at 22.05, 44.1 or 48 kHz are comparable.
+ANALYSIS_RATE = 44100
+#: Rates within this relative distance of ANALYSIS_RATE (44101 Hz, say) are not resampled.
+RATE_TOLERANCE = 0.01
+#: Peak level (linear, about -80 dBFS) below which audio counts as silence.
+SILENCE = 1e-4
+_SCAN_BLOCK = 65536
+_TRUNCATION = re.compile(r"^\s*(data|SSND)\s*:.*should be|> file length", re.MULTILINE)
+
+
+class UnreadableAudio(Exception):
+    """A file that cannot be analysed; ``str(exc)`` is a one-line reason for the user."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What the header of an audio file says about it."""
+
+    samplerate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+    warning: str | None = None
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.frames / self.samplerate
+
+
+def _open(path: Path) -> sf.SoundFile:
+    try:
+        if path.stat().st_size == 0:
+            raise UnreadableAudio("empty file (0 bytes)")
+        return sf.SoundFile(str(path))
+    except UnreadableAudio:
+        raise
+    except sf.LibsndfileError as exc:
+        if "Format not recognised" in str(exc):
+            raise UnreadableAudio("not an audio file (format not recognised)") from None
+        raise UnreadableAudio(f"corrupt audio ({exc.error_string})") from None
+    except (OSError, RuntimeError, TypeError) as exc:
+        raise UnreadableAudio(f"cannot open ({exc})") from None
+
+
+def _completeness(f: sf.SoundFile) -> str | None:
+    """A warning if the file holds less audio than its header says (a cut-off copy), else None.
+
+    Such files are still sorted, as SuperDirt plays what is there.
+    """
+    if _TRUNCATION.search(f.extra_info or ""):
+        return "truncated: the header promises more audio than the file holds; sorted with what is there"
+    try:
+        f.seek(max(0, f.frames - 16))
+        f.read(16)
+        return None
+    except (sf.LibsndfileError, RuntimeError):
+        return "truncated: the end of the audio cannot be read; sorted with what is there"
+    finally:
+        try:
+            f.seek(0)
+        except (sf.LibsndfileError, RuntimeError):
+            pass  # reading the head will fail with a clear reason
+
+
+def _mono(block: np.ndarray) -> np.ndarray:
+    return block.mean(axis=1) if block.ndim == 2 else block
+
+
+def _first_sound(f: sf.SoundFile) -> int:
+    """Frame index of the first sample above :data:`SILENCE`; raise if there is none."""
+    f.seek(0)
+    position = 0
+    while True:
+        block = f.read(_SCAN_BLOCK, dtype="float32", always_2d=True)
+        if len(block) == 0:
+            raise UnreadableAudio("silent (no sample above -80 dBFS)")
+        loud = np.flatnonzero(np.abs(block).max(axis=1) >= SILENCE)
+        if loud.size:
+            return position + int(loud[0])
+        position += len(block)
+
+
+def _to_rate(signal: np.ndarray, rate: int) -> np.ndarray:
+    if abs(rate - ANALYSIS_RATE) <= RATE_TOLERANCE * ANALYSIS_RATE:
+        return signal
+    ratio = Fraction(ANALYSIS_RATE, rate).limit_denominator(1000)
+    return resample_poly(signal, ratio.numerator, ratio.denominator)
+
+
+def _info(f: sf.SoundFile) -> AudioInfo:
+    return AudioInfo(f.samplerate, f.channels, f.frames, f.format, f.subtype, _completeness(f))
+
+
+def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
+    """Decode the first ``seconds`` of sound in ``path`` as mono at :data:`ANALYSIS_RATE`.
+
+    Only the frames needed are decoded. Leading digital silence is skipped: when the first
+    ``seconds`` are silent, the head starts at the first sample above -80 dBFS. Files
+    shorter than ``seconds`` are zero-padded.
+
+    Parameters
+    ----------
+    path
+        Any file soundfile can read.
+    seconds
+        Length of the head to return.
+
+    Returns
+    -------
+    signal
+        float64 array of exactly ``round(seconds * ANALYSIS_RATE)`` samples.
+    info
+        The file's header information.
+
+    Raises
+    ------
+    UnreadableAudio
+        Empty, non-audio, corrupt, silent files, and files cut off before any audio, with
+        a one-line reason. Files cut off later are read, with ``info.warning`` set.
+    """
+    length = round(seconds * ANALYSIS_RATE)
+    with _open(path) as f:
+        info = _info(f)
+        if info.frames <= 0:
+            raise UnreadableAudio("no audio frames (empty or cut-off file)")
+        need = math.ceil(seconds * info.samplerate) + 1
+        try:
+            head = _mono(f.read(need, dtype="float64", always_2d=True))
+            if head.size == 0 or np.abs(head).max() < SILENCE:
+                f.seek(_first_sound(f))
+                head = _mono(f.read(need, dtype="float64", always_2d=True))
+        except sf.LibsndfileError as exc:
+            raise UnreadableAudio(f"corrupt audio ({exc.error_string})") from None
+    signal = _to_rate(head, info.samplerate)[:length]
+    return np.pad(signal, (0, length - len(signal))), info

@@ -1,0 +1,160 @@
+"""The ``tidalsort`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from . import __version__
+from .bank import BankClash
+from .demo import make_kit
+from .features import FeatureSettings
+from .manifest import ManifestError
+from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entry, sort_library
+from .report import print_report
+
+EXAMPLES = """examples:
+  tidalsort demo /tmp/tidalsort-demo
+  tidalsort sort ~/samples/kb6 ~/samples/more --out ~/tidal-samples --bank kb6
+  tidalsort sort ~/samples/808 --out ~/tidal-samples --layout split --clusters 8
+  tidalsort report ~/tidal-samples --bank kb6
+"""
+
+
+def _clusters(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError("the number of clusters must be at least 1")
+    return k
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _add_sort_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bank", help="bank (SuperDirt sound) name; default: the first source folder's name, sanitised")
+    p.add_argument("--layout", choices=["bank", "split"], default="bank", help="bank: one folder, clusters contiguous (default); split: one folder per cluster, NAME-0, NAME-1, ...")
+    p.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="copy", help="how samples get into the bank (default: copy); formats SuperDirt cannot load are always converted to WAV")
+    p.add_argument("--clusters", type=_clusters, default=None, metavar="K|auto", help="number of clusters, or auto (default): the Ward cut with the best silhouette, 2 to 24 clusters")
+    p.add_argument("--frames", type=_positive, default=2, help="50 ms frames analysed from the start of each sound (default: 2)")
+    p.add_argument("--features", choices=["paa"], default="paa", help="feature set (default: paa, pyAudioAnalysis short-term features)")
+    p.add_argument("--order", choices=["optimal", "tree"], default="optimal", help="optimal: optimal leaf ordering of the tree (default, up to 2,500 samples); tree: the tree's plain leaf order")
+    p.add_argument("--no-dendrogram", action="store_true", help="do not draw ROOT/BANK-dendrogram.png")
+    p.add_argument("--strict", action="store_true", help="fail, writing nothing, if any file has to be skipped")
+    p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``tidalsort`` command."""
+    parser = argparse.ArgumentParser(
+        prog="tidalsort",
+        description="Sort samples by sound into similarity-ordered SuperDirt banks, so that n means something.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tidalsort {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("sort", help="sort sample files and folders into a bank", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sources", nargs="+", type=Path, help="sample files and folders (searched recursively)")
+    p.add_argument("--out", required=True, type=Path, metavar="ROOT", help="output root, a Dirt-Samples-style folder of banks; gets tidalsort.yaml")
+    _add_sort_options(p)
+
+    p = commands.add_parser("report", help="print the cluster report of sorted banks again, from the manifest")
+    p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
+    p.add_argument("--bank", help="only this bank")
+    p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
+
+    p = commands.add_parser("demo", help="synthesise a small drum kit and sort it: try tidalsort with no samples at hand")
+    p.add_argument("dir", type=Path, metavar="DIR", help="folder for the kit (DIR/kit) and the sorted bank (DIR/samples/demo)")
+    p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
+    return parser
+
+
+class _Bars:
+    """Rich progress bars for a sort job, on standard error."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console, transient=True
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def job(self) -> JobProgress:
+        def start(stage: str, total: int) -> None:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+
+        def advance(stage: str) -> None:
+            self.progress.advance(self.tasks[stage])
+
+        return JobProgress(start, advance)
+
+
+def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
+    root = args.out.expanduser().absolute()
+    options = SortOptions(
+        bank=args.bank,
+        layout=args.layout,
+        link=args.link,
+        clusters=args.clusters,
+        features=FeatureSettings(args.features, args.frames),
+        optimal_order=args.order == "optimal",
+        dendrogram=not args.no_dendrogram,
+        strict=args.strict,
+    )
+    bars = _Bars(err)
+    with bars.progress:
+        entry = sort_library(args.sources, root, options, bars.job())
+    _show([entry], root, args.json, out)
+    return 0
+
+
+def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console) -> None:
+    if as_json:
+        print(json.dumps(entries if len(entries) != 1 else entries[0], indent=2))
+        return
+    for entry in entries:
+        print_report(entry, root, out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    err = Console(stderr=True)
+    out = Console()
+    try:
+        if args.command == "sort":
+            return _sort(args, err, out)
+        if args.command == "report":
+            root = args.root.expanduser().absolute()
+            _show(bank_entry(root, args.bank), root, args.json, out)
+            return 0
+        if args.command == "demo":
+            folder = args.dir.expanduser().absolute()
+            make_kit(folder / "kit")
+            sort_args = ["sort", str(folder / "kit"), "--out", str(folder / "samples"), "--bank", "demo"]
+            return _sort(build_parser().parse_args(sort_args + ["--json"] * args.json), err, out)
+    except (NothingToSort, StrictSkip, BankClash, ManifestError, ValueError, KeyError, OSError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+        err.print(f"tidalsort: error: {message}", markup=False, highlight=False)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""The sort job: scan sources, analyse, cluster, order, write the banks and the manifest."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal, Sequence
+
+import numpy as np
+
+from . import __version__
+from .analysis import Analysis, Problem, analyse
+from .bank import LinkMode, PlannedFile, check_folders, owned_folders, write_folders
+from .cluster import choose_k, cut, ward_tree
+from .dendrogram import dendrogram_path, draw
+from .features import FeatureSettings, standardize
+from .haskell_banks import write_haskell_banks
+from .manifest import load, locked, save_bank
+from .names import bank_name, check_bank_name, output_format, pad_width, sample_file_name
+from .order import Ordering, order_leaves, representatives
+from .scan import scan
+
+Layout = Literal["bank", "split"]
+
+
+class NothingToSort(Exception):
+    """No source file could be analysed."""
+
+
+class StrictSkip(Exception):
+    """With ``strict``, a source file could not be analysed; nothing was written."""
+
+
+@dataclass(frozen=True)
+class SortOptions:
+    """Everything ``tidalsort sort`` can be told, with its defaults."""
+
+    bank: str | None = None
+    layout: Layout = "bank"
+    link: LinkMode = "copy"
+    clusters: int | None = None  # None: choose automatically
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    optimal_order: bool = True
+    dendrogram: bool = True
+    strict: bool = False
+
+
+@dataclass
+class Progress:
+    """Callbacks a front end can set to follow the job."""
+
+    start: Callable[[str, int], None] = lambda stage, total: None
+    advance: Callable[[str], None] = lambda stage: None
+
+
+def default_bank_name(sources: Sequence[str | os.PathLike[str]]) -> str:
+    """Bank name from the first source folder (a file's own folder), sanitised."""
+    first = Path(sources[0]).expanduser().absolute()
+    return bank_name(first.name if first.is_dir() else first.parent.name)
+
+
+def cluster_and_order(features: np.ndarray, k: int | None, optimal: bool = True) -> tuple[Ordering, np.ndarray, int]:
+    """Cluster the rows of a raw feature matrix and order them.
+
+    Returns the ordering, the standardised features and the number of clusters used.
+    """
+    X = standardize(features)
+    n = len(X)
+    if n == 1:
+        return Ordering(np.zeros(1, int), np.zeros(1, int), [0, 1], np.zeros((0, 4))), X, 1
+    Z = ward_tree(X)
+    k = choose_k(Z, X) if k is None else max(1, min(k, n))
+    return order_leaves(Z, X, cut(Z, k), optimal=optimal), X, k
+
+
+def _folders(bank: str, layout: Layout, ordering: Ordering) -> list[tuple[str, int]]:
+    """(folder, n) of every position."""
+    if layout == "bank":
+        return [(bank, p) for p in range(len(ordering.order))]
+    starts = ordering.boundaries
+    return [(f"{bank}-{c}", p - starts[c]) for p, c in enumerate(ordering.clusters)]
+
+
+def _plan(bank: str, layout: Layout, ordering: Ordering, analysis: Analysis) -> tuple[dict[str, list[PlannedFile]], list[tuple[str, int, str]]]:
+    slots = _folders(bank, layout, ordering)
+    sizes: dict[str, int] = {}
+    for folder, _ in slots:
+        sizes[folder] = sizes.get(folder, 0) + 1
+    folders: dict[str, list[PlannedFile]] = {name: [] for name in sizes}
+    placed = []
+    for (folder, n), row in zip(slots, ordering.order):
+        source, info = analysis.sources[row], analysis.infos[row]
+        extension, convert = output_format(source, info.format, info.channels)
+        name = sample_file_name(n, pad_width(sizes[folder]), source, extension)
+        folders[folder].append(PlannedFile(source, name, convert))
+        placed.append((folder, n, name))
+    return folders, placed
+
+
+def _entry(
+    options: SortOptions,
+    sources: Sequence[Path],
+    analysis: Analysis,
+    ordering: Ordering,
+    X: np.ndarray,
+    k: int,
+    placed: list[tuple[str, int, str]],
+    hashes: dict[Path, str],
+    skipped: list[Problem],
+) -> dict[str, Any]:
+    reps = representatives(X, ordering)
+    b = ordering.boundaries
+    clusters = []
+    for c, (start, stop) in enumerate(zip(b, b[1:])):
+        folder, first_n, _ = placed[start]
+        clusters.append(
+            {
+                "id": c,
+                "label": None,
+                "folder": folder,
+                "start": first_n,
+                "stop": first_n + stop - start,
+                "size": stop - start,
+                "representative": placed[reps[c]][1],
+            }
+        )
+    samples = []
+    for p, row in enumerate(ordering.order):
+        folder, n, name = placed[p]
+        info, source = analysis.infos[row], analysis.sources[row]
+        samples.append(
+            {
+                "folder": folder,
+                "n": n,
+                "file": name,
+                "source": str(source),
+                "cluster": int(ordering.clusters[p]),
+                "duration": round(info.duration, 4),
+                "samplerate": info.samplerate,
+                "channels": info.channels,
+                "format": f"{info.format}/{info.subtype}",
+                "sha1": hashes[source],
+            }
+        )
+    return {
+        "layout": options.layout,
+        "settings": {
+            "features": options.features.name,
+            "frames": options.features.frames,
+            "method": "ward",
+            "clusters": "auto" if options.clusters is None else options.clusters,
+            "clusters_used": k,
+            "order": "optimal-leaf" if options.optimal_order else "tree",
+            "link": options.link,
+            "tidalsort": __version__,
+        },
+        "sources": sorted(str(s) for s in sources),
+        "boundaries": b,
+        "clusters": clusters,
+        "samples": samples,
+        "skipped": [{"source": str(s.source), "reason": s.reason} for s in skipped],
+        "warnings": [{"source": str(s.source), "reason": s.reason} for s in analysis.warnings],
+    }
+
+
+def sort_library(
+    sources: Sequence[str | os.PathLike[str]],
+    root: str | os.PathLike[str],
+    options: SortOptions = SortOptions(),
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Sort the samples under ``sources`` into a bank under ``root``.
+
+    Returns the bank's manifest entry (also written to ``root/tidalsort.yaml``), with the
+    bank's name under the key ``"name"``.
+
+    Raises
+    ------
+    NothingToSort
+        If no source file could be analysed.
+    StrictSkip
+        With ``options.strict``, if any source was skipped.
+    tidalsort.bank.BankClash
+        If the bank would overwrite a folder tidalsort did not write.
+    ValueError
+        For an unsafe bank name.
+    """
+    progress = progress or Progress()
+    root = Path(root).expanduser().absolute()
+    bank = check_bank_name(options.bank or default_bank_name(sources))
+    if root.is_dir():  # fail on a clash before the long part
+        check_folders(root, bank, [bank] if options.layout == "bank" else owned_folders(root, bank))
+    files, missing = scan(sources)
+    progress.start("analyse", len(files))
+    analysis = analyse(files, options.features, lambda path: progress.advance("analyse"))
+    skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
+    if not analysis.sources:
+        raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
+    if options.strict and skipped:
+        first = skipped[0]
+        raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {first.source}: {first.reason}")
+    progress.start("cluster", 1)
+    ordering, X, k = cluster_and_order(analysis.features, options.clusters, options.optimal_order)
+    progress.advance("cluster")
+    folders, placed = _plan(bank, options.layout, ordering, analysis)
+    progress.start("write", len(placed))
+    with locked(root):
+        hashes = write_folders(root, bank, folders, options.link, lambda: progress.advance("write"))
+        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, ordering, X, k, placed, hashes, skipped)
+        manifest = save_bank(root, bank, entry)
+        write_haskell_banks(root, manifest)
+        if options.dendrogram and len(placed) > 1:
+            draw(ordering.tree, [f"{f}:{n}" for f, n, _ in placed], ordering.boundaries, f"tidalsort bank {bank!r}", dendrogram_path(root, bank))
+    return {"name": bank, **entry}
+
+
+def bank_entry(root: str | os.PathLike[str], bank: str | None = None) -> list[dict[str, Any]]:
+    """Manifest entries under ``root`` (one bank, or all), each with its name under ``"name"``."""
+    banks = load(Path(root).expanduser().absolute())["banks"]
+    if bank is not None:
+        if bank not in banks:
+            raise KeyError(f"no bank {bank!r} in {root} (banks: {', '.join(banks) or 'none'})")
+        banks = {bank: banks[bank]}
+    return [{"name": name, **entry} for name, entry in banks.items()]

@@ -1,0 +1,76 @@
+"""Terminal reports of a bank from its manifest entry: what each cluster holds, how to play it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+#: Member names listed per cluster.
+MEMBERS_SHOWN = 4
+#: Problem files listed one per line before the rest are summarised by reason.
+SKIPPED_SHOWN = 20
+
+
+def tidal_line(folder: str, start: int, stop: int) -> str:
+    """A Tidal line that plays random members of the ``n`` range [start, stop) of ``folder``."""
+    size = stop - start
+    if size == 1:
+        pick = str(start)
+    elif start == 0:
+        pick = f"(irand {size})"
+    else:
+        pick = f"(irand {size} + {start})"
+    return f'd1 $ s "{folder}" # n {pick}'
+
+
+def cluster_table(entry: dict[str, Any]) -> Table:
+    """One row per cluster: id, n range, size, representative, members, a Tidal line."""
+    name = entry["name"]
+    table = Table(title=f"bank {name}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters", title_justify="left")
+    labelled = any(c.get("label") for c in entry["clusters"])
+    for column in ("id", "label", "n", "size", "representative", "members", "play it"):
+        if column != "label" or labelled:
+            table.add_column(column, overflow="fold")
+    samples = {(s["folder"], s["n"]): s for s in entry["samples"]}
+    for c in entry["clusters"]:
+        folder, start, stop = c["folder"], c["start"], c["stop"]
+        members = [Path(samples[(folder, n)]["source"]).name for n in range(start, stop)]
+        shown = ", ".join(members[:MEMBERS_SHOWN]) + (f", … +{len(members) - MEMBERS_SHOWN}" if len(members) > MEMBERS_SHOWN else "")
+        rep = samples[(folder, c["representative"])]
+        where = f"{start}..{stop - 1}" if folder == name else f"{folder}:{start}..{stop - 1}"
+        table.add_row(
+            str(c["id"]),
+            *([c.get("label") or ""] if labelled else []),
+            where,
+            str(c["size"]),
+            f"{folder}:{rep['n']} {Path(rep['source']).name}",
+            shown,
+            tidal_line(folder, start, stop),
+        )
+    return table
+
+
+def problem_lines(problems: list[dict[str, str]]) -> list[str]:
+    """One line per file (the first :data:`SKIPPED_SHOWN`), then counts by reason."""
+    lines = [f"{s['source']}: {s['reason']}" for s in problems[:SKIPPED_SHOWN]]
+    rest = Counter(s["reason"] for s in problems[SKIPPED_SHOWN:])
+    lines += [f"… and {count} more: {reason}" for reason, count in rest.most_common()]
+    return lines
+
+
+def print_report(entry: dict[str, Any], root: Path, console: Console) -> None:
+    """Print the cluster table, the skipped files and where things are."""
+    console.print(cluster_table(entry))
+    for key, heading in (("skipped", "skipped"), ("warnings", "sorted, with a warning")):
+        problems = entry.get(key) or []
+        if problems:
+            console.print(f"[bold yellow]{heading}: {len(problems)} file(s)[/]")
+            for line in problem_lines(problems):
+                console.print(f"  {line}", markup=False, highlight=False)
+    folders = sorted({c["folder"] for c in entry["clusters"]})
+    console.print(f"written: {root / folders[0]}" + (f" … {folders[-1]}" if len(folders) > 1 else ""), highlight=False)
+    console.print(f'in SuperCollider: ~dirt.loadSoundFiles("{root}/*");', markup=False, highlight=False)
