@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -76,11 +76,7 @@ def _completeness(f: sf.SoundFile) -> str | None:
         return None
     except (sf.LibsndfileError, RuntimeError):
         return "truncated: the end of the audio cannot be read; sorted with what is there"
-    finally:
-        try:
-            f.seek(0)
-        except (sf.LibsndfileError, RuntimeError):
-            pass  # reading the head will fail with a clear reason
+
 
 
 def _mono(block: np.ndarray) -> np.ndarray:
@@ -109,7 +105,7 @@ def _to_rate(signal: np.ndarray, rate: int) -> np.ndarray:
 
 
 def _info(f: sf.SoundFile) -> AudioInfo:
-    return AudioInfo(f.samplerate, f.channels, f.frames, f.format, f.subtype, _completeness(f))
+    return AudioInfo(f.samplerate, f.channels, f.frames, f.format, f.subtype)
 
 
 def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
@@ -152,5 +148,6 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
                 head = _mono(f.read(need, dtype="float64", always_2d=True))
         except sf.LibsndfileError as exc:
             raise UnreadableAudio(f"corrupt audio ({exc.error_string})") from None
+        info = replace(info, warning=_completeness(f))
     signal = _to_rate(head, info.samplerate)[:length]
     return np.pad(signal, (0, length - len(signal))), info

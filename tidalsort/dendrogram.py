@@ -1,4 +1,4 @@
-"""Draw a bank's clustering tree as a PNG, leaves labelled ``bank:n``."""
+"""Draw a bank's clustering tree as a PNG, leaves labelled ``bank:n`` and the file's name."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def draw(Z, leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, p
     Z
         Linkage matrix whose leaf order is the bank's order.
     leaf_labels
-        Label of every leaf in bank order (``leaf_labels[p]`` for position ``p``).
+        Label of every leaf in bank order (``leaf_labels[p]`` for position ``p``), such as
+        ``"kb6:12 snare_01"``.
     boundaries
         Cluster starts plus the total, to colour the clusters.
     title
@@ -41,7 +42,7 @@ def draw(Z, leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, p
     n = len(leaf_labels)
     k = len(boundaries) - 1
     height = max(4.0, n * _LEAF_INCHES + 1.5)
-    fig, ax = plt.subplots(figsize=(10, height))
+    fig, ax = plt.subplots(figsize=(12, height))
     threshold = 0.0
     if 1 < k < n:
         heights = sorted(Z[:, 2])

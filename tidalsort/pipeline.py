@@ -211,13 +211,15 @@ def sort_library(
         manifest = save_bank(root, bank, entry)
         write_haskell_banks(root, manifest)
         if options.dendrogram and len(placed) > 1:
-            draw(ordering.tree, [f"{f}:{n}" for f, n, _ in placed], ordering.boundaries, f"tidalsort bank {bank!r}", dendrogram_path(root, bank))
+            draw(ordering.tree, [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed], ordering.boundaries, f"tidalsort bank {bank!r}", dendrogram_path(root, bank))
     return {"name": bank, **entry}
 
 
 def bank_entry(root: str | os.PathLike[str], bank: str | None = None) -> list[dict[str, Any]]:
     """Manifest entries under ``root`` (one bank, or all), each with its name under ``"name"``."""
     banks = load(Path(root).expanduser().absolute())["banks"]
+    if not banks:
+        raise KeyError(f"no tidalsort banks in {root}")
     if bank is not None:
         if bank not in banks:
             raise KeyError(f"no bank {bank!r} in {root} (banks: {', '.join(banks) or 'none'})")

@@ -34,7 +34,7 @@ def cluster_table(entry: dict[str, Any]) -> Table:
     labelled = any(c.get("label") for c in entry["clusters"])
     for column in ("id", "label", "n", "size", "representative", "members", "play it"):
         if column != "label" or labelled:
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="fold", no_wrap=column == "play it")
     samples = {(s["folder"], s["n"]): s for s in entry["samples"]}
     for c in entry["clusters"]:
         folder, start, stop = c["folder"], c["start"], c["stop"]
@@ -70,7 +70,7 @@ def print_report(entry: dict[str, Any], root: Path, console: Console) -> None:
         if problems:
             console.print(f"[bold yellow]{heading}: {len(problems)} file(s)[/]")
             for line in problem_lines(problems):
-                console.print(f"  {line}", markup=False, highlight=False)
+                console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     folders = sorted({c["folder"] for c in entry["clusters"]})
-    console.print(f"written: {root / folders[0]}" + (f" … {folders[-1]}" if len(folders) > 1 else ""), highlight=False)
-    console.print(f'in SuperCollider: ~dirt.loadSoundFiles("{root}/*");', markup=False, highlight=False)
+    console.print(f"written: {root / folders[0]}" + (f" … {folders[-1]}" if len(folders) > 1 else ""), highlight=False, soft_wrap=True)
+    console.print(f'in SuperCollider: ~dirt.loadSoundFiles("{root}/*");', markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,72 @@
+"""Clustering and order: Ward cuts, auto K, leaf orders that keep neighbours alike."""
+
+import numpy as np
+import pytest
+from scipy.cluster.hierarchy import leaves_list
+
+from tidalsort.cluster import choose_k, cut, ward_tree
+from tidalsort.order import order_leaves, representatives
+from tidalsort.pipeline import cluster_and_order
+
+
+def blobs(k: int, per: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 10, (k, 5))
+    X = np.concatenate([c + rng.normal(0, 0.5, (per, 5)) for c in centres])
+    return X, np.repeat(np.arange(k), per)
+
+
+@pytest.mark.parametrize("k", [3, 5, 8])
+def test_auto_finds_well_separated_clusters(k: int) -> None:
+    X, truth = blobs(k, 12)
+    Z = ward_tree(X)
+    assert choose_k(Z, X) == k
+
+
+def test_clusters_are_contiguous_and_boundaries_match() -> None:
+    X, truth = blobs(4, 10)
+    ordering, _, k = cluster_and_order(X, 4)
+    assert k == 4
+    assert ordering.boundaries[0] == 0 and ordering.boundaries[-1] == 40
+    for c, (a, b) in enumerate(zip(ordering.boundaries, ordering.boundaries[1:])):
+        assert set(ordering.clusters[a:b]) == {c}
+        assert len(set(truth[ordering.order[a:b]])) == 1
+    assert sorted(ordering.order) == list(range(40))
+
+
+def test_optimal_order_shortens_the_path_between_neighbours() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 6))
+    Z = ward_tree(X)
+    labels = cut(Z, 6)
+
+    def path(order: np.ndarray) -> float:
+        return float(np.linalg.norm(np.diff(X[order], axis=0), axis=1).sum())
+
+    optimal = order_leaves(Z, X, labels, optimal=True)
+    plain = order_leaves(Z, X, labels, optimal=False)
+    assert np.array_equal(plain.order, leaves_list(Z))
+    assert path(optimal.order) < path(plain.order)
+    assert np.array_equal(np.sort(optimal.order), np.arange(120))
+
+
+def test_order_does_not_depend_on_row_order_beyond_a_permutation() -> None:
+    X, _ = blobs(5, 9, seed=2)
+    perm = np.random.default_rng(0).permutation(len(X))
+    a, _, _ = cluster_and_order(X, None)
+    b, _, _ = cluster_and_order(X[perm], None)
+    assert np.array_equal(a.order, perm[b.order]) or np.array_equal(a.order, perm[b.order][::-1])
+
+
+def test_representative_is_the_member_nearest_the_centroid() -> None:
+    X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [15.0]])
+    ordering, _, _ = cluster_and_order(X, 2)
+    reps = representatives(X, ordering)
+    assert sorted(float(X[ordering.order[p], 0]) for p in reps) == [1.0, 11.0]
+
+
+def test_single_sample_and_k_larger_than_n() -> None:
+    one, _, k = cluster_and_order(np.ones((1, 3)), None)
+    assert (one.boundaries, k) == ([0, 1], 1)
+    few, _, k = cluster_and_order(np.arange(6.0).reshape(3, 2), 10)
+    assert k == 3 and few.boundaries == [0, 1, 2, 3]
