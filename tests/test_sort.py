@@ -19,6 +19,7 @@ from tidalsort import bank as bank_module
 from tidalsort.cli import main
 from tidalsort.demo import KIT
 from tidalsort.manifest import load
+from tidalsort.pipeline import Progress, SortOptions, sort_library
 
 ROOT_FILES = {"tidalsort.yaml", "tidalsort-banks.hs"}
 
@@ -281,6 +282,13 @@ def test_demo_sorts_a_synthetic_kit(tmp_path: Path, capsys: pytest.CaptureFixtur
     kinds = [instrument[Path(s["source"]).stem.rsplit(" ", 1)[0]] for s in entry["samples"]]
     assert sum(a == b for a, b in zip(kinds, kinds[1:])) >= 20
     assert (tmp_path / "demo" / "samples" / "demo-dendrogram.png").exists()
+
+
+def test_progress_is_reported_per_file(kit: Path, tmp_path: Path) -> None:
+    seen: dict[str, list[int]] = {}
+    progress = Progress(start=lambda stage, total: seen.setdefault(stage, [total, 0]), advance=lambda stage: seen[stage].__setitem__(1, seen[stage][1] + 1))
+    sort_library([kit], tmp_path / "out", SortOptions(bank="kit"), progress)
+    assert seen == {"analyse": [18, 18], "cluster": [1, 1], "write": [18, 18]}
 
 
 def test_installed_console_script(tmp_path: Path) -> None:

@@ -70,7 +70,11 @@ def order_leaves(Z: np.ndarray, X: np.ndarray, labels: np.ndarray, optimal: bool
 
 
 def representatives(X: np.ndarray, ordering: Ordering) -> list[int]:
-    """Position of each cluster's representative: the member nearest the cluster's centroid."""
+    """Position of each cluster's medoid.
+
+    Under squared Euclidean distance (Ward's own) the medoid, the member with the least
+    summed distance to the other members, is the member nearest the centroid.
+    """
     reps = []
     for start, stop in zip(ordering.boundaries, ordering.boundaries[1:]):
         rows = X[ordering.order[start:stop]]
