@@ -36,7 +36,11 @@ def sounds(manifest: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def haskell_banks(manifest: dict[str, Any], root: Path) -> str:
     """The text of the boundaries file for ``manifest``."""
-    rows = sounds(manifest)
+    return render(sounds(manifest), root)
+
+
+def render(rows: list[tuple[str, str, str]], root: Path) -> str:
+    """The text of the boundaries file holding ``(sound, boundaries, labels)`` ``rows``."""
     # json.dumps gives a double-quoted string with escapes Haskell reads the same way.
     items = [f"({json.dumps(s)}, {json.dumps(b)}, {json.dumps(l)})" for s, b, l in rows]
     body = "\n  , ".join(items)
