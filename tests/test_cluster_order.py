@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 from scipy.cluster.hierarchy import leaves_list
+from sklearn.metrics import adjusted_rand_score
 
-from tidalsort.cluster import choose_k, cut, ward_tree
-from tidalsort.order import order_leaves, representatives
+from tidalsort.cluster import choose_k, cluster_tree, cut, grouped_tree, kmeans, ward_tree
+from tidalsort.order import order_leaves, path_length, refine, representatives
 from tidalsort.pipeline import cluster_and_order
 
 
@@ -20,12 +21,13 @@ def blobs(k: int, per: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def test_auto_finds_well_separated_clusters(k: int) -> None:
     X, truth = blobs(k, 12)
     Z = ward_tree(X)
-    assert choose_k(Z, X) == k
+    assert choose_k(X, lambda j: cut(Z, j)) == k
+    assert choose_k(X, lambda j: kmeans(X, j)) == k
 
 
 def test_clusters_are_contiguous_and_boundaries_match() -> None:
     X, truth = blobs(4, 10)
-    ordering, _, k = cluster_and_order(X, 4)
+    ordering, k = cluster_and_order(X, 4)
     assert k == 4
     assert ordering.boundaries[0] == 0 and ordering.boundaries[-1] == 40
     for c, (a, b) in enumerate(zip(ordering.boundaries, ordering.boundaries[1:])):
@@ -40,33 +42,46 @@ def test_optimal_order_shortens_the_path_between_neighbours() -> None:
     Z = ward_tree(X)
     labels = cut(Z, 6)
 
-    def path(order: np.ndarray) -> float:
-        return float(np.linalg.norm(np.diff(X[order], axis=0), axis=1).sum())
-
     optimal = order_leaves(Z, X, labels, optimal=True)
     plain = order_leaves(Z, X, labels, optimal=False)
     assert np.array_equal(plain.order, leaves_list(Z))
-    assert path(optimal.order) < path(plain.order)
+    assert path_length(X, optimal.order) < path_length(X, plain.order)
     assert np.array_equal(np.sort(optimal.order), np.arange(120))
+    refined = refine(optimal, X)
+    assert path_length(X, refined.order) < path_length(X, optimal.order)
+    # clusters stay contiguous and in place: the same set of rows in every cluster's span
+    for a, b in zip(refined.boundaries, refined.boundaries[1:]):
+        assert set(refined.order[a:b]) == set(optimal.order[a:b])
+
+
+def test_kmeans_clusters_are_subtrees_of_the_grouped_tree() -> None:
+    X, truth = blobs(6, 15, seed=4)
+    labels = kmeans(X, 6)
+    Z = grouped_tree(X, labels)
+    assert adjusted_rand_score(cut(Z, 6), labels) == 1.0
+    Z, labels, k = cluster_tree(X, None, "kmeans")
+    assert k == 6 and adjusted_rand_score(labels, truth) == 1.0
+    ordering, _ = cluster_and_order(X, None, "kmeans")
+    assert len(ordering.boundaries) == 7
 
 
 def test_order_does_not_depend_on_row_order_beyond_a_permutation() -> None:
     X, _ = blobs(5, 9, seed=2)
     perm = np.random.default_rng(0).permutation(len(X))
-    a, _, _ = cluster_and_order(X, None)
-    b, _, _ = cluster_and_order(X[perm], None)
+    a, _ = cluster_and_order(X, None)
+    b, _ = cluster_and_order(X[perm], None)
     assert np.array_equal(a.order, perm[b.order]) or np.array_equal(a.order, perm[b.order][::-1])
 
 
 def test_representative_is_the_member_nearest_the_centroid() -> None:
     X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [15.0]])
-    ordering, _, _ = cluster_and_order(X, 2)
+    ordering, _ = cluster_and_order(X, 2)
     reps = representatives(X, ordering)
     assert sorted(float(X[ordering.order[p], 0]) for p in reps) == [1.0, 11.0]
 
 
 def test_single_sample_and_k_larger_than_n() -> None:
-    one, _, k = cluster_and_order(np.ones((1, 3)), None)
+    one, k = cluster_and_order(np.ones((1, 3)), None)
     assert (one.boundaries, k) == ([0, 1], 1)
-    few, _, k = cluster_and_order(np.arange(6.0).reshape(3, 2), 10)
+    few, k = cluster_and_order(np.arange(6.0).reshape(3, 2), 10)
     assert k == 3 and few.boundaries == [0, 1, 2, 3]

@@ -8,7 +8,8 @@ from conftest import noise, tone, write
 
 from tidalsort.analysis import analyse
 from tidalsort.audio import read_head
-from tidalsort.features import FEATURES_PER_FRAME, FeatureSettings, extract, short_term, standardize
+from tidalsort.features import FEATURES_PER_FRAME, MEL_CEPSTRA, MEL_SPANS, FeatureSettings, extract, mel_spans, short_term
+from tidalsort.scaling import Scaler
 
 
 @pytest.mark.parametrize("frames", [1, 2, 5])
@@ -16,6 +17,15 @@ def test_68_features_per_frame(frames: int) -> None:
     vector = extract(np.pad(tone(440, 0.2), (0, 44100)), FeatureSettings("paa", frames))
     assert vector.shape == (FEATURES_PER_FRAME * frames,)
     assert np.isfinite(vector).all()
+
+
+def test_feature_sets_concatenate_their_groups() -> None:
+    signal = np.pad(tone(440, 0.2), (0, 50000))
+    both = extract(signal, FeatureSettings("paa+mel", 2))
+    assert [g for g, _ in FeatureSettings("paa+mel", 2).group_sizes()] == ["paa", "mel"]
+    np.testing.assert_allclose(both, np.concatenate([extract(signal, FeatureSettings("paa", 2)), extract(signal, FeatureSettings("mel"))]))
+    with pytest.raises(ValueError, match="unknown feature set"):
+        FeatureSettings("mfcc")
 
 
 def test_frames_are_the_first_50_ms_frames_in_order() -> None:
@@ -33,20 +43,47 @@ def test_files_shorter_than_the_frames_are_padded_not_dropped(tmp_path: Path) ->
     assert np.isfinite(result.features).all()
 
 
-def test_standardize_gives_unit_columns_and_zero_for_constant_ones() -> None:
+def test_standard_scaling_gives_unit_columns_and_zero_for_constant_ones() -> None:
     rng = np.random.default_rng(1)
     X = np.column_stack([rng.normal(1000, 300, 50), rng.normal(0, 0.01, 50), np.full(50, 7.0)])
-    Z = standardize(X)
+    Z = Scaler("standard").fit_transform(X)
     np.testing.assert_allclose(Z[:, :2].mean(axis=0), 0, atol=1e-12)
     np.testing.assert_allclose(Z[:, :2].std(axis=0), 1)
     assert not Z[:, 2].any()
+    np.testing.assert_array_equal(Scaler("none").fit_transform(X), X)
+
+
+def test_groups_weigh_the_same_whatever_their_width() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 40))
+    Z = Scaler("standard", [("wide", 36), ("narrow", 4)]).fit_transform(X)
+    wide, narrow = (Z[:, :36] ** 2).sum(axis=1).mean(), (Z[:, 36:] ** 2).sum(axis=1).mean()
+    assert wide == pytest.approx(narrow) == pytest.approx(1.0)
+
+
+def test_scaler_transforms_new_rows_like_the_fitted_ones() -> None:
+    X = np.random.default_rng(3).normal(5, 2, size=(30, 3))
+    scaler = Scaler("standard").fit(X)
+    np.testing.assert_allclose(scaler.transform(X[4]), scaler.transform(X)[4])
+
+
+def test_mel_spans_ignore_level_and_leading_quiet_but_hear_decay() -> None:
+    sound = noise(0.5, decay=0.05) + tone(200, 0.5, decay=0.2)
+    base = mel_spans(np.pad(sound, (0, 44100)))
+    assert base.shape == (len(MEL_SPANS) * MEL_CEPSTRA,)
+    np.testing.assert_allclose(mel_spans(np.pad(0.1 * sound, (0, 44100))), base, atol=1e-6)
+    delayed = np.concatenate([np.full(4410, 1e-6), sound, np.zeros(44100)])
+    np.testing.assert_allclose(mel_spans(delayed), base, atol=0.5)
+    longer = mel_spans(np.pad(noise(0.5, decay=0.05) + tone(200, 0.5, decay=0.6), (0, 44100)))
+    assert np.linalg.norm(longer - base) > 10
 
 
 def test_analysis_is_independent_of_the_source_format(tmp_path: Path) -> None:
     sound = tone(300, 0.3)
     wav = write(tmp_path / "a.wav", sound, subtype="FLOAT")
     flac48 = write(tmp_path / "b.flac", tone(300, 0.3, rate=48000), rate=48000, subtype="PCM_24")
-    a = extract(read_head(wav, 0.1)[0], FeatureSettings())
-    b = extract(read_head(flac48, 0.1)[0], FeatureSettings())
-    other = extract(read_head(write(tmp_path / "c.wav", tone(2000, 0.3)), 0.1)[0], FeatureSettings())
+    settings = FeatureSettings()
+    a = extract(read_head(wav, settings.seconds)[0], settings)
+    b = extract(read_head(flac48, settings.seconds)[0], settings)
+    other = extract(read_head(write(tmp_path / "c.wav", tone(2000, 0.3)), settings.seconds)[0], settings)
     assert np.linalg.norm(a - b) < 0.1 * np.linalg.norm(a - other)

@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .audio import AudioInfo, UnreadableAudio, read_head
-from .features import FeatureSettings, extract
+from .features import FeatureSettings, centroid, extract
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Analysis:
     sources: list[Path]
     infos: list[AudioInfo]
     features: np.ndarray
+    centroids: np.ndarray
     skipped: list[Problem]
 
     @property
@@ -35,10 +36,13 @@ class Analysis:
         return [Problem(s, i.warning) for s, i in zip(self.sources, self.infos) if i.warning]
 
 
-def analyse_file(path: Path, settings: FeatureSettings) -> tuple[np.ndarray, AudioInfo]:
-    """Feature vector and header information of one file; raises :class:`UnreadableAudio`."""
+def analyse_file(path: Path, settings: FeatureSettings) -> tuple[np.ndarray, float, AudioInfo]:
+    """Feature vector, spectral centroid (Hz) and header information of one file.
+
+    Raises :class:`~tidalsort.audio.UnreadableAudio` with the reason it cannot be analysed.
+    """
     signal, info = read_head(path, settings.seconds)
-    return extract(signal, settings), info
+    return extract(signal, settings), centroid(signal), info
 
 
 def analyse(
@@ -53,17 +57,19 @@ def analyse(
     sources: list[Path] = []
     infos: list[AudioInfo] = []
     vectors: list[np.ndarray] = []
+    centroids: list[float] = []
     skipped: list[Problem] = []
     for path in paths:
         try:
-            vector, info = analyse_file(path, settings)
+            vector, brightness, info = analyse_file(path, settings)
         except UnreadableAudio as exc:
             skipped.append(Problem(path, str(exc)))
         else:
             sources.append(path)
             infos.append(info)
             vectors.append(vector)
+            centroids.append(brightness)
         if progress:
             progress(path)
     width = vectors[0].size if vectors else 0
-    return Analysis(sources, infos, np.array(vectors).reshape(len(vectors), width), skipped)
+    return Analysis(sources, infos, np.array(vectors).reshape(len(vectors), width), np.array(centroids), skipped)

@@ -14,7 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import __version__
 from .bank import BankClash
 from .demo import make_kit
-from .features import FeatureSettings
+from .cluster import METHODS
+from .features import FEATURE_SETS, FeatureSettings
+from .order import ORDERS
+from .scaling import SCALINGS
 from .manifest import ManifestError
 from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entry, sort_library
 from .report import print_report
@@ -52,8 +55,10 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="copy", help="how samples get into the bank (default: copy); formats SuperDirt cannot load are always converted to WAV")
     p.add_argument("--clusters", type=_clusters, default=None, metavar="K|auto", help="number of clusters, or auto (default): the Ward cut with the best silhouette, 2 to 24 clusters")
     p.add_argument("--frames", type=_positive, default=2, help="50 ms frames analysed from the start of each sound (default: 2)")
-    p.add_argument("--features", choices=["paa"], default="paa", help="feature set (default: paa, pyAudioAnalysis short-term features)")
-    p.add_argument("--order", choices=["optimal", "tree"], default="optimal", help="optimal: optimal leaf ordering of the tree (default, up to 2,500 samples); tree: the tree's plain leaf order")
+    p.add_argument("--features", choices=list(FEATURE_SETS), default="paa+mel", help="feature set: paa (pyAudioAnalysis short-term features of the first --frames 50 ms frames), mel (log-mel cepstra of five spans from attack to 1 s), paa+mel (default: both, equally weighted)")
+    p.add_argument("--scaling", choices=list(SCALINGS), default="standard", help="standard (default): every feature column to unit variance, every feature group equal weight; none: raw values, as the original workflow")
+    p.add_argument("--method", choices=list(METHODS), default="ward", help="clustering: ward (default, hierarchical) or kmeans")
+    p.add_argument("--order", choices=list(ORDERS), default="refined", help="refined (default): optimal leaf ordering (up to 2,500 samples) then 2-opt moves inside clusters; optimal: optimal leaf ordering only; tree: the tree's plain leaf order")
     p.add_argument("--no-dendrogram", action="store_true", help="do not draw ROOT/BANK-dendrogram.png")
     p.add_argument("--strict", action="store_true", help="fail, writing nothing, if any file has to be skipped")
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
@@ -113,7 +118,9 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
         link=args.link,
         clusters=args.clusters,
         features=FeatureSettings(args.features, args.frames),
-        optimal_order=args.order == "optimal",
+        scaling=args.scaling,
+        method=args.method,
+        order=args.order,
         dendrogram=not args.no_dendrogram,
         strict=args.strict,
     )
@@ -136,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     err = Console(stderr=True)
-    out = Console()
+    out = Console() if sys.stdout.isatty() else Console(width=160)  # piped: keep Tidal lines whole
     try:
         if args.command == "sort":
             return _sort(args, err, out)

@@ -9,7 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from scipy.cluster.hierarchy import dendrogram, leaves_list  # noqa: E402
+from scipy.cluster.hierarchy import dendrogram  # noqa: E402
 
 from .atomic import write_atomic  # noqa: E402
 
@@ -22,13 +22,15 @@ def dendrogram_path(root: Path, bank: str) -> Path:
     return root / f"{bank}-dendrogram.png"
 
 
-def draw(Z, leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path) -> None:
+def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path) -> None:
     """Draw tree ``Z`` sideways, one readable row per leaf, coloured by cluster.
 
     Parameters
     ----------
     Z
-        Linkage matrix whose leaf order is the bank's order.
+        Linkage matrix of the samples.
+    order
+        ``order[p]`` is the row of ``Z``'s leaves at bank position ``p``.
     leaf_labels
         Label of every leaf in bank order (``leaf_labels[p]`` for position ``p``), such as
         ``"kb6:12 snare_01"``.
@@ -48,7 +50,7 @@ def draw(Z, leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, p
         heights = sorted(Z[:, 2])
         threshold = (heights[n - k - 1] + heights[n - k]) / 2
     labels_by_row = [""] * n
-    for position, row in enumerate(leaves_list(Z)):
+    for position, row in enumerate(order):
         labels_by_row[row] = leaf_labels[position]
     dendrogram(
         Z,

@@ -1,8 +1,23 @@
-"""Acoustic features of one sound, and scaling of a feature matrix.
+"""Acoustic features of one sound.
 
-Pure functions: signals in, numbers out. The default is the workflow tidalsort starts
-from: pyAudioAnalysis short-term features (34 features plus their 34 deltas) on the first
-``frames`` non-overlapping 50 ms frames, concatenated.
+Pure functions: a mono signal at :data:`~tidalsort.audio.ANALYSIS_RATE` in, numbers out.
+Features come in named groups; a feature set is a list of groups, and scaling
+(:mod:`tidalsort.scaling`) weights each group equally so that no family of features
+dominates the distances.
+
+Feature sets (``--features``):
+
+``paa``
+    The workflow tidalsort starts from: pyAudioAnalysis short-term features (34 features
+    plus their 34 deltas) on the first ``frames`` non-overlapping 50 ms frames.
+``mel``
+    Log-mel cepstra (13 coefficients of a 32-band mel spectrum) of five time spans after
+    the onset, 0-20, 20-60, 60-150, 150-400 and 400-1000 ms: the attack, body and decay
+    of the sound at several time scales, each relative to the sound's loudest moment (so
+    the decay is in it too).
+``paa+mel``
+    Both groups, equally weighted (the default: the best of the three on the quality
+    benchmark, see README).
 """
 
 from __future__ import annotations
@@ -11,6 +26,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.fft import dct, rfft
 
 # ShortTermFeatures imports matplotlib.pyplot at import time: keep it off any display.
 import matplotlib
@@ -20,25 +36,50 @@ from pyAudioAnalysis import ShortTermFeatures  # noqa: E402
 
 from .audio import ANALYSIS_RATE  # noqa: E402
 
-#: Length of one analysis frame in seconds.
+logging.getLogger("matplotlib").setLevel(logging.WARNING)
+
+#: Length of one pyAudioAnalysis frame in seconds.
 FRAME_SECONDS = 0.05
 #: Features per frame from pyAudioAnalysis (34 short-term features and their deltas).
 FEATURES_PER_FRAME = 68
-
-logging.getLogger("matplotlib").setLevel(logging.WARNING)
+#: Time spans (seconds after the onset) summarised by the ``mel`` group.
+MEL_SPANS = ((0.0, 0.02), (0.02, 0.06), (0.06, 0.15), (0.15, 0.4), (0.4, 1.0))
+MEL_BANDS = 32
+MEL_CEPSTRA = 13
+#: The onset is the first sample within this many dB of the sound's peak.
+ONSET_DB = -40.0
+_FFT = 1024
+_HOP = 256
+#: Feature set name -> its groups.
+FEATURE_SETS: dict[str, tuple[str, ...]] = {"paa": ("paa",), "mel": ("mel",), "paa+mel": ("paa", "mel")}
 
 
 @dataclass(frozen=True)
 class FeatureSettings:
-    """Which features to extract: the feature set's name and how many frames it covers."""
+    """Which features to extract: the feature set and the pyAudioAnalysis frame count."""
 
-    name: str = "paa"
+    name: str = "paa+mel"
     frames: int = 2
+
+    def __post_init__(self) -> None:
+        if self.name not in FEATURE_SETS:
+            raise ValueError(f"unknown feature set {self.name!r}; choose from {', '.join(FEATURE_SETS)}")
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The feature groups of this set."""
+        return FEATURE_SETS[self.name]
 
     @property
     def seconds(self) -> float:
-        """Length of sound the features look at."""
-        return self.frames * FRAME_SECONDS
+        """Length of sound the features look at (what is read of every file)."""
+        spans = {"paa": self.frames * FRAME_SECONDS, "mel": MEL_SPANS[-1][1] + _FFT / ANALYSIS_RATE}
+        return max(spans[g] for g in self.groups)
+
+    def group_sizes(self) -> list[tuple[str, int]]:
+        """``(group, number of columns)`` in the order :func:`extract` concatenates them."""
+        sizes = {"paa": self.frames * FEATURES_PER_FRAME, "mel": len(MEL_SPANS) * MEL_CEPSTRA}
+        return [(g, sizes[g]) for g in self.groups]
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -71,20 +112,73 @@ def short_term(signal: np.ndarray, frames: int, samplerate: int = ANALYSIS_RATE)
     return np.nan_to_num(matrix.T.reshape(-1), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def extract(signal: np.ndarray, settings: FeatureSettings) -> np.ndarray:
-    """Feature vector of ``signal`` (at :data:`ANALYSIS_RATE`) for ``settings``."""
-    if settings.name == "paa":
-        return short_term(signal, settings.frames)
-    raise ValueError(f"unknown feature set {settings.name!r}")
+def _mel_filterbank(bands: int = MEL_BANDS, fmin: float = 30.0, fmax: float = 16000.0) -> np.ndarray:
+    """Triangular mel filters, shape ``(bands, _FFT // 2 + 1)``."""
+    mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
+    hz = lambda m: 700.0 * (10.0 ** (m / 2595.0) - 1.0)  # noqa: E731
+    edges = hz(np.linspace(mel(fmin), mel(fmax), bands + 2))
+    freqs = np.fft.rfftfreq(_FFT, 1.0 / ANALYSIS_RATE)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    return np.clip(np.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)), 0.0, None)
 
 
-def standardize(features: np.ndarray) -> np.ndarray:
-    """Scale every column to zero mean and unit variance; constant columns become 0.
+_MEL_FILTERS = _mel_filterbank()
+_WINDOW = np.hanning(_FFT)
 
-    Without this one large-valued feature (the first MFCC) dominates every distance.
+
+def onset(signal: np.ndarray) -> int:
+    """Index of the first sample within :data:`ONSET_DB` of the peak (0 for silence)."""
+    peak = np.abs(signal).max() if signal.size else 0.0
+    if peak <= 0:
+        return 0
+    return int(np.argmax(np.abs(signal) >= peak * 10.0 ** (ONSET_DB / 20.0)))
+
+
+def mel_spans(signal: np.ndarray) -> np.ndarray:
+    """Log-mel cepstra of the time spans :data:`MEL_SPANS` after the onset.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(MEL_SPANS) * MEL_CEPSTRA,)``. Each span's mean mel spectrum is taken
+        in dB relative to the loudest frame of the sound (floor -80 dB), then compressed to
+        its first :data:`MEL_CEPSTRA` DCT coefficients; coefficient 0 of each span is its
+        level, so the spans together also describe the envelope.
     """
-    features = np.asarray(features, dtype=np.float64)
-    mean = features.mean(axis=0)
-    std = features.std(axis=0)
-    std[std < 1e-12] = np.inf
-    return (features - mean) / std
+    length = round(MEL_SPANS[-1][1] * ANALYSIS_RATE)
+    x = signal[onset(signal) :][:length]
+    x = np.pad(x, (_FFT // 2, _FFT // 2 + length - len(x)))
+    frames = np.lib.stride_tricks.sliding_window_view(x, _FFT)[::_HOP]
+    mel = (np.abs(rfft(frames * _WINDOW, axis=1)) ** 2) @ _MEL_FILTERS.T
+    loudest = mel.sum(axis=1).max() + 1e-20
+    times = np.arange(len(mel)) * _HOP / ANALYSIS_RATE
+    cepstra = []
+    for start, stop in MEL_SPANS:
+        span = mel[(times >= start) & (times < stop)].mean(axis=0)
+        cepstra.append(dct(10.0 * np.log10(span / loudest + 1e-8), norm="ortho")[:MEL_CEPSTRA])
+    return np.concatenate(cepstra)
+
+
+def centroid(signal: np.ndarray) -> float:
+    """Spectral centroid in Hz of ``signal`` from its onset on (its power spectrum's mean frequency)."""
+    x = signal[onset(signal) :]
+    power = np.abs(rfft(x)) ** 2
+    total = power.sum()
+    if total <= 0:
+        return 0.0
+    return float((power * np.fft.rfftfreq(len(x), 1.0 / ANALYSIS_RATE)).sum() / total)
+
+
+def extract(signal: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Feature vector of ``signal`` (at :data:`ANALYSIS_RATE`, ``settings.seconds`` long).
+
+    The groups of ``settings`` are concatenated in order (see
+    :meth:`FeatureSettings.group_sizes`).
+    """
+    parts = []
+    for group in settings.groups:
+        if group == "paa":
+            parts.append(short_term(signal, settings.frames))
+        else:
+            parts.append(mel_spans(signal))
+    return np.concatenate(parts)

@@ -12,13 +12,16 @@ import numpy as np
 from . import __version__
 from .analysis import Analysis, Problem, analyse
 from .bank import LinkMode, PlannedFile, check_folders, owned_folders, write_folders
-from .cluster import choose_k, cut, ward_tree
+from .cluster import cluster_tree
 from .dendrogram import dendrogram_path, draw
-from .features import FeatureSettings, standardize
+from .features import FeatureSettings
+from .index import save_index
 from .haskell_banks import write_haskell_banks
+from .labels import cluster_label, unique
 from .manifest import load, locked, save_bank
 from .names import bank_name, check_bank_name, output_format, pad_width, sample_file_name
-from .order import Ordering, order_leaves, representatives
+from .order import ORDERS, Ordering, order_leaves, refine, representatives
+from .scaling import Scaler
 from .scan import scan
 
 Layout = Literal["bank", "split"]
@@ -41,7 +44,9 @@ class SortOptions:
     link: LinkMode = "copy"
     clusters: int | None = None  # None: choose automatically
     features: FeatureSettings = field(default_factory=FeatureSettings)
-    optimal_order: bool = True
+    scaling: str = "standard"
+    method: str = "ward"
+    order: str = "refined"
     dendrogram: bool = True
     strict: bool = False
 
@@ -60,18 +65,33 @@ def default_bank_name(sources: Sequence[str | os.PathLike[str]]) -> str:
     return bank_name(first.name if first.is_dir() else first.parent.name)
 
 
-def cluster_and_order(features: np.ndarray, k: int | None, optimal: bool = True) -> tuple[Ordering, np.ndarray, int]:
-    """Cluster the rows of a raw feature matrix and order them.
+def cluster_and_order(X: np.ndarray, k: int | None, method: str = "ward", order: str = "refined") -> tuple[Ordering, int]:
+    """Cluster the rows of a scaled feature matrix and order them.
 
-    Returns the ordering, the standardised features and the number of clusters used.
+    Parameters
+    ----------
+    X
+        Scaled features, one row per sample.
+    k
+        Number of clusters, or None to choose it (:func:`tidalsort.cluster.choose_k`).
+    method
+        ``"ward"`` or ``"kmeans"``.
+    order
+        ``"refined"`` (optimal leaf order, then 2-opt inside clusters), ``"optimal"`` or
+        ``"tree"`` (the tree's plain leaf order).
+
+    Returns
+    -------
+    ordering, k
+        The ordering and the number of clusters used.
     """
-    X = standardize(features)
-    n = len(X)
-    if n == 1:
-        return Ordering(np.zeros(1, int), np.zeros(1, int), [0, 1], np.zeros((0, 4))), X, 1
-    Z = ward_tree(X)
-    k = choose_k(Z, X) if k is None else max(1, min(k, n))
-    return order_leaves(Z, X, cut(Z, k), optimal=optimal), X, k
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; choose from {', '.join(ORDERS)}")
+    if len(X) == 1:
+        return Ordering(np.zeros(1, int), np.zeros(1, int), [0, 1], np.zeros((0, 4))), 1
+    Z, labels, k = cluster_tree(X, k, method)
+    ordering = order_leaves(Z, X, labels, optimal=order != "tree")
+    return (refine(ordering, X) if order == "refined" else ordering), k
 
 
 def _folders(bank: str, layout: Layout, ordering: Ordering) -> list[tuple[str, int]]:
@@ -111,13 +131,20 @@ def _entry(
 ) -> dict[str, Any]:
     reps = representatives(X, ordering)
     b = ordering.boundaries
+    rows = [ordering.order[start:stop] for start, stop in zip(b, b[1:])]
+    labels = unique(
+        [
+            cluster_label([analysis.sources[r] for r in members], analysis.centroids[members], [analysis.infos[r].duration for r in members])
+            for members in rows
+        ]
+    )
     clusters = []
     for c, (start, stop) in enumerate(zip(b, b[1:])):
         folder, first_n, _ = placed[start]
         clusters.append(
             {
                 "id": c,
-                "label": None,
+                "label": labels[c],
                 "folder": folder,
                 "start": first_n,
                 "stop": first_n + stop - start,
@@ -137,6 +164,7 @@ def _entry(
                 "source": str(source),
                 "cluster": int(ordering.clusters[p]),
                 "duration": round(info.duration, 4),
+                "centroid": round(float(analysis.centroids[row])),
                 "samplerate": info.samplerate,
                 "channels": info.channels,
                 "format": f"{info.format}/{info.subtype}",
@@ -148,10 +176,11 @@ def _entry(
         "settings": {
             "features": options.features.name,
             "frames": options.features.frames,
-            "method": "ward",
+            "scaling": options.scaling,
+            "method": options.method,
             "clusters": "auto" if options.clusters is None else options.clusters,
             "clusters_used": k,
-            "order": "optimal-leaf" if options.optimal_order else "tree",
+            "order": options.order,
             "link": options.link,
             "tidalsort": __version__,
         },
@@ -201,17 +230,21 @@ def sort_library(
         first = skipped[0]
         raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {first.source}: {first.reason}")
     progress.start("cluster", 1)
-    ordering, X, k = cluster_and_order(analysis.features, options.clusters, options.optimal_order)
+    scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
+    X = scaler.transform(analysis.features)
+    ordering, k = cluster_and_order(X, options.clusters, options.method, options.order)
     progress.advance("cluster")
     folders, placed = _plan(bank, options.layout, ordering, analysis)
     progress.start("write", len(placed))
     with locked(root):
         hashes = write_folders(root, bank, folders, options.link, lambda: progress.advance("write"))
         entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, ordering, X, k, placed, hashes, skipped)
+        save_index(root, bank, analysis.features[ordering.order], scaler)
         manifest = save_bank(root, bank, entry)
         write_haskell_banks(root, manifest)
         if options.dendrogram and len(placed) > 1:
-            draw(ordering.tree, [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed], ordering.boundaries, f"tidalsort bank {bank!r}", dendrogram_path(root, bank))
+            leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
+            draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", dendrogram_path(root, bank))
     return {"name": bank, **entry}
 
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 #: Member names listed per cluster.
-MEMBERS_SHOWN = 4
+MEMBERS_SHOWN = 3
 #: Problem files listed one per line before the rest are summarised by reason.
 SKIPPED_SHOWN = 20
 
@@ -28,26 +28,28 @@ def tidal_line(folder: str, start: int, stop: int) -> str:
 
 
 def cluster_table(entry: dict[str, Any]) -> Table:
-    """One row per cluster: id, n range, size, representative, members, a Tidal line."""
+    """One row per cluster: id, label, n range, size, members (the medoid first, starred), a Tidal line."""
     name = entry["name"]
-    table = Table(title=f"bank {name}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters", title_justify="left")
+    title = f"bank {name}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters (*n: the most typical member)"
+    table = Table(title=title, title_justify="left")
     labelled = any(c.get("label") for c in entry["clusters"])
-    for column in ("id", "label", "n", "size", "representative", "members", "play it"):
+    widths = {"label": 8, "n": 9, "members": 24}
+    for column in ("id", "label", "n", "size", "members", "play it"):
         if column != "label" or labelled:
-            table.add_column(column, overflow="fold", no_wrap=column == "play it")
+            table.add_column(column, overflow="fold", no_wrap=column == "play it", min_width=widths.get(column))
     samples = {(s["folder"], s["n"]): s for s in entry["samples"]}
     for c in entry["clusters"]:
         folder, start, stop = c["folder"], c["start"], c["stop"]
-        members = [Path(samples[(folder, n)]["source"]).name for n in range(start, stop)]
-        shown = ", ".join(members[:MEMBERS_SHOWN]) + (f", … +{len(members) - MEMBERS_SHOWN}" if len(members) > MEMBERS_SHOWN else "")
         rep = samples[(folder, c["representative"])]
+        others = [Path(samples[(folder, n)]["source"]).name for n in range(start, stop) if n != rep["n"]]
+        shown = f"*{rep['n']} {Path(rep['source']).name}" + "".join(f", {name}" for name in others[: MEMBERS_SHOWN - 1])
+        shown += f", … +{len(others) - MEMBERS_SHOWN + 1}" if len(others) >= MEMBERS_SHOWN else ""
         where = f"{start}..{stop - 1}" if folder == name else f"{folder}:{start}..{stop - 1}"
         table.add_row(
             str(c["id"]),
             *([c.get("label") or ""] if labelled else []),
             where,
             str(c["size"]),
-            f"{folder}:{rep['n']} {Path(rep['source']).name}",
             shown,
             tidal_line(folder, start, stop),
         )

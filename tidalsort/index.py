@@ -1,0 +1,55 @@
+"""Per-bank feature index under ``ROOT/.tidalsort/``, for "which samples sound like this one?".
+
+Holds every sample's raw features in bank order and the fitted scaler, so a query sound
+can be put into the same space as the bank it is compared with.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import write_atomic
+from .bank import STATE_DIR
+from .scaling import Scaler
+
+
+@dataclass(frozen=True)
+class BankIndex:
+    """One bank's features (rows in bank order) and the scaler fitted on them."""
+
+    features: np.ndarray
+    scaler: Scaler
+
+    @property
+    def scaled(self) -> np.ndarray:
+        """The features in the bank's scaled space."""
+        return self.scaler.transform(self.features)
+
+
+def index_path(root: Path, bank: str) -> Path:
+    """Where the index of ``bank`` is kept."""
+    return root / STATE_DIR / f"features-{bank}.npz"
+
+
+def save_index(root: Path, bank: str, features: np.ndarray, scaler: Scaler) -> None:
+    """Write the index of ``bank`` (features in bank order), replacing any earlier one."""
+    meta = json.dumps({"kind": scaler.kind, "groups": scaler.groups})
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, features=features, mean=scaler.mean_, scale=scaler.scale_, meta=np.array(meta))
+
+    write_atomic(index_path(root, bank), write)
+
+
+def load_index(root: Path, bank: str) -> BankIndex:
+    """Read the index of ``bank``; raises FileNotFoundError if it was never written."""
+    with np.load(index_path(root, bank)) as data:
+        meta = json.loads(str(data["meta"]))
+        scaler = Scaler(meta["kind"], [tuple(g) for g in meta["groups"]])
+        scaler.mean_, scaler.scale_ = data["mean"], data["scale"]
+        return BankIndex(data["features"], scaler)
