@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from . import __version__
+from .audio import UnreadableAudio
 from .bank import BankClash
 from .demo import make_kit
 from .cluster import METHODS
@@ -20,13 +24,24 @@ from .order import ORDERS
 from .scaling import SCALINGS
 from .manifest import ManifestError
 from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entry, sort_library
-from .report import print_report
+from .evaluate import evaluate_bank
+from .report import neighbour_line, neighbour_table, print_report
+from .similarity import Library
 
 EXAMPLES = """examples:
   tidalsort demo /tmp/tidalsort-demo
   tidalsort sort ~/samples/kb6 ~/samples/more --out ~/tidal-samples --bank kb6
   tidalsort sort ~/samples/808 --out ~/tidal-samples --layout split --clusters 8
   tidalsort report ~/tidal-samples --bank kb6
+  tidalsort similar ~/Downloads/kick.wav --out ~/tidal-samples
+  tidalsort eval ~/tidal-samples --bank kb6 --labels labels.csv
+"""
+
+
+SIMILAR_EXAMPLES = """examples:
+  tidalsort similar ~/Downloads/kick.wav --out ~/tidal-samples
+  tidalsort similar kb6:12 --out ~/tidal-samples -k 4
+  tidalsort similar kb6:12 --out ~/tidal-samples --json | jq '.[].ref'
 """
 
 
@@ -85,6 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bank", help="only this bank")
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
 
+    p = commands.add_parser("similar", help="which samples sound like this one? (a sound file, or bank:n)", epilog=SIMILAR_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("query", metavar="QUERY", help="an audio file (in the library or not), or a sample as bank:n")
+    p.add_argument("--out", "--root", dest="root", type=Path, default=Path(os.environ.get("TIDALSORT_ROOT", ".")), metavar="ROOT", help="output root holding tidalsort.yaml (default: $TIDALSORT_ROOT, else the current folder)")
+    p.add_argument("-k", type=_positive, default=8, help="how many answers (default: 8)")
+    p.add_argument("--bank", action="append", help="search only this bank (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the answers as JSON")
+
+    p = commands.add_parser("eval", help="measure a sorted bank against reference labels (a relative_path,label CSV)")
+    p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
+    p.add_argument("--bank", required=True, help="the bank to measure")
+    p.add_argument("--labels", required=True, type=Path, metavar="CSV", help="CSV with columns relative_path,label; paths relative to the CSV's folder")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+
     p = commands.add_parser("demo", help="synthesise a small drum kit and sort it: try tidalsort with no samples at hand")
     p.add_argument("dir", type=Path, metavar="DIR", help="folder for the kit (DIR/kit) and the sorted bank (DIR/samples/demo)")
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
@@ -139,6 +167,34 @@ def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console
         print_report(entry, root, out)
 
 
+def _similar(args: argparse.Namespace, out: Console) -> int:
+    library = Library(args.root.expanduser().absolute(), args.bank)
+    neighbours = library.query(args.query, args.k)
+    if args.json:
+        print(json.dumps([asdict(nb) for nb in neighbours], indent=2))
+        return 0
+    out.print(neighbour_table(args.query, neighbours))
+    line = neighbour_line(neighbours)
+    if line:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    return 0
+
+
+def _eval(args: argparse.Namespace, out: Console) -> int:
+    figures = evaluate_bank(args.root.expanduser().absolute(), args.bank, args.labels)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    table = Table(title=f"bank {args.bank}: {figures['samples']} labelled samples, {figures['labels']} labels", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:.3f}")
+    out.print(table)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -151,12 +207,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             root = args.root.expanduser().absolute()
             _show(bank_entry(root, args.bank), root, args.json, out)
             return 0
+        if args.command == "similar":
+            return _similar(args, out)
+        if args.command == "eval":
+            return _eval(args, out)
         if args.command == "demo":
             folder = args.dir.expanduser().absolute()
             make_kit(folder / "kit")
             sort_args = ["sort", str(folder / "kit"), "--out", str(folder / "samples"), "--bank", "demo"]
             return _sort(build_parser().parse_args(sort_args + ["--json"] * args.json), err, out)
-    except (NothingToSort, StrictSkip, BankClash, ManifestError, ValueError, KeyError, OSError) as exc:
+    except (NothingToSort, StrictSkip, BankClash, ManifestError, UnreadableAudio, ValueError, KeyError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
         err.print(f"tidalsort: error: {message}", markup=False, highlight=False)
         return 1

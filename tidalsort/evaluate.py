@@ -1,17 +1,23 @@
-"""Quality metrics of a sort against reference labels.
+"""Quality metrics of a sort against reference labels (``tidalsort eval``, ``bench/quality.py``).
 
-Labels are read only here, never by sorting. Pure functions on label sequences and
-feature matrices.
+Labels are read only here, never by sorting. The metrics are pure functions on label
+sequences and feature matrices; :func:`evaluate_bank` reads a sorted bank and a labels CSV.
 """
 
 from __future__ import annotations
 
+import csv
+import os
 from collections import Counter
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+from .cluster import cluster_tree
+from .index import load_index
+from .manifest import load
 from .similarity import nearest_rows
 
 
@@ -55,4 +61,44 @@ def cluster_scores(labels: Sequence[str], clusters: Sequence[int]) -> dict[str, 
         "ari": float(adjusted_rand_score(labels, clusters)),
         "nmi": float(normalized_mutual_info_score(labels, clusters)),
         "purity": purity(labels, clusters),
+    }
+
+
+def read_labels(path: Path) -> dict[str, str]:
+    """``relative_path,label`` rows of a CSV, keyed by the file's real absolute path.
+
+    Paths are relative to the CSV's folder.
+    """
+    base = path.resolve().parent
+    with open(path, newline="", encoding="utf-8") as f:
+        return {os.path.realpath(base / row["relative_path"]): row["label"] for row in csv.DictReader(f)}
+
+
+def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5) -> dict[str, Any]:
+    """All quality metrics of the sorted ``bank`` under ``root`` against ``labels_csv``.
+
+    Returns adjacent-pair agreement of the written order and its random baseline; ARI,
+    NMI and purity of the bank's clustering method re-run at K = number of labels on the
+    bank's scaled features; leave-one-out ``k``-NN precision of those features; coverage
+    (labelled files sorted / labelled files). Only labelled samples are counted.
+    """
+    entry = load(root)["banks"][bank]
+    truth = read_labels(labels_csv)
+    rows = [i for i, s in enumerate(entry["samples"]) if s["source"] in truth]
+    if len(rows) < 2:
+        raise ValueError(f"fewer than 2 samples of bank {bank!r} have a label in {labels_csv}")
+    labels = [truth[entry["samples"][i]["source"]] for i in rows]
+    X = load_index(root, bank).scaled[rows]
+    n_labels = len(set(labels))
+    _, clusters, _ = cluster_tree(X, n_labels, entry["settings"]["method"])
+    return {
+        "bank": bank,
+        "samples": len(rows),
+        "labels": n_labels,
+        "agreement": adjacent_agreement(labels),
+        "random_agreement": random_agreement(labels),
+        **cluster_scores(labels, clusters),
+        f"knn{k}": knn_precision(X, labels, k),
+        "coverage": len(rows) / len(truth),
+        "settings": entry["settings"],
     }

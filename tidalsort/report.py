@@ -76,3 +76,23 @@ def print_report(entry: dict[str, Any], root: Path, console: Console) -> None:
     folders = sorted({c["folder"] for c in entry["clusters"]})
     console.print(f"written: {root / folders[0]}" + (f" … {folders[-1]}" if len(folders) > 1 else ""), highlight=False, soft_wrap=True)
     console.print(f'in SuperCollider: ~dirt.loadSoundFiles("{root}/*");', markup=False, highlight=False, soft_wrap=True)
+
+
+def neighbour_table(query: str, neighbours: list[Any]) -> Table:
+    """The answers of ``tidalsort similar``: rank, ``bank:n``, distance, cluster, source."""
+    table = Table(title=f"sounds like {query}", title_justify="left")
+    for column in ("#", "bank:n", "distance", "cluster", "source"):
+        table.add_column(column, overflow="fold", no_wrap=column == "bank:n")
+    for rank, nb in enumerate(neighbours, 1):
+        cluster = f"{nb.cluster} {nb.label}" if nb.label else str(nb.cluster)
+        table.add_row(str(rank), nb.ref, f"{nb.distance:.3f}", cluster, nb.source)
+    return table
+
+
+def neighbour_line(neighbours: list[Any]) -> str | None:
+    """A Tidal line that plays the answers of the most represented folder, nearest first."""
+    if not neighbours:
+        return None
+    folder = Counter(nb.ref.rpartition(":")[0] for nb in neighbours).most_common(1)[0][0]
+    ns = [nb.ref.rpartition(":")[2] for nb in neighbours if nb.ref.rpartition(":")[0] == folder]
+    return f'd1 $ s "{folder}*{len(ns)}" # n "{" ".join(ns)}"'

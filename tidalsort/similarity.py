@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
 import numpy as np
+
+from .analysis import analyse_file
+from .features import FeatureSettings
+from .index import BankIndex, load_index
+from .manifest import load
 
 
 def nearest_rows(X: np.ndarray, query: np.ndarray, k: int, exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -33,3 +43,90 @@ def nearest_rows(X: np.ndarray, query: np.ndarray, k: int, exclude: int | None =
     candidates = np.argpartition(distances, k - 1)[:k] if 0 < k < len(X) else np.arange(len(X))[:k]
     rows = candidates[np.lexsort((candidates, distances[candidates]))]
     return rows, distances[rows]
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One answer to "which samples sound like this one?"."""
+
+    ref: str  # "folder:n", as Tidal plays it
+    distance: float
+    source: str
+    bank: str
+    cluster: int
+    label: str | None
+
+
+class Library:
+    """The banks under an output root, loaded once to answer many similarity queries.
+
+    Parameters
+    ----------
+    root
+        Output root holding ``tidalsort.yaml`` and the banks' feature indexes.
+    banks
+        Only these banks (default: all that have an index).
+    """
+
+    def __init__(self, root: Path, banks: Sequence[str] | None = None) -> None:
+        manifest = load(root)["banks"]
+        names = list(manifest) if banks is None else list(banks)
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.spaces: dict[str, tuple[BankIndex, np.ndarray]] = {}
+        for name in names:
+            if name not in manifest:
+                raise KeyError(f"no bank {name!r} in {root}")
+            try:
+                index = load_index(root, name)
+            except FileNotFoundError:
+                continue  # written by an older tidalsort: sort it again to search it
+            self.entries[name] = manifest[name]
+            self.spaces[name] = (index, index.scaled)
+        if not self.spaces:
+            raise KeyError(f"no searchable tidalsort banks in {root}")
+        self.refs = {f"{s['folder']}:{s['n']}": (bank, row) for bank, e in self.entries.items() for row, s in enumerate(e["samples"])}
+
+    def locate(self, ref: str) -> tuple[str, int]:
+        """Bank and row of a ``folder:n`` reference; raises KeyError if there is none."""
+        if ref not in self.refs:
+            raise KeyError(f"no sample {ref!r} in the sorted banks")
+        return self.refs[ref]
+
+    def _features_of(self, path: Path, bank: str, cache: dict[tuple[str, int], np.ndarray]) -> np.ndarray:
+        settings = FeatureSettings(self.entries[bank]["settings"]["features"], self.entries[bank]["settings"]["frames"])
+        key = (settings.name, settings.frames)
+        if key not in cache:
+            cache[key] = analyse_file(path, settings)[0]
+        return cache[key]
+
+    def query(self, query: str | Path, k: int = 8) -> list[Neighbour]:
+        """The ``k`` samples nearest ``query``: an audio file path or a ``folder:n`` reference.
+
+        Each bank is searched in its own scaled feature space; answers are merged by
+        distance. A reference never answers with itself.
+
+        Raises
+        ------
+        KeyError
+            For a reference to no sample.
+        tidalsort.audio.UnreadableAudio
+            For an audio file that cannot be analysed.
+        """
+        found: list[Neighbour] = []
+        computed: dict[tuple[str, int], np.ndarray] = {}
+        is_ref = not Path(query).exists() and re.fullmatch(r"[a-z0-9][a-z0-9_-]*:\d+", str(query))
+        home, own_row = self.locate(str(query)) if is_ref else (None, None)
+        for bank, (index, scaled) in self.spaces.items():
+            if home is not None:
+                settings = self.entries[home]["settings"]
+                if (settings["features"], settings["frames"]) != (self.entries[bank]["settings"]["features"], self.entries[bank]["settings"]["frames"]):
+                    continue
+                vector = self.spaces[home][0].features[own_row]
+            else:
+                vector = self._features_of(Path(query), bank, computed)
+            rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k, exclude=own_row if bank == home else None)
+            samples, clusters = self.entries[bank]["samples"], self.entries[bank]["clusters"]
+            for row, distance in zip(rows, distances):
+                s = samples[row]
+                found.append(Neighbour(f"{s['folder']}:{s['n']}", float(distance), s["source"], bank, s["cluster"], clusters[s["cluster"]].get("label")))
+        return sorted(found, key=lambda nb: (nb.distance, nb.ref))[:k]
