@@ -286,7 +286,7 @@ def test_demo_sorts_a_synthetic_kit(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_progress_is_reported_per_file(kit: Path, tmp_path: Path) -> None:
     seen: dict[str, list[int]] = {}
-    progress = Progress(start=lambda stage, total: seen.setdefault(stage, [total, 0]), advance=lambda stage: seen[stage].__setitem__(1, seen[stage][1] + 1))
+    progress = Progress(start=lambda stage, total: seen.setdefault(stage, [total, 0]), advance=lambda stage, count=1: seen[stage].__setitem__(1, seen[stage][1] + count))
     sort_library([kit], tmp_path / "out", SortOptions(bank="kit"), progress)
     assert seen == {"analyse": [18, 18], "cluster": [1, 1], "write": [18, 18]}
 

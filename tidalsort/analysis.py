@@ -1,7 +1,14 @@
-"""Analyse files: read each one's head and extract its feature vector, or say why not."""
+"""Analyse files: read each one's head and extract its features, or say why not.
+
+Runs over all cores (one process per core, files in chunks), takes what it can from the
+feature cache and adds what it computed; the result is the same as one process would give.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -9,7 +16,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .audio import AudioInfo, UnreadableAudio, read_head
-from .features import FeatureSettings, centroid, extract
+from .cache import Entry, FeatureCache, identity
+from .features import FEATURES_VERSION, FeatureSettings, centroid, extract
+
+#: Files per task sent to a worker process.
+CHUNK = 64
+#: Below this many files to analyse, one process is faster than starting a pool.
+POOL_MIN = 256
 
 
 @dataclass(frozen=True)
@@ -45,31 +58,94 @@ def analyse_file(path: Path, settings: FeatureSettings) -> tuple[np.ndarray, flo
     return extract(signal, settings), centroid(signal), info
 
 
+def _analyse_entry(path: Path, settings: FeatureSettings) -> Entry:
+    try:
+        return analyse_file(path, settings)
+    except UnreadableAudio as exc:
+        return str(exc)
+
+
+def _analyse_chunk(paths: list[Path], settings: FeatureSettings) -> list[Entry]:
+    return [_analyse_entry(path, settings) for path in paths]
+
+
+def cache_key(settings: FeatureSettings) -> str:
+    """The feature settings as the cache keys them (with the feature code's version)."""
+    return f"{settings.name}/frames={settings.frames}/v{FEATURES_VERSION}"
+
+
+def default_jobs() -> int:
+    """Worker processes to use by default: one per core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _compute(paths: list[Path], settings: FeatureSettings, jobs: int, progress: Callable[[int], None]) -> list[Entry]:
+    if jobs <= 1 or len(paths) < POOL_MIN:
+        results = []
+        for path in paths:
+            results.append(_analyse_entry(path, settings))
+            progress(1)
+        return results
+    chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    done: list[list[Entry] | None] = [None] * len(chunks)
+    # fork: workers start at once with everything imported; they only compute and return.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {pool.submit(_analyse_chunk, chunk, settings): i for i, chunk in enumerate(chunks)}
+        for future in as_completed(futures):
+            i = futures[future]
+            done[i] = future.result()
+            progress(len(chunks[i]))
+    return [entry for chunk in done if chunk is not None for entry in chunk]
+
+
 def analyse(
     paths: Sequence[Path],
     settings: FeatureSettings,
-    progress: Callable[[Path], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    jobs: int | None = None,
+    cache: FeatureCache | None = None,
 ) -> Analysis:
-    """Analyse ``paths`` in order; unreadable files are listed in ``skipped``.
+    """Analyse ``paths``, in order; unreadable files are listed in ``skipped``.
 
-    ``progress`` is called with each path once it is done.
+    Parameters
+    ----------
+    paths
+        Files to analyse.
+    settings
+        Feature settings.
+    progress
+        Called with a number of files each time that many are done.
+    jobs
+        Worker processes (default: one per core).
+    cache
+        Feature cache to read from and add to.
     """
-    sources: list[Path] = []
-    infos: list[AudioInfo] = []
-    vectors: list[np.ndarray] = []
-    centroids: list[float] = []
-    skipped: list[Problem] = []
+    progress = progress or (lambda count: None)
+    key = cache_key(settings)
+    identities: dict[Path, tuple[int, int]] = {}
     for path in paths:
         try:
-            vector, brightness, info = analyse_file(path, settings)
-        except UnreadableAudio as exc:
-            skipped.append(Problem(path, str(exc)))
-        else:
-            sources.append(path)
-            infos.append(info)
-            vectors.append(vector)
-            centroids.append(brightness)
-        if progress:
-            progress(path)
+            identities[path] = identity(path)
+        except OSError:
+            pass  # vanished since the scan: analysing it reports why
+    entries: dict[Path, Entry] = cache.get(key, identities.items()) if cache else {}
+    progress(len(entries))
+    missing = [path for path in paths if path not in entries]
+    computed = _compute(missing, settings, jobs or default_jobs(), progress)
+    entries.update(zip(missing, computed))
+    if cache:
+        cache.put(key, [(path, identities[path], entry) for path, entry in zip(missing, computed) if path in identities])
+
+    sources, infos, vectors, centroids, skipped = [], [], [], [], []
+    for path in paths:
+        entry = entries[path]
+        if isinstance(entry, str):
+            skipped.append(Problem(path, entry))
+            continue
+        vector, brightness, info = entry
+        sources.append(path)
+        infos.append(info)
+        vectors.append(vector)
+        centroids.append(brightness)
     width = vectors[0].size if vectors else 0
     return Analysis(sources, infos, np.array(vectors).reshape(len(vectors), width), np.array(centroids), skipped)

@@ -99,7 +99,13 @@ def _convert(source: Path, dest: Path) -> None:
     sf.write(str(dest), data, rate, format="WAV", subtype=subtype)
 
 
-def _place(item: PlannedFile, dest: Path, link: LinkMode) -> None:
+def _place(item: PlannedFile, dest: Path, link: LinkMode, previous: Path | None) -> None:
+    if previous is not None:  # the same sound, already in a folder tidalsort wrote
+        try:
+            os.link(previous, dest)
+            return
+        except OSError:
+            pass
     if item.convert:
         _convert(item.source, dest)
     elif link == "symlink":
@@ -130,6 +136,8 @@ def write_folders(
     folders: dict[str, list[PlannedFile]],
     link: LinkMode = "copy",
     progress: Callable[[], None] | None = None,
+    hashes: dict[Path, str] | None = None,
+    previous: dict[Path, Path] | None = None,
 ) -> dict[Path, str]:
     """Write the folders of ``bank`` under ``root`` and remove the bank's folders no longer used.
 
@@ -145,6 +153,12 @@ def write_folders(
         How files whose audio is not converted get into the folder.
     progress
         Called once per file written.
+    hashes
+        SHA-1 already known of source files (not hashed again).
+    previous
+        Source -> a file in this bank's current folders that tidalsort wrote from that
+        (unchanged) source: hard-linked into the new folder instead of written again, which
+        makes re-sorting a large bank fast. Only used with ``link="copy"``.
 
     Returns
     -------
@@ -162,7 +176,8 @@ def write_folders(
     _recover(root)
     check_folders(root, bank, list(folders))
     stale = [name for name in owned_folders(root, bank) if name not in folders]
-    hashes: dict[Path, str] = {}
+    hashes = dict(hashes or {})
+    previous = previous or {}
     built: dict[str, Path] = {}
     try:
         for name, items in folders.items():
@@ -170,8 +185,9 @@ def write_folders(
             built[name] = tmp
             (tmp / BANK_MARKER).write_text(f"bank: {bank}\n", encoding="utf-8")
             for item in items:
-                hashes[item.source] = _hash(item.source)
-                _place(item, tmp / item.name, link)
+                if item.source not in hashes:
+                    hashes[item.source] = _hash(item.source)
+                _place(item, tmp / item.name, link, previous.get(item.source) if link == "copy" else None)
                 if progress:
                     progress()
         for name, tmp in built.items():

@@ -311,7 +311,7 @@ def _resolve(host: str, port: int) -> Tuple[str, int]:
         raise BridgeError(f"cannot resolve sclang host {host!r}: {exc}") from None
     if not infos:
         raise BridgeError(f"cannot resolve sclang host {host!r}")
-    return infos[0][4][0], int(port)
+    return str(infos[0][4][0]), int(port)
 
 
 class _Exchange:
@@ -443,7 +443,8 @@ def send_bank(
         One label per cluster; sent to Tidal as ``tidalsort_<bank>_labels``.
     timeout : float
         Seconds to wait for ``/tidalsort/loaded`` or ``/tidalsort/error``.
-        Loading takes roughly 1-2 ms per file on a local server.
+        A 128-file bank loads in about 50 ms on a local server
+        (``bench/bridge_latency.py``).
 
     Returns
     -------

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
@@ -76,6 +77,8 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--order", choices=list(ORDERS), default="refined", help="refined (default): optimal leaf ordering (up to 2,500 samples) then 2-opt moves inside clusters; optimal: optimal leaf ordering only; tree: the tree's plain leaf order")
     p.add_argument("--no-dendrogram", action="store_true", help="do not draw ROOT/BANK-dendrogram.png")
     p.add_argument("--strict", action="store_true", help="fail, writing nothing, if any file has to be skipped")
+    p.add_argument("--jobs", type=_positive, default=None, help="processes analysing files (default: one per core)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache ROOT/.tidalsort/cache.sqlite")
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
 
 
@@ -132,8 +135,8 @@ class _Bars:
         def start(stage: str, total: int) -> None:
             self.tasks[stage] = self.progress.add_task(stage, total=total)
 
-        def advance(stage: str) -> None:
-            self.progress.advance(self.tasks[stage])
+        def advance(stage: str, count: int = 1) -> None:
+            self.progress.advance(self.tasks[stage], count)
 
         return JobProgress(start, advance)
 
@@ -151,6 +154,8 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
         order=args.order,
         dendrogram=not args.no_dendrogram,
         strict=args.strict,
+        jobs=args.jobs,
+        cache=not args.no_cache,
     )
     bars = _Bars(err)
     with bars.progress:
@@ -199,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     err = Console(stderr=True)
+    warnings.showwarning = lambda message, *rest: err.print(f"tidalsort: warning: {message}", markup=False, highlight=False, soft_wrap=True)
     out = Console() if sys.stdout.isatty() else Console(width=160)  # piped: keep Tidal lines whole
     try:
         if args.command == "sort":

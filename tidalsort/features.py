@@ -63,6 +63,9 @@ def _cache_filterbanks() -> None:
 
 _cache_filterbanks()
 
+#: Version of the feature code: bump when a change alters any feature value (cached
+#: features of older versions are then recomputed).
+FEATURES_VERSION = 1
 #: Length of one pyAudioAnalysis frame in seconds.
 FRAME_SECONDS = 0.05
 #: Features per frame from pyAudioAnalysis (34 short-term features and their deltas).

@@ -11,7 +11,8 @@ import numpy as np
 
 from . import __version__
 from .analysis import Analysis, Problem, analyse
-from .bank import LinkMode, PlannedFile, check_folders, owned_folders, write_folders
+from .bank import STATE_DIR, LinkMode, PlannedFile, check_folders, owned_folders, write_folders
+from .cache import FeatureCache, identity
 from .cluster import cluster_tree
 from .dendrogram import dendrogram_path, draw
 from .features import FeatureSettings
@@ -49,6 +50,8 @@ class SortOptions:
     order: str = "refined"
     dendrogram: bool = True
     strict: bool = False
+    jobs: int | None = None  # None: one per core
+    cache: bool = True
 
 
 @dataclass
@@ -56,7 +59,7 @@ class Progress:
     """Callbacks a front end can set to follow the job."""
 
     start: Callable[[str, int], None] = lambda stage, total: None
-    advance: Callable[[str], None] = lambda stage: None
+    advance: Callable[[str, int], None] = lambda stage, count=1: None
 
 
 def default_bank_name(sources: Sequence[str | os.PathLike[str]]) -> str:
@@ -222,13 +225,44 @@ def sort_library(
         check_folders(root, bank, [bank] if options.layout == "bank" else owned_folders(root, bank))
     files, missing = scan(sources)
     progress.start("analyse", len(files))
-    analysis = analyse(files, options.features, lambda path: progress.advance("analyse"))
-    skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
-    if not analysis.sources:
-        raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
-    if options.strict and skipped:
-        first = skipped[0]
-        raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {first.source}: {first.reason}")
+    cache = FeatureCache(root / STATE_DIR) if options.cache else None
+    try:
+        analysis = analyse(files, options.features, lambda count: progress.advance("analyse", count), options.jobs, cache)
+        skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
+        if not analysis.sources:
+            raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
+        if options.strict and skipped:
+            first = skipped[0]
+            raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {first.source}: {first.reason}")
+        return _finish(root, bank, sources, options, analysis, skipped, cache, progress)
+    finally:
+        if cache:
+            cache.close()
+
+
+def _previous_files(root: Path, old: dict[str, Any] | None, hashes: dict[Path, str]) -> dict[Path, Path]:
+    """Files of the bank's current folders that are copies of still-unchanged sources."""
+    if not old or old["settings"].get("link") != "copy":
+        return {}
+    found = {}
+    for s in old["samples"]:
+        file = root / s["folder"] / s["file"]
+        if hashes.get(Path(s["source"])) == s["sha1"] and file.is_file() and not file.is_symlink():
+            found[Path(s["source"])] = file
+    return found
+
+
+def _finish(
+    root: Path,
+    bank: str,
+    sources: Sequence[str | os.PathLike[str]],
+    options: SortOptions,
+    analysis: Analysis,
+    skipped: list[Problem],
+    cache: FeatureCache | None,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Cluster, order and write what :func:`analyse` found."""
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
@@ -236,8 +270,13 @@ def sort_library(
     progress.advance("cluster")
     folders, placed = _plan(bank, options.layout, ordering, analysis)
     progress.start("write", len(placed))
+    identities = {path: identity(path) for path in analysis.sources}
+    known = cache.hashes(identities.items()) if cache else {}
     with locked(root):
-        hashes = write_folders(root, bank, folders, options.link, lambda: progress.advance("write"))
+        previous = _previous_files(root, load(root)["banks"].get(bank), known)
+        hashes = write_folders(root, bank, folders, options.link, lambda: progress.advance("write"), known, previous)
+        if cache:
+            cache.put_hashes((path, identities[path], hashes[path]) for path in analysis.sources if path not in known)
         entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, ordering, X, k, placed, hashes, skipped)
         save_index(root, bank, analysis.features[ordering.order], scaler)
         manifest = save_bank(root, bank, entry)
