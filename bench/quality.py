@@ -1,7 +1,9 @@
 """Quality benchmark: how well does the sort group and order labelled samples?
 
 Sorts a labelled collection (default: ../shared/datasets/dev, 533 Dirt-Samples drums)
-with several configurations, the original workflow's among them, and prints for each:
+with several configurations, the original workflow's among them (and the compact-summary
+strategy used above 5,000 samples, forced, to show its cost against exact Ward), and
+prints for each:
 adjacent-pair label agreement of the written order (and the random baseline), ARI, NMI
 and purity of the clusters at K = number of labels, leave-one-out 5-NN label precision of
 the feature space, and coverage. Ratios are against the original configuration, measured
@@ -29,15 +31,16 @@ from tidalsort.pipeline import SortOptions, sort_library
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dev"
 
-#: name -> (feature set, frames, scaling, method, order)
+#: name -> (feature set, frames, scaling, method, order, strategy)
 CONFIGS = {
-    "original": ("paa", 2, "none", "ward", "tree"),
-    "paa standardised": ("paa", 2, "standard", "ward", "optimal"),
-    "mel": ("mel", 2, "standard", "ward", "refined"),
-    "paa+mel, tree order": ("paa+mel", 2, "standard", "ward", "tree"),
-    "paa+mel, optimal order": ("paa+mel", 2, "standard", "ward", "optimal"),
-    "default (paa+mel, refined)": ("paa+mel", 2, "standard", "ward", "refined"),
-    "paa+mel, k-means": ("paa+mel", 2, "standard", "kmeans", "refined"),
+    "original": ("paa", 2, "none", "ward", "tree", "exact"),
+    "paa standardised": ("paa", 2, "standard", "ward", "optimal", "exact"),
+    "mel": ("mel", 2, "standard", "ward", "refined", "exact"),
+    "paa+mel, tree order": ("paa+mel", 2, "standard", "ward", "tree", "exact"),
+    "paa+mel, optimal order": ("paa+mel", 2, "standard", "ward", "optimal", "exact"),
+    "default (paa+mel, refined)": ("paa+mel", 2, "standard", "ward", "refined", "exact"),
+    "paa+mel, k-means": ("paa+mel", 2, "standard", "kmeans", "refined", "exact"),
+    "default, summary strategy": ("paa+mel", 2, "standard", "ward", "refined", "summary"),
 }
 METRICS = ("agreement", "ari", "nmi", "purity", "knn5", "coverage")
 
@@ -47,10 +50,10 @@ def run(data: Path, labels: Path) -> list[dict]:
         k = len({row["label"] for row in csv.DictReader(f)})
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (features, frames, scaling, method, order) in CONFIGS.items():
+        for name, (features, frames, scaling, method, order, strategy) in CONFIGS.items():
             root = Path(tmp) / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
             options = SortOptions(
-                bank="bench", clusters=k, features=FeatureSettings(features, frames), scaling=scaling, method=method, order=order, dendrogram=False
+                bank="bench", clusters=k, features=FeatureSettings(features, frames), scaling=scaling, method=method, order=order, strategy=strategy, dendrogram=False
             )
             start = time.perf_counter()
             sort_library([data], root, options)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .audio import AudioInfo, UnreadableAudio, read_head
 from .cache import Entry, FeatureCache, identity
@@ -80,12 +81,19 @@ def default_jobs() -> int:
 
 
 def _compute(paths: list[Path], settings: FeatureSettings, jobs: int, progress: Callable[[int], None]) -> list[Entry]:
-    if jobs <= 1 or len(paths) < POOL_MIN:
-        results = []
-        for path in paths:
-            results.append(_analyse_entry(path, settings))
-            progress(1)
-        return results
+    # One BLAS thread per process: the matrices are small, and with several worker
+    # processes, threads fighting over the cores made two workers slower than one.
+    with threadpool_limits(1):
+        if jobs <= 1 or len(paths) < POOL_MIN:
+            results = []
+            for path in paths:
+                results.append(_analyse_entry(path, settings))
+                progress(1)
+            return results
+        return _compute_in_pool(paths, settings, jobs, progress)
+
+
+def _compute_in_pool(paths: list[Path], settings: FeatureSettings, jobs: int, progress: Callable[[int], None]) -> list[Entry]:
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
     done: list[list[Entry] | None] = [None] * len(chunks)
     # fork: workers start at once with everything imported; they only compute and return.

@@ -6,6 +6,7 @@ and the rest of what it reads, at any bit depth, sample rate and channel count.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 #: Sample rate every signal is brought to before analysis, so that features of files
 #: recorded at 22.05, 44.1 or 48 kHz are comparable.
@@ -80,7 +81,10 @@ def _completeness(f: sf.SoundFile) -> str | None:
 
 
 def _mono(block: np.ndarray) -> np.ndarray:
-    return block.mean(axis=1) if block.ndim == 2 else block
+    """Average of the channels of a (frames, channels) block, as float64."""
+    channels = block.shape[1]
+    mono = block[:, 0] if channels == 1 else block @ np.full(channels, 1.0 / channels, dtype=block.dtype)
+    return mono.astype(np.float64)
 
 
 def _first_sound(f: sf.SoundFile) -> int:
@@ -97,11 +101,22 @@ def _first_sound(f: sf.SoundFile) -> int:
         position += len(block)
 
 
+@functools.lru_cache(maxsize=32)
+def _lowpass(up: int, down: int) -> np.ndarray:
+    """The anti-aliasing filter :func:`scipy.signal.resample_poly` designs for ``up/down``.
+
+    Designed once per ratio instead of once per file; the result is the same.
+    """
+    cutoff = max(up, down)
+    return firwin(2 * 10 * cutoff + 1, 1.0 / cutoff, window=("kaiser", 5.0))
+
+
 def _to_rate(signal: np.ndarray, rate: int) -> np.ndarray:
     if abs(rate - ANALYSIS_RATE) <= RATE_TOLERANCE * ANALYSIS_RATE:
         return signal
     ratio = Fraction(ANALYSIS_RATE, rate).limit_denominator(1000)
-    return resample_poly(signal, ratio.numerator, ratio.denominator)
+    up, down = ratio.numerator, ratio.denominator
+    return resample_poly(signal, up, down, window=_lowpass(up, down))
 
 
 def _info(f: sf.SoundFile) -> AudioInfo:
@@ -142,10 +157,10 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
             raise UnreadableAudio("no audio frames (empty or cut-off file)")
         need = math.ceil(seconds * info.samplerate) + 1
         try:
-            head = _mono(f.read(need, dtype="float64", always_2d=True))
+            head = _mono(f.read(need, dtype="float32", always_2d=True))
             if head.size == 0 or np.abs(head).max() < SILENCE:
                 f.seek(_first_sound(f))
-                head = _mono(f.read(need, dtype="float64", always_2d=True))
+                head = _mono(f.read(need, dtype="float32", always_2d=True))
         except sf.LibsndfileError as exc:
             raise UnreadableAudio(f"corrupt audio ({exc.error_string})") from None
         info = replace(info, warning=_completeness(f))

@@ -19,7 +19,7 @@ from . import __version__
 from .audio import UnreadableAudio
 from .bank import BankClash
 from .demo import make_kit
-from .cluster import METHODS
+from .cluster import METHODS, STRATEGIES
 from .features import FEATURE_SETS, FeatureSettings
 from .order import ORDERS
 from .scaling import SCALINGS
@@ -74,7 +74,8 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--features", choices=list(FEATURE_SETS), default="paa+mel", help="feature set: paa (pyAudioAnalysis short-term features of the first --frames 50 ms frames), mel (log-mel cepstra of five spans from attack to 1 s), paa+mel (default: both, equally weighted)")
     p.add_argument("--scaling", choices=list(SCALINGS), default="standard", help="standard (default): every feature column to unit variance, every feature group equal weight; none: raw values, as the original workflow")
     p.add_argument("--method", choices=list(METHODS), default="ward", help="clustering: ward (default, hierarchical) or kmeans")
-    p.add_argument("--order", choices=list(ORDERS), default="refined", help="refined (default): optimal leaf ordering (up to 2,500 samples) then 2-opt moves inside clusters; optimal: optimal leaf ordering only; tree: the tree's plain leaf order")
+    p.add_argument("--strategy", choices=list(STRATEGIES), default="auto", help="auto (default): exact clustering up to 5,000 samples, a compact summary above; exact: always every sample (memory grows with the square of the count); summary: always the summary (micro-clusters of about 16 samples, then clusters of those)")
+    p.add_argument("--order", choices=list(ORDERS), default="refined", help="refined (default): optimal leaf ordering (of the whole tree up to 1,000 samples, cluster by cluster above) then 2-opt moves inside clusters; optimal: optimal leaf ordering only; tree: the tree's plain leaf order")
     p.add_argument("--no-dendrogram", action="store_true", help="do not draw ROOT/BANK-dendrogram.png")
     p.add_argument("--strict", action="store_true", help="fail, writing nothing, if any file has to be skipped")
     p.add_argument("--jobs", type=_positive, default=None, help="processes analysing files (default: one per core)")
@@ -152,6 +153,7 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
         scaling=args.scaling,
         method=args.method,
         order=args.order,
+        strategy=args.strategy,
         dendrogram=not args.no_dendrogram,
         strict=args.strict,
         jobs=args.jobs,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -15,11 +16,29 @@ from .atomic import write_atomic  # noqa: E402
 
 #: Vertical space per leaf, in inches: enough for a 6-point label.
 _LEAF_INCHES = 0.11
+#: Banks up to this size get one row per sample; larger ones a tree cut to
+#: :data:`TRUNCATED_LEAVES` branches, each labelled with the n range it holds.
+FULL_LEAVES = 1000
+TRUNCATED_LEAVES = 150
 
 
 def dendrogram_path(root: Path, bank: str) -> Path:
     """Where the dendrogram of ``bank`` goes: directly in the root, where SuperDirt ignores files."""
     return root / f"{bank}-dendrogram.png"
+
+
+def _spans(Z: np.ndarray, order: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """First and last bank position of the samples below every node of ``Z``."""
+    n = len(order)
+    first = np.zeros(2 * n - 1, dtype=int)
+    position = np.empty(n, dtype=int)
+    position[np.asarray(order)] = np.arange(n)
+    first[:n] = position
+    last = first.copy()
+    for i, (a, b) in enumerate(Z[:, :2].astype(int)):
+        first[n + i] = min(first[a], first[b])
+        last[n + i] = max(last[a], last[b])
+    return first, last
 
 
 def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path) -> None:
@@ -43,19 +62,30 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
     """
     n = len(leaf_labels)
     k = len(boundaries) - 1
-    height = max(4.0, n * _LEAF_INCHES + 1.5)
+    shown = n if n <= FULL_LEAVES else TRUNCATED_LEAVES
+    height = max(4.0, shown * _LEAF_INCHES + 1.5)
     fig, ax = plt.subplots(figsize=(12, height))
     threshold = 0.0
     if 1 < k < n:
         heights = sorted(Z[:, 2])
         threshold = (heights[n - k - 1] + heights[n - k]) / 2
+    first, last = _spans(Z, order)
     labels_by_row = [""] * n
     for position, row in enumerate(order):
         labels_by_row[row] = leaf_labels[position]
+
+    def label(node: int) -> str:
+        if node < n:
+            return labels_by_row[node]
+        a, b = leaf_labels[first[node]].split(" ")[0], leaf_labels[last[node]].split(" ")[0]
+        return f"{a} .. {b.rpartition(':')[2]} ({last[node] - first[node] + 1})"
+
     dendrogram(
         Z,
         orientation="left",
-        labels=labels_by_row,
+        leaf_label_func=label,
+        truncate_mode="lastp" if shown < n else None,
+        p=shown,
         color_threshold=threshold,
         above_threshold_color="#999999",
         leaf_font_size=6,

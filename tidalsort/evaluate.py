@@ -90,7 +90,7 @@ def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5) -> dict[s
     labels = [truth[entry["samples"][i]["source"]] for i in rows]
     X = load_index(root, bank).scaled[rows]
     n_labels = len(set(labels))
-    _, clusters, _ = cluster_tree(X, n_labels, entry["settings"]["method"])
+    _, clusters, _ = cluster_tree(X, n_labels, entry["settings"]["method"], entry["settings"].get("strategy", "auto"))
     return {
         "bank": bank,
         "samples": len(rows),

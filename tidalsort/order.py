@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.cluster.hierarchy import leaves_list, optimal_leaf_ordering
 
+from .cluster import OPTIMAL_MAX
+
 ORDERS = ("refined", "optimal", "tree")
-#: Largest number of samples for which optimal leaf ordering is computed (its cost grows
-#: with the cube of the number of samples); above it the tree's own leaf order is used.
-OPTIMAL_MAX = 2500
 #: 2-opt moves reverse runs of at most this many samples.
 REFINE_WINDOW = 256
-#: At most this many 2-opt sweeps over a cluster.
+#: At most this many 2-opt sweeps over a cluster (one above :data:`OPTIMAL_MAX` samples,
+#: to keep large libraries fast).
 REFINE_PASSES = 8
 
 
@@ -61,7 +61,9 @@ def order_leaves(Z: np.ndarray, X: np.ndarray, labels: np.ndarray, optimal: bool
     labels
         Cluster of every row, from a cut of ``Z`` (so each cluster is a subtree).
     optimal
-        Use optimal leaf ordering when there are at most :data:`OPTIMAL_MAX` samples.
+        Use optimal leaf ordering when there are at most
+        :data:`~tidalsort.cluster.OPTIMAL_MAX` samples (larger trees from
+        :func:`~tidalsort.cluster.cluster_tree` come ordered cluster by cluster).
     """
     n = len(X)
     if optimal and 2 < n <= OPTIMAL_MAX:
@@ -102,13 +104,14 @@ def refine(ordering: Ordering, X: np.ndarray) -> Ordering:
     A move reverses a run of samples within one cluster when that makes the two edges at
     its ends shorter; clusters stay contiguous and in place. Each sweep takes, for every
     start, the best run of at most :data:`REFINE_WINDOW` samples; at most
-    :data:`REFINE_PASSES` sweeps per cluster.
+    :data:`REFINE_PASSES` sweeps per cluster (one for more than :data:`OPTIMAL_MAX` samples).
     """
     order = ordering.order.copy()
     points = X[order].astype(np.float64)
     n = len(order)
+    passes = REFINE_PASSES if n <= OPTIMAL_MAX else 1
     for start, stop in zip(ordering.boundaries, ordering.boundaries[1:]):
-        for _ in range(REFINE_PASSES):
+        for _ in range(passes):
             improved = False
             for i in range(start, stop - 1):
                 js = np.arange(i + 1, min(stop, i + REFINE_WINDOW))

@@ -48,6 +48,7 @@ class SortOptions:
     scaling: str = "standard"
     method: str = "ward"
     order: str = "refined"
+    strategy: str = "auto"
     dendrogram: bool = True
     strict: bool = False
     jobs: int | None = None  # None: one per core
@@ -68,7 +69,7 @@ def default_bank_name(sources: Sequence[str | os.PathLike[str]]) -> str:
     return bank_name(first.name if first.is_dir() else first.parent.name)
 
 
-def cluster_and_order(X: np.ndarray, k: int | None, method: str = "ward", order: str = "refined") -> tuple[Ordering, int]:
+def cluster_and_order(X: np.ndarray, k: int | None, method: str = "ward", order: str = "refined", strategy: str = "auto") -> tuple[Ordering, int]:
     """Cluster the rows of a scaled feature matrix and order them.
 
     Parameters
@@ -82,6 +83,8 @@ def cluster_and_order(X: np.ndarray, k: int | None, method: str = "ward", order:
     order
         ``"refined"`` (optimal leaf order, then 2-opt inside clusters), ``"optimal"`` or
         ``"tree"`` (the tree's plain leaf order).
+    strategy
+        ``"auto"``, ``"exact"`` or ``"summary"`` (see :func:`tidalsort.cluster.cluster_tree`).
 
     Returns
     -------
@@ -92,7 +95,7 @@ def cluster_and_order(X: np.ndarray, k: int | None, method: str = "ward", order:
         raise ValueError(f"unknown order {order!r}; choose from {', '.join(ORDERS)}")
     if len(X) == 1:
         return Ordering(np.zeros(1, int), np.zeros(1, int), [0, 1], np.zeros((0, 4))), 1
-    Z, labels, k = cluster_tree(X, k, method)
+    Z, labels, k = cluster_tree(X, k, method, strategy)
     ordering = order_leaves(Z, X, labels, optimal=order != "tree")
     return (refine(ordering, X) if order == "refined" else ordering), k
 
@@ -184,6 +187,7 @@ def _entry(
             "clusters": "auto" if options.clusters is None else options.clusters,
             "clusters_used": k,
             "order": options.order,
+            "strategy": options.strategy,
             "link": options.link,
             "tidalsort": __version__,
         },
@@ -266,7 +270,7 @@ def _finish(
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
-    ordering, k = cluster_and_order(X, options.clusters, options.method, options.order)
+    ordering, k = cluster_and_order(X, options.clusters, options.method, options.order, options.strategy)
     progress.advance("cluster")
     folders, placed = _plan(bank, options.layout, ordering, analysis)
     progress.start("write", len(placed))

@@ -1,0 +1,220 @@
+"""Speed and memory benchmark of ``tidalsort sort``.
+
+Makes N realistic one-shots (deterministic seed: lengths 0.05 to 10 s, log-uniform;
+22.05/44.1/48/96 kHz; mono and stereo; 16-bit, 24-bit and float WAV, some AIFF and FLAC)
+or takes a folder, then reports medians over repeated runs of:
+
+- cold sort (no feature cache): analysis files/s, clustering and ordering time, writing
+  time (bank, manifest, index, dendrogram), end to end, peak RSS;
+- warm sort (nothing changed, cache present): the same;
+- adding 10 files and sorting again;
+- analysis files/s of short (< 0.5 s) against long (> 5 s) files, to show that cost does
+  not grow with length;
+- the baseline of the original workflow (whole files decoded, pyAudioAnalysis on every
+  50 ms frame, one process) on a sample of the files, and the ratio to it.
+
+Each sort runs in its own process, so peak RSS is that sort's (the largest process among
+it and its workers). "Cold" means without tidalsort's cache; the operating system's file
+cache stays warm after the files are made.
+
+    python bench/speed.py --samples 2000 --runs 3
+    python bench/speed.py --samples 20000 --runs 3
+    python bench/speed.py --samples 100000 --runs 1 --only cold   # memory at scale
+    python bench/speed.py --folder ~/samples --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+FORMATS = [  # (container, subtype, extension, weight)
+    ("WAV", "PCM_16", "wav", 5),
+    ("WAV", "PCM_24", "wav", 2),
+    ("WAV", "FLOAT", "wav", 1),
+    ("AIFF", "PCM_16", "aif", 1),
+    ("FLAC", "PCM_16", "flac", 1),
+]
+RATES = [22050, 44100, 44100, 44100, 48000, 96000]
+
+
+def make_library(folder: Path, count: int, seed: int = 1, start: int = 0) -> None:
+    """Write ``count`` one-shots (numbered from ``start``) under ``folder``."""
+    rng = np.random.default_rng(seed + start)
+    weights = np.array([f[3] for f in FORMATS], dtype=float)
+    for i in range(start, start + count):
+        seconds = math.exp(rng.uniform(math.log(0.05), math.log(10.0)))
+        rate = int(rng.choice(RATES))
+        container, subtype, ext, _ = FORMATS[rng.choice(len(FORMATS), p=weights / weights.sum())]
+        t = np.arange(int(seconds * rate)) / rate
+        kind = i % 4
+        if kind == 0:  # kick-like: falling sine
+            sound = np.sin(2 * np.pi * np.cumsum(50 + 150 * np.exp(-t / 0.03)) / rate)
+        elif kind == 1:  # tonal: bell or tom
+            sound = np.sin(2 * np.pi * rng.uniform(80, 4000) * t)
+        else:  # noisy: hats, snares, cymbals
+            sound = rng.uniform(-1, 1, len(t))
+        sound *= np.exp(-t / (seconds * rng.uniform(0.1, 0.5))) * rng.uniform(0.2, 0.9)
+        if rng.random() < 0.4:
+            sound = np.stack([sound, sound * rng.uniform(0.5, 1)], axis=1)
+        path = folder / f"pack{i % 37:02d}" / f"sample {i:06d}.{ext}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), sound.astype(np.float32), rate, format=container, subtype=subtype)
+
+
+def child(sources: list[str], root: str, jobs: int | None) -> None:
+    """Run one sort and print its stage timings as JSON (``--child`` mode)."""
+    from tidalsort.pipeline import Progress, SortOptions, sort_library
+
+    marks: dict[str, float] = {}
+    start = time.perf_counter()
+    entry = sort_library(sources, root, SortOptions(bank="bench", jobs=jobs), Progress(start=lambda stage, total: marks.setdefault(stage, time.perf_counter())))
+    end = time.perf_counter()
+    print(
+        json.dumps(
+            {
+                "files": len(entry["samples"]) + len(entry["skipped"]),
+                "analyse": marks["cluster"] - marks["analyse"],
+                "cluster": marks["write"] - marks["cluster"],
+                "write": end - marks["write"],
+                "end_to_end": end - start,
+                "clusters": len(entry["clusters"]),
+            }
+        )
+    )
+
+
+def timed_sort(sources: list[Path], root: Path, jobs: int | None) -> dict:
+    """Sort in a child process; its timings plus its peak RSS in MB."""
+    command = [sys.executable, __file__, "--child", str(root), *map(str, sources)] + (["--jobs", str(jobs)] if jobs else [])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    # ru_maxrss of children is the largest so far: a sort that used less than an earlier one shows the earlier peak
+    figures["peak_rss_mb"] = max(after, before) / 1024
+    figures["files_per_s"] = figures["files"] / figures["analyse"]
+    return figures
+
+
+def baseline_files_per_s(files: list[Path]) -> float:
+    """The original workflow: whole file decoded, pyAudioAnalysis on every 50 ms frame."""
+    from pyAudioAnalysis import ShortTermFeatures as stf
+
+    import tidalsort.features  # noqa: F401  (memoises the filter banks: undo it for the baseline)
+
+    cached = {name: getattr(stf, name) for name in ("mfcc_filter_banks", "chroma_features_init")}
+    for name, fn in cached.items():
+        setattr(stf, name, fn.__wrapped__)
+    try:
+        start = time.perf_counter()
+        for path in files:
+            data, rate = sf.read(str(path), always_2d=True)
+            signal = data.mean(axis=1)
+            window = int(0.05 * rate)
+            if len(signal) >= window:
+                stf.feature_extraction(signal, rate, window, window)
+        return len(files) / (time.perf_counter() - start)
+    finally:
+        for name, fn in cached.items():
+            setattr(stf, name, fn)
+
+
+def median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def show(name: str, runs: list[dict]) -> None:
+    print(
+        f"{name:<22} files/s {median(runs, 'files_per_s'):8.0f}   analyse {median(runs, 'analyse'):6.2f} s   "
+        f"cluster+order {median(runs, 'cluster'):6.2f} s   write {median(runs, 'write'):6.2f} s   "
+        f"end to end {median(runs, 'end_to_end'):6.2f} s   peak RSS {median(runs, 'peak_rss_mb'):6.0f} MB   ({len(runs)} runs)"
+    )
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        args = sys.argv[2:]
+        jobs = int(args[args.index("--jobs") + 1]) if "--jobs" in args else None
+        args = args[: args.index("--jobs")] if "--jobs" in args else args
+        child(args[1:], args[0], jobs)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=2000, help="files to make (default 2000)")
+    parser.add_argument("--folder", type=Path, help="use this folder of samples instead of making them")
+    parser.add_argument("--work", type=Path, help="where to keep the made files (default: a folder in /tmp, reused)")
+    parser.add_argument("--runs", type=int, default=3, help="repeats for the medians (default 3)")
+    parser.add_argument("--jobs", type=int, help="analysis processes (default: all cores)")
+    parser.add_argument("--only", choices=["cold", "all"], default="all", help="cold: only the cold sorts (for very large N)")
+    parser.add_argument("--baseline-files", type=int, default=300, help="files the baseline analyses (default 300)")
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.gettempdir()) / f"tidalsort-speed-{args.samples}"
+    if args.folder:
+        library = args.folder
+    else:
+        library = work / "library"
+        if not (work / "complete").exists():
+            shutil.rmtree(work, ignore_errors=True)
+            start = time.perf_counter()
+            make_library(library, args.samples)
+            (work / "complete").write_text("ok")
+            print(f"made {args.samples} files in {time.perf_counter() - start:.0f} s under {library}")
+    files = sorted(p for p in library.rglob("*") if p.is_file())
+    print(f"library: {len(files)} files, {sum(p.stat().st_size for p in files) / 1e9:.2f} GB")
+
+    cold, warm, added = [], [], []
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory(dir=work if not args.folder else None) as tmp:
+            root = Path(tmp) / "out"
+            cold.append(timed_sort([library], root, args.jobs))
+            if args.only == "all":
+                warm.append(timed_sort([library], root, args.jobs))
+                extra = Path(tmp) / "extra"
+                make_library(extra, 10, seed=99, start=10_000_000 + run)
+                added.append(timed_sort([library, extra], root, args.jobs))
+    show("cold (no cache)", cold)
+    if warm:
+        show("warm (nothing changed)", warm)
+        show("10 files added", added)
+
+    if args.only == "all":
+        infos = [(p, sf.info(str(p)).duration) for p in files[:4000] if p.suffix != ".txt"]
+        short = [p for p, d in infos if d < 0.5][:400]
+        long = [p for p, d in infos if d > 5.0][:400]
+        from tidalsort.analysis import analyse
+        from tidalsort.features import FeatureSettings
+
+        for name, group in (("short (< 0.5 s)", short), ("long (> 5 s)", long)):
+            rates = []
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                analyse(group, FeatureSettings(), jobs=1)
+                rates.append(len(group) / (time.perf_counter() - start))
+            print(f"analysis, one process, {name:<16} {statistics.median(rates):7.0f} files/s ({len(group)} files)")
+        sample = files[:: max(1, len(files) // args.baseline_files)][: args.baseline_files]
+        base = statistics.median(baseline_files_per_s(sample) for _ in range(args.runs))
+        ours = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            analyse(sample, FeatureSettings(), jobs=1)
+            ours.append(len(sample) / (time.perf_counter() - start))
+        print(f"baseline (original workflow, one process): {base:7.0f} files/s on {len(sample)} files")
+        print(f"tidalsort analysis, one process:           {statistics.median(ours):7.0f} files/s  (x{statistics.median(ours) / base:.1f})")
+        print(f"tidalsort cold analysis, all cores:        {median(cold, 'files_per_s'):7.0f} files/s  (x{median(cold, 'files_per_s') / base:.1f})")
+
+
+if __name__ == "__main__":
+    main()
