@@ -5,8 +5,8 @@ import pytest
 from scipy.cluster.hierarchy import leaves_list
 from sklearn.metrics import adjusted_rand_score
 
-from tidalsort.cluster import choose_k, cluster_tree, cut, grouped_tree, kmeans, ward_tree
-from tidalsort.order import order_leaves, path_length, refine, representatives
+from tidalsort.cluster import choose_k, cluster_tree, cut, grouped_tree, kmeans, match_ids, ward_tree
+from tidalsort.order import order_leaves, path_length, refine, reorder_clusters, representatives
 from tidalsort.pipeline import cluster_and_order
 
 
@@ -85,3 +85,22 @@ def test_single_sample_and_k_larger_than_n() -> None:
     assert (one.boundaries, k) == ([0, 1], 1)
     few, k = cluster_and_order(np.arange(6.0).reshape(3, 2), 10)
     assert k == 3 and few.boundaries == [0, 1, 2, 3]
+
+
+def test_match_ids_keeps_persisting_clusters() -> None:
+    old = [{"a", "b", "c"}, {"d", "e"}, {"f", "g", "h"}]
+    # the same families, found in another order, one grown, plus a new family
+    new = [{"f", "g", "h", "i"}, {"x", "y"}, {"a", "b", "c"}, {"d", "e"}]
+    assert match_ids(new, old) == [2, 3, 0, 1]
+    # fewer clusters: an id that no longer exists is not kept
+    assert match_ids([{"f", "g"}, {"a", "b", "d"}], old) == [1, 0]
+    assert match_ids([{"q"}], []) == [0]
+
+
+def test_reorder_clusters_lays_out_blocks_in_id_order() -> None:
+    X, _ = blobs(3, 4, seed=6)
+    ordering, _ = cluster_and_order(X, 3)
+    moved = reorder_clusters(ordering, [2, 0, 1])
+    b = ordering.boundaries
+    assert list(moved.order) == list(ordering.order[b[1] : b[2]]) + list(ordering.order[b[2] : b[3]]) + list(ordering.order[b[0] : b[1]])
+    assert moved.boundaries == [0, 4, 8, 12] and list(moved.clusters) == [0] * 4 + [1] * 4 + [2] * 4

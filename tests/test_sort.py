@@ -298,3 +298,22 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert "--layout" in result.stdout and "examples:" in result.stdout
     result = subprocess.run([sys.executable, "-m", "tidalsort", "report", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+def test_cluster_ids_stay_with_their_family_across_resorts(kit: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+
+    def families() -> dict[int, str]:
+        entry = load(out)["banks"]["kit"]
+        return {c["id"]: family(Path(entry["samples"][c["start"]]["source"]).name.lower()) for c in entry["clusters"]}
+
+    assert run("sort", kit, "--out", out, "--bank", "kit", "--clusters", "3") == 0
+    before = families()
+    assert sorted(before.values()) == ["bell", "hat", "tom"]
+    for i in range(4):  # more of one family: the tree, and its leaf order, change
+        write(kit / "bells" / f"bell_extra{i}.wav", tone(2400 - 50 * i, 0.3, decay=0.2))
+        write(kit / f"hat x{i}.wav", noise(0.2, seed=50 + i, decay=0.03))
+    for seed in range(3):
+        assert run("sort", kit, "--out", out, "--bank", "kit", "--clusters", "3") == 0
+        assert families() == before
+        write(kit / "Low Toms" / f"Tom extra{seed}.wav", tone(70 + seed, 0.4))

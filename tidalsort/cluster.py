@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage, optimal_leaf_ordering
+from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import pdist, squareform
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
@@ -215,3 +216,22 @@ def cluster_tree(X: np.ndarray, k: int | None, method: str = "ward", strategy: s
     k = choose_k(X, lambda j: kmeans(X, j)) if k is None else max(1, min(k, n))
     labels = kmeans(X, k)
     return grouped_tree(X, labels, optimal=n > OPTIMAL_MAX), labels, k
+
+
+def match_ids(new: list[set[str]], old: list[set[str]]) -> list[int]:
+    """Ids for the ``new`` clusters that keep the ids of the ``old`` clusters they continue.
+
+    Clusters are sets of sample identities (source paths); ``old[i]`` had id ``i``. New
+    and old clusters are paired to share the most members (Hungarian assignment); a new
+    cluster paired with a sharing old one takes its id when that id still exists (ids are
+    0 to ``len(new) - 1``), the others take the free ids in their order.
+    """
+    k = len(new)
+    overlap = np.array([[len(a & b) for b in old[:k]] for a in new], dtype=float).reshape(k, min(k, len(old)))
+    ids: list[int | None] = [None] * k
+    if overlap.size:
+        for r, c in zip(*linear_sum_assignment(-overlap)):
+            if overlap[r, c] > 0:
+                ids[r] = int(c)
+    free = iter(sorted(set(range(k)) - {i for i in ids if i is not None}))
+    return [i if i is not None else next(free) for i in ids]

@@ -132,3 +132,18 @@ def refine(ordering: Ordering, X: np.ndarray) -> Ordering:
             if not improved:
                 break
     return Ordering(order=order, clusters=ordering.clusters, boundaries=ordering.boundaries, tree=ordering.tree)
+
+
+def reorder_clusters(ordering: Ordering, ids: list[int]) -> Ordering:
+    """Give cluster ``c`` the id ``ids[c]`` and lay the clusters out in id order.
+
+    Samples keep their order inside their cluster; cluster ``i`` then spans
+    ``boundaries[i]`` to ``boundaries[i + 1]`` as before.
+    """
+    b = ordering.boundaries
+    blocks = sorted(range(len(ids)), key=lambda c: ids[c])
+    order = np.concatenate([ordering.order[b[c] : b[c + 1]] for c in blocks])
+    sizes = [b[c + 1] - b[c] for c in blocks]
+    clusters = np.repeat(np.arange(len(ids)), sizes)
+    boundaries = [0] + [int(x) for x in np.cumsum(sizes)]
+    return Ordering(order=order, clusters=clusters, boundaries=boundaries, tree=ordering.tree)

@@ -13,7 +13,7 @@ from . import __version__
 from .analysis import Analysis, Problem, analyse
 from .bank import STATE_DIR, LinkMode, PlannedFile, check_folders, owned_folders, write_folders
 from .cache import FeatureCache, identity
-from .cluster import cluster_tree
+from .cluster import cluster_tree, match_ids
 from .dendrogram import dendrogram_path, draw
 from .features import FeatureSettings
 from .index import save_index
@@ -21,7 +21,7 @@ from .haskell_banks import write_haskell_banks
 from .labels import cluster_label, unique
 from .manifest import load, locked, save_bank
 from .names import bank_name, check_bank_name, output_format, pad_width, sample_file_name
-from .order import ORDERS, Ordering, order_leaves, refine, representatives
+from .order import ORDERS, Ordering, order_leaves, refine, reorder_clusters, representatives
 from .scaling import Scaler
 from .scan import scan
 
@@ -244,6 +244,18 @@ def sort_library(
             cache.close()
 
 
+def _keep_cluster_ids(ordering: Ordering, sources: list[Path], old: dict[str, Any] | None) -> Ordering:
+    """Renumber clusters so that a cluster that persists from the bank's last sort keeps its id."""
+    if not old:
+        return ordering
+    members: list[set[str]] = [set() for _ in old["clusters"]]
+    for s in old["samples"]:
+        members[s["cluster"]].add(s["source"])
+    b = ordering.boundaries
+    new = [{str(sources[r]) for r in ordering.order[start:stop]} for start, stop in zip(b, b[1:])]
+    return reorder_clusters(ordering, match_ids(new, members))
+
+
 def _previous_files(root: Path, old: dict[str, Any] | None, hashes: dict[Path, str]) -> dict[Path, Path]:
     """Files of the bank's current folders that are copies of still-unchanged sources."""
     if not old or old["settings"].get("link") != "copy":
@@ -271,6 +283,7 @@ def _finish(
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
     ordering, k = cluster_and_order(X, options.clusters, options.method, options.order, options.strategy)
+    ordering = _keep_cluster_ids(ordering, analysis.sources, load(root)["banks"].get(bank))
     progress.advance("cluster")
     folders, placed = _plan(bank, options.layout, ordering, analysis)
     progress.start("write", len(placed))
