@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__
+from . import __version__, bridge
 from .audio import UnreadableAudio
 from .bank import BankClash
 from .demo import make_kit
@@ -24,10 +24,12 @@ from .features import FEATURE_SETS, FeatureSettings
 from .order import ORDERS
 from .scaling import SCALINGS
 from .manifest import ManifestError
-from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entry, sort_library
+from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entries, sort_library
 from .evaluate import evaluate_bank
 from .report import neighbour_line, neighbour_table, print_report
+from .notify import DEFAULT_TIMEOUT, notify_bank
 from .similarity import Library
+from .watch import watch
 
 EXAMPLES = """examples:
   tidalsort demo /tmp/tidalsort-demo
@@ -43,6 +45,13 @@ SIMILAR_EXAMPLES = """examples:
   tidalsort similar ~/Downloads/kick.wav --out ~/tidal-samples
   tidalsort similar kb6:12 --out ~/tidal-samples -k 4
   tidalsort similar kb6:12 --out ~/tidal-samples --json | jq '.[].ref'
+"""
+
+
+LIVE_EXAMPLES = """examples:
+  tidalsort notify ~/tidal-samples --bank kb6
+  tidalsort watch ~/samples/incoming --out ~/tidal-samples --bank fresh
+  tidalsort sort ~/samples/kb6 --out ~/tidal-samples --notify --sc-port 57120
 """
 
 
@@ -83,6 +92,12 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
 
 
+def _add_sc_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sc-host", default=bridge.DEFAULT_HOST, help="host of sclang running TidalSort.start (default: 127.0.0.1)")
+    p.add_argument("--sc-port", type=_positive, default=bridge.DEFAULT_PORT, help="port TidalSort listens on (default: 57120)")
+    p.add_argument("--sc-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for sclang's answer per folder (default: 30)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tidalsort`` command."""
     parser = argparse.ArgumentParser(
@@ -98,6 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+", type=Path, help="sample files and folders (searched recursively)")
     p.add_argument("--out", required=True, type=Path, metavar="ROOT", help="output root, a Dirt-Samples-style folder of banks; gets tidalsort.yaml")
     _add_sort_options(p)
+    p.add_argument("--notify", action="store_true", help="then tell SuperDirt to reload the bank (needs TidalSort.start in SuperCollider)")
+    _add_sc_options(p)
+
+    p = commands.add_parser("notify", help="tell a running SuperDirt to reload sorted banks (TidalSort quark)", epilog=LIVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
+    p.add_argument("--bank", action="append", help="only this bank (repeatable; default: every bank)")
+    _add_sc_options(p)
+
+    p = commands.add_parser("watch", help="sort, then sort again and reload SuperDirt whenever the sources change", epilog=LIVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sources", nargs="+", type=Path, help="sample files and folders to watch (recursively)")
+    p.add_argument("--out", required=True, type=Path, metavar="ROOT", help="output root")
+    _add_sort_options(p)
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the sources (default: 1)")
+    p.add_argument("--settle", type=float, default=1.0, help="seconds without further changes before sorting (default: 1)")
+    p.add_argument("--no-notify", dest="notify", action="store_false", help="only sort; do not tell SuperDirt")
+    _add_sc_options(p)
 
     p = commands.add_parser("report", help="print the cluster report of sorted banks again, from the manifest")
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
@@ -142,9 +173,8 @@ class _Bars:
         return JobProgress(start, advance)
 
 
-def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
-    root = args.out.expanduser().absolute()
-    options = SortOptions(
+def _options(args: argparse.Namespace) -> SortOptions:
+    return SortOptions(
         bank=args.bank,
         layout=args.layout,
         link=args.link,
@@ -159,10 +189,43 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
         jobs=args.jobs,
         cache=not args.no_cache,
     )
+
+
+def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
+    root = args.out.expanduser().absolute()
     bars = _Bars(err)
     with bars.progress:
-        entry = sort_library(args.sources, root, options, bars.job())
+        entry = sort_library(args.sources, root, _options(args), bars.job())
     _show([entry], root, args.json, out)
+    if getattr(args, "notify", False):
+        _notify(root, [entry], args, err)
+    return 0
+
+
+def _notify(root: Path, entries: list[dict[str, Any]], args: argparse.Namespace, err: Console) -> None:
+    for entry in entries:
+        for sound, count in notify_bank(root, entry, args.sc_host, args.sc_port, args.sc_timeout):
+            err.print(f"SuperDirt reloaded {sound} ({count} files)", markup=False, highlight=False)
+
+
+def _watch(args: argparse.Namespace, err: Console, out: Console) -> int:
+    root = args.out.expanduser().absolute()
+    options = _options(args)
+
+    def sort_and_notify() -> None:
+        try:
+            entry = sort_library(args.sources, root, options)
+            err.print(f"sorted {entry['name']}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters", markup=False, highlight=False)
+            if args.notify:
+                _notify(root, [entry], args, err)
+        except (NothingToSort, StrictSkip, BankClash, ManifestError, ValueError, OSError, bridge.BridgeError) as exc:
+            err.print(f"tidalsort: {exc}; watching on", markup=False, highlight=False)
+
+    err.print(f"watching {', '.join(map(str, args.sources))} (Ctrl-C to stop)", markup=False, highlight=False)
+    try:
+        watch(args.sources, sort_and_notify, args.interval, args.settle)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -213,8 +276,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sort(args, err, out)
         if args.command == "report":
             root = args.root.expanduser().absolute()
-            _show(bank_entry(root, args.bank), root, args.json, out)
+            _show(bank_entries(root, [args.bank] if args.bank else None), root, args.json, out)
             return 0
+        if args.command == "notify":
+            root = args.root.expanduser().absolute()
+            _notify(root, bank_entries(root, args.bank), args, err)
+            return 0
+        if args.command == "watch":
+            return _watch(args, err, out)
         if args.command == "similar":
             return _similar(args, out)
         if args.command == "eval":
@@ -224,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             make_kit(folder / "kit")
             sort_args = ["sort", str(folder / "kit"), "--out", str(folder / "samples"), "--bank", "demo"]
             return _sort(build_parser().parse_args(sort_args + ["--json"] * args.json), err, out)
-    except (NothingToSort, StrictSkip, BankClash, ManifestError, UnreadableAudio, ValueError, KeyError, OSError) as exc:
+    except (NothingToSort, StrictSkip, BankClash, ManifestError, UnreadableAudio, bridge.BridgeError, ValueError, KeyError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
         err.print(f"tidalsort: error: {message}", markup=False, highlight=False)
         return 1

@@ -21,17 +21,24 @@ def cluster_label(cluster: dict[str, Any]) -> str:
     return cluster.get("label") or f"c{cluster['id']}"
 
 
+def entry_sounds(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(sound, boundaries, labels)`` for every folder of one bank's manifest ``entry``.
+
+    The same strings travel to SuperCollider (``tidalsort notify``) and to Tidal.
+    """
+    by_folder: dict[str, list[dict[str, Any]]] = {}
+    for cluster in entry["clusters"]:
+        by_folder.setdefault(cluster["folder"], []).append(cluster)
+    rows = []
+    for folder, clusters in sorted(by_folder.items()):
+        bounds = [c["start"] for c in clusters] + [clusters[-1]["stop"]]
+        rows.append((folder, " ".join(map(str, bounds)), " ".join(cluster_label(c) for c in clusters)))
+    return rows
+
+
 def sounds(manifest: dict[str, Any]) -> list[tuple[str, str, str]]:
     """``(sound, boundaries, labels)`` for every folder of every bank in ``manifest``."""
-    rows = []
-    for entry in manifest["banks"].values():
-        by_folder: dict[str, list[dict[str, Any]]] = {}
-        for cluster in entry["clusters"]:
-            by_folder.setdefault(cluster["folder"], []).append(cluster)
-        for folder, clusters in sorted(by_folder.items()):
-            bounds = [c["start"] for c in clusters] + [clusters[-1]["stop"]]
-            rows.append((folder, " ".join(map(str, bounds)), " ".join(cluster_label(c) for c in clusters)))
-    return sorted(rows)
+    return sorted(row for entry in manifest["banks"].values() for row in entry_sounds(entry))
 
 
 def haskell_banks(manifest: dict[str, Any], root: Path) -> str:

@@ -304,13 +304,12 @@ def _finish(
     return {"name": bank, **entry}
 
 
-def bank_entry(root: str | os.PathLike[str], bank: str | None = None) -> list[dict[str, Any]]:
-    """Manifest entries under ``root`` (one bank, or all), each with its name under ``"name"``."""
+def bank_entries(root: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Manifest entries under ``root`` (the banks ``names``, or all), each with its name under ``"name"``."""
     banks = load(Path(root).expanduser().absolute())["banks"]
     if not banks:
         raise KeyError(f"no tidalsort banks in {root}")
-    if bank is not None:
-        if bank not in banks:
-            raise KeyError(f"no bank {bank!r} in {root} (banks: {', '.join(banks) or 'none'})")
-        banks = {bank: banks[bank]}
-    return [{"name": name, **entry} for name, entry in banks.items()]
+    for name in names or []:
+        if name not in banks:
+            raise KeyError(f"no bank {name!r} in {root} (banks: {', '.join(banks)})")
+    return [{"name": name, **entry} for name, entry in banks.items() if not names or name in names]
