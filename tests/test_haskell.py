@@ -774,10 +774,18 @@ def test_cabal_package_builds_offline(toolchain, tmp_path):
     assert "Sound.Tidal.TidalSort" in res.stdout or "Up to date" in res.stdout
 
 
+def readme_section() -> str:
+    """README's section "Playing by similarity"."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Playing by similarity")
+    end = text.find("\n## ", start + 1)
+    return text[start:] if end < 0 else text[start:end]
+
+
 def readme_statements() -> list[str]:
     """The pasteable statements of the README section's Haskell examples (setup blocks
     with :script paths left out); a statement continues on indented lines."""
-    text = (HS / "README-section.md").read_text(encoding="utf-8")
+    text = readme_section()
     statements: list[str] = []
     for block in re.findall(r"```haskell\n(.*?)```", text, re.S):
         if ":script" in block:
@@ -793,8 +801,7 @@ def readme_statements() -> list[str]:
 
 
 def test_readme_section_examples():
-    text = (HS / "README-section.md").read_text(encoding="utf-8")
-    assert text.startswith("## Playing by similarity")
+    text = readme_section()
     plays = [st for st in readme_statements() if st.startswith("d1 $")]
     assert len(plays) >= 5
     for name in ("tsIn", "tsRand", "tsPat", "tsLabel", "tsNum", "tsDrift", "tsDriftIn",
