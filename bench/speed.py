@@ -8,8 +8,8 @@ or takes a folder, then reports medians over repeated runs of:
   time (bank, manifest, index, dendrogram), end to end, peak RSS;
 - warm sort (nothing changed, cache present): the same;
 - adding 10 files and sorting again;
-- analysis files/s of short (< 0.5 s) against long (> 5 s) files, to show that cost does
-  not grow with length;
+- analysis files/s of 1-2 s files against 5-10 s files, to show that cost does not grow
+  with length (every file longer than the analysed second costs the same);
 - the baseline of the original workflow (whole files decoded, pyAudioAnalysis on every
   50 ms frame, one process) on a sample of the files, and the ratio to it.
 
@@ -19,7 +19,7 @@ cache stays warm after the files are made.
 
     python bench/speed.py --samples 2000 --runs 3
     python bench/speed.py --samples 20000 --runs 3
-    python bench/speed.py --samples 100000 --runs 1 --only cold   # memory at scale
+    python bench/speed.py --samples 100000 --runs 1 --only cold --link symlink --longest 2  # memory at scale
     python bench/speed.py --folder ~/samples --runs 3
 """
 
@@ -50,12 +50,12 @@ FORMATS = [  # (container, subtype, extension, weight)
 RATES = [22050, 44100, 44100, 44100, 48000, 96000]
 
 
-def make_library(folder: Path, count: int, seed: int = 1, start: int = 0) -> None:
+def make_library(folder: Path, count: int, seed: int = 1, start: int = 0, longest: float = 10.0) -> None:
     """Write ``count`` one-shots (numbered from ``start``) under ``folder``."""
     rng = np.random.default_rng(seed + start)
     weights = np.array([f[3] for f in FORMATS], dtype=float)
     for i in range(start, start + count):
-        seconds = math.exp(rng.uniform(math.log(0.05), math.log(10.0)))
+        seconds = math.exp(rng.uniform(math.log(0.05), math.log(longest)))
         rate = int(rng.choice(RATES))
         container, subtype, ext, _ = FORMATS[rng.choice(len(FORMATS), p=weights / weights.sum())]
         t = np.arange(int(seconds * rate)) / rate
@@ -74,13 +74,14 @@ def make_library(folder: Path, count: int, seed: int = 1, start: int = 0) -> Non
         sf.write(str(path), sound.astype(np.float32), rate, format=container, subtype=subtype)
 
 
-def child(sources: list[str], root: str, jobs: int | None) -> None:
+def child(sources: list[str], root: str, jobs: int | None, link: str) -> None:
     """Run one sort and print its stage timings as JSON (``--child`` mode)."""
     from tidalsort.pipeline import Progress, SortOptions, sort_library
 
     marks: dict[str, float] = {}
     start = time.perf_counter()
-    entry = sort_library(sources, root, SortOptions(bank="bench", jobs=jobs), Progress(start=lambda stage, total: marks.setdefault(stage, time.perf_counter())))
+    options = SortOptions(bank="bench", jobs=jobs, link=link)  # type: ignore[arg-type]
+    entry = sort_library(sources, root, options, Progress(start=lambda stage, total: marks.setdefault(stage, time.perf_counter())))
     end = time.perf_counter()
     print(
         json.dumps(
@@ -96,9 +97,9 @@ def child(sources: list[str], root: str, jobs: int | None) -> None:
     )
 
 
-def timed_sort(sources: list[Path], root: Path, jobs: int | None) -> dict:
+def timed_sort(sources: list[Path], root: Path, jobs: int | None, link: str) -> dict:
     """Sort in a child process; its timings plus its peak RSS in MB."""
-    command = [sys.executable, __file__, "--child", str(root), *map(str, sources)] + (["--jobs", str(jobs)] if jobs else [])
+    command = [sys.executable, __file__, "--child", link, str(jobs or 0), str(root), *map(str, sources)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -145,11 +146,9 @@ def show(name: str, runs: list[dict]) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        args = sys.argv[2:]
-        jobs = int(args[args.index("--jobs") + 1]) if "--jobs" in args else None
-        args = args[: args.index("--jobs")] if "--jobs" in args else args
-        child(args[1:], args[0], jobs)
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":  # --child LINK JOBS ROOT SOURCE...
+        link, jobs, root, *sources = sys.argv[2:]
+        child(sources, root, int(jobs) or None, link)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=2000, help="files to make (default 2000)")
@@ -157,6 +156,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="where to keep the made files (default: a folder in /tmp, reused)")
     parser.add_argument("--runs", type=int, default=3, help="repeats for the medians (default 3)")
     parser.add_argument("--jobs", type=int, help="analysis processes (default: all cores)")
+    parser.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="copy", help="how sorts write banks (default copy; symlink spares disk at 100,000 files)")
+    parser.add_argument("--longest", type=float, default=10.0, help="longest made file in seconds (default 10)")
     parser.add_argument("--only", choices=["cold", "all"], default="all", help="cold: only the cold sorts (for very large N)")
     parser.add_argument("--baseline-files", type=int, default=300, help="files the baseline analyses (default 300)")
     args = parser.parse_args()
@@ -169,7 +170,7 @@ def main() -> None:
         if not (work / "complete").exists():
             shutil.rmtree(work, ignore_errors=True)
             start = time.perf_counter()
-            make_library(library, args.samples)
+            make_library(library, args.samples, longest=args.longest)
             (work / "complete").write_text("ok")
             print(f"made {args.samples} files in {time.perf_counter() - start:.0f} s under {library}")
     files = sorted(p for p in library.rglob("*") if p.is_file())
@@ -179,12 +180,12 @@ def main() -> None:
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(dir=work if not args.folder else None) as tmp:
             root = Path(tmp) / "out"
-            cold.append(timed_sort([library], root, args.jobs))
+            cold.append(timed_sort([library], root, args.jobs, args.link))
             if args.only == "all":
-                warm.append(timed_sort([library], root, args.jobs))
+                warm.append(timed_sort([library], root, args.jobs, args.link))
                 extra = Path(tmp) / "extra"
                 make_library(extra, 10, seed=99, start=10_000_000 + run)
-                added.append(timed_sort([library, extra], root, args.jobs))
+                added.append(timed_sort([library, extra], root, args.jobs, args.link))
     show("cold (no cache)", cold)
     if warm:
         show("warm (nothing changed)", warm)
@@ -192,27 +193,26 @@ def main() -> None:
 
     if args.only == "all":
         infos = [(p, sf.info(str(p)).duration) for p in files[:4000] if p.suffix != ".txt"]
-        short = [p for p, d in infos if d < 0.5][:400]
+        short = [p for p, d in infos if 1.0 < d < 2.0][:400]
         long = [p for p, d in infos if d > 5.0][:400]
         from tidalsort.analysis import analyse
         from tidalsort.features import FeatureSettings
 
-        for name, group in (("short (< 0.5 s)", short), ("long (> 5 s)", long)):
+        def one_process_files_per_s(group: list[Path]) -> float:
             rates = []
             for _ in range(args.runs):
                 start = time.perf_counter()
                 analyse(group, FeatureSettings(), jobs=1)
                 rates.append(len(group) / (time.perf_counter() - start))
-            print(f"analysis, one process, {name:<16} {statistics.median(rates):7.0f} files/s ({len(group)} files)")
+            return statistics.median(rates)
+
+        for name, group in (("1-2 s", short), ("5-10 s", long)):
+            print(f"analysis, one process, {name:<16} {one_process_files_per_s(group):7.0f} files/s ({len(group)} files)")
         sample = files[:: max(1, len(files) // args.baseline_files)][: args.baseline_files]
         base = statistics.median(baseline_files_per_s(sample) for _ in range(args.runs))
-        ours = []
-        for _ in range(args.runs):
-            start = time.perf_counter()
-            analyse(sample, FeatureSettings(), jobs=1)
-            ours.append(len(sample) / (time.perf_counter() - start))
+        ours = one_process_files_per_s(sample)
         print(f"baseline (original workflow, one process): {base:7.0f} files/s on {len(sample)} files")
-        print(f"tidalsort analysis, one process:           {statistics.median(ours):7.0f} files/s  (x{statistics.median(ours) / base:.1f})")
+        print(f"tidalsort analysis, one process:           {ours:7.0f} files/s  (x{ours / base:.1f})")
         print(f"tidalsort cold analysis, all cores:        {median(cold, 'files_per_s'):7.0f} files/s  (x{median(cold, 'files_per_s') / base:.1f})")
 
 

@@ -54,6 +54,18 @@ def missing_tools() -> List[str]:
     return [tool for tool in TOOLS if shutil.which(tool) is None]
 
 
+def require_tools() -> None:
+    """Skip the calling test when a tool is missing; under CI=true, fail instead."""
+    import pytest
+
+    missing = missing_tools()
+    if missing:
+        message = f"missing {', '.join(missing)} (apt-get install supercollider-language supercollider-server jackd2)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def in_ci() -> bool:
     """True when the environment says CI=true (missing tools must then fail, not skip)."""
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -38,12 +38,7 @@ def test_notify_without_sclang_says_so_in_one_line(kit: Path, tmp_path: Path, ca
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory):
-    missing = sc.missing_tools()
-    if missing:
-        message = f"missing {', '.join(missing)} (apt-get install supercollider-language supercollider-server jackd2)"
-        if sc.in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    sc.require_tools()
     base = tmp_path_factory.mktemp("live")
     st = sc.ScStack(base / "run", base / "root", grace=0.3, allow="127.0.0.1")
     (base / "root").mkdir()

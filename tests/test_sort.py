@@ -317,3 +317,12 @@ def test_cluster_ids_stay_with_their_family_across_resorts(kit: Path, tmp_path: 
         assert run("sort", kit, "--out", out, "--bank", "kit", "--clusters", "3") == 0
         assert families() == before
         write(kit / "Low Toms" / f"Tom extra{seed}.wav", tone(70 + seed, 0.4))
+
+
+def test_manifest_yaml_and_its_fast_copy_agree_and_the_yaml_wins(kit: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("sort", kit, "--out", out, "--bank", "kit") == 0
+    assert load(out) == manifest(out)  # the JSON copy in .tidalsort/ says what the YAML says
+    text = (out / "tidalsort.yaml").read_text()
+    (out / "tidalsort.yaml").write_text(text.replace('layout: "bank"', 'layout: "edited"'))
+    assert load(out)["banks"]["kit"]["layout"] == "edited"

@@ -36,14 +36,6 @@ HOST = "127.0.0.1"
 # fixtures
 # --------------------------------------------------------------------------------------
 
-def _require_tools() -> None:
-    missing = sc.missing_tools()
-    if missing:
-        msg = f"missing {', '.join(missing)} (apt-get install supercollider-language supercollider-server jackd2)"
-        if sc.in_ci():
-            pytest.fail(msg)
-        pytest.skip(msg)
-
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
@@ -57,7 +49,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def stack(env: Dict[str, Any]):
-    _require_tools()
+    sc.require_tools()
     st = sc.ScStack(env["base"] / "run", env["root"], seed_folder=env["base"] / "seed" / "seeded",
                     grace=0.3, allow="127.0.0.1")
     st.start()

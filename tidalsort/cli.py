@@ -197,7 +197,7 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
     with bars.progress:
         entry = sort_library(args.sources, root, _options(args), bars.job())
     _show([entry], root, args.json, out)
-    if getattr(args, "notify", False):
+    if args.notify:
         _notify(root, [entry], args, err)
     return 0
 
@@ -208,7 +208,7 @@ def _notify(root: Path, entries: list[dict[str, Any]], args: argparse.Namespace,
             err.print(f"SuperDirt reloaded {sound} ({count} files)", markup=False, highlight=False)
 
 
-def _watch(args: argparse.Namespace, err: Console, out: Console) -> int:
+def _watch(args: argparse.Namespace, err: Console) -> int:
     root = args.out.expanduser().absolute()
     options = _options(args)
 
@@ -283,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _notify(root, bank_entries(root, args.bank), args, err)
             return 0
         if args.command == "watch":
-            return _watch(args, err, out)
+            return _watch(args, err)
         if args.command == "similar":
             return _similar(args, out)
         if args.command == "eval":

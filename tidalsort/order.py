@@ -17,7 +17,8 @@ from scipy.cluster.hierarchy import leaves_list, optimal_leaf_ordering
 from .cluster import OPTIMAL_MAX
 
 ORDERS = ("refined", "optimal", "tree")
-#: 2-opt moves reverse runs of at most this many samples.
+#: 2-opt moves reverse runs of at most this many samples (a quarter of it above
+#: :data:`OPTIMAL_MAX` samples).
 REFINE_WINDOW = 256
 #: At most this many 2-opt sweeps over a cluster (one above :data:`OPTIMAL_MAX` samples,
 #: to keep large libraries fast).
@@ -104,17 +105,18 @@ def refine(ordering: Ordering, X: np.ndarray) -> Ordering:
     A move reverses a run of samples within one cluster when that makes the two edges at
     its ends shorter; clusters stay contiguous and in place. Each sweep takes, for every
     start, the best run of at most :data:`REFINE_WINDOW` samples; at most
-    :data:`REFINE_PASSES` sweeps per cluster (one for more than :data:`OPTIMAL_MAX` samples).
+    :data:`REFINE_PASSES` sweeps per cluster. Above :data:`OPTIMAL_MAX` samples, one sweep
+    with runs of at most a quarter of the window, to keep large libraries fast.
     """
     order = ordering.order.copy()
     points = X[order].astype(np.float64)
     n = len(order)
-    passes = REFINE_PASSES if n <= OPTIMAL_MAX else 1
+    passes, window = (REFINE_PASSES, REFINE_WINDOW) if n <= OPTIMAL_MAX else (1, REFINE_WINDOW // 4)
     for start, stop in zip(ordering.boundaries, ordering.boundaries[1:]):
         for _ in range(passes):
             improved = False
             for i in range(start, stop - 1):
-                js = np.arange(i + 1, min(stop, i + REFINE_WINDOW))
+                js = np.arange(i + 1, min(stop, i + window))
                 after = np.minimum(js + 1, n - 1)
                 has_after = js + 1 < n
                 old = np.where(has_after, np.linalg.norm(points[js] - points[after], axis=1), 0.0)

@@ -290,13 +290,14 @@ def _finish(
     identities = {path: identity(path) for path in analysis.sources}
     known = cache.hashes(identities.items()) if cache else {}
     with locked(root):
-        previous = _previous_files(root, load(root)["banks"].get(bank), known)
+        manifest = load(root)
+        previous = _previous_files(root, manifest["banks"].get(bank), known)
         hashes = write_folders(root, bank, folders, options.link, lambda: progress.advance("write"), known, previous)
         if cache:
             cache.put_hashes((path, identities[path], hashes[path]) for path in analysis.sources if path not in known)
         entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, ordering, X, k, placed, hashes, skipped)
         save_index(root, bank, analysis.features[ordering.order], scaler)
-        manifest = save_bank(root, bank, entry)
+        manifest = save_bank(root, bank, entry, manifest)
         write_haskell_banks(root, manifest)
         if options.dendrogram and len(placed) > 1:
             leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
