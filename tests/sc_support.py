@@ -262,7 +262,7 @@ class ScStack:
     def start(self) -> "ScStack":
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = self._env()
-        jack = self._start_jack(env)
+        self._start_jack(env)
         env = self._env()
         scsynth = self._spawn(
             "scsynth",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import noise, tone, write
+from conftest import tone, write
 
 from tidalsort.cli import main
 from tidalsort.evaluate import adjacent_agreement, knn_precision, purity, random_agreement
