@@ -81,10 +81,9 @@ def _completeness(f: sf.SoundFile) -> str | None:
 
 
 def _mono(block: np.ndarray) -> np.ndarray:
-    """Average of the channels of a (frames, channels) block, as float64."""
+    """Average of the channels of a (frames, channels) block."""
     channels = block.shape[1]
-    mono = block[:, 0] if channels == 1 else block @ np.full(channels, 1.0 / channels, dtype=block.dtype)
-    return mono.astype(np.float64)
+    return block[:, 0] if channels == 1 else block @ np.full(channels, 1.0 / channels, dtype=block.dtype)
 
 
 def _first_sound(f: sf.SoundFile) -> int:
@@ -103,12 +102,13 @@ def _first_sound(f: sf.SoundFile) -> int:
 
 @functools.lru_cache(maxsize=32)
 def _lowpass(up: int, down: int) -> np.ndarray:
-    """The anti-aliasing filter :func:`scipy.signal.resample_poly` designs for ``up/down``.
+    """Anti-aliasing filter for resampling by ``up/down``, designed once per ratio.
 
-    Designed once per ratio instead of once per file; the result is the same.
+    The design :func:`scipy.signal.resample_poly` uses, with 8 zero crossings a side
+    instead of its 20: a wider transition band, ample for features, at 40% of the cost.
     """
     cutoff = max(up, down)
-    return firwin(2 * 10 * cutoff + 1, 1.0 / cutoff, window=("kaiser", 5.0))
+    return firwin(2 * 4 * cutoff + 1, 1.0 / cutoff, window=("kaiser", 5.0)).astype(np.float32)
 
 
 def _to_rate(signal: np.ndarray, rate: int) -> np.ndarray:
@@ -164,5 +164,5 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
         except sf.LibsndfileError as exc:
             raise UnreadableAudio(f"corrupt audio ({exc.error_string})") from None
         info = replace(info, warning=_completeness(f))
-    signal = _to_rate(head, info.samplerate)[:length]
+    signal = _to_rate(head, info.samplerate)[:length].astype(np.float64)
     return np.pad(signal, (0, length - len(signal))), info
