@@ -104,3 +104,14 @@ def test_reorder_clusters_lays_out_blocks_in_id_order() -> None:
     b = ordering.boundaries
     assert list(moved.order) == list(ordering.order[b[1] : b[2]]) + list(ordering.order[b[2] : b[3]]) + list(ordering.order[b[0] : b[1]])
     assert moved.boundaries == [0, 4, 8, 12] and list(moved.clusters) == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_summary_strategy_finds_the_clusters_and_keeps_them_contiguous() -> None:
+    X, truth = blobs(5, 60, seed=8)
+    Z, labels, k = cluster_tree(X, None, "ward", strategy="summary")
+    assert k == 5 and adjusted_rand_score(labels, truth) == 1.0
+    assert adjusted_rand_score(cut(Z, 5), labels) == 1.0
+    ordering, _ = cluster_and_order(X, None, strategy="summary")
+    for a, b in zip(ordering.boundaries, ordering.boundaries[1:]):
+        assert len(set(truth[ordering.order[a:b]])) == 1
+    assert sorted(ordering.order) == list(range(300))
