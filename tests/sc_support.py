@@ -56,19 +56,10 @@ def missing_tools() -> List[str]:
 
 def require_tools() -> None:
     """Skip the calling test when a tool is missing; under CI=true, fail instead."""
-    import pytest
+    from conftest import require
 
     missing = missing_tools()
-    if missing:
-        message = f"missing {', '.join(missing)} (apt-get install supercollider-language supercollider-server jackd2)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def in_ci() -> bool:
-    """True when the environment says CI=true (missing tools must then fail, not skip)."""
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    require(not missing, f"missing {', '.join(missing)} (apt-get install supercollider-language supercollider-server jackd2)")
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

@@ -27,6 +27,8 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests import sc_support as sc  # type: ignore[no-redef]
 
+from conftest import require
+
 from tidalsort import bridge
 
 HOST = "127.0.0.1"
@@ -155,11 +157,7 @@ def test_timeout_message_when_nobody_answers() -> None:
 def test_sclang_unit_checks(tmp_path: Path) -> None:
     """Class-level checks in sclang alone, then TidalSort on the language port (the default
     set-up) with a server that is not running: ping works, loads are refused."""
-    if shutil.which("sclang") is None:
-        msg = "missing sclang (apt-get install supercollider-language)"
-        if sc.in_ci():
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require(shutil.which("sclang") is not None, "missing sclang (apt-get install supercollider-language)")
     root = tmp_path / "root"
     sc.write_bank(root / "kick", ["000_a.wav", "001_b.wav"], seed=7)
     lang_port = sc.free_udp_port()
