@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from .audio import AudioInfo, UnreadableAudio, read_head
 from .cache import Entry, FeatureCache, identity
-from .features import FEATURES_VERSION, FeatureSettings, centroid, extract
+from .features import FEATURES_VERSION, FeatureSettings, describe
 
 #: Files per task sent to a worker process.
 CHUNK = 64
@@ -56,7 +56,8 @@ def analyse_file(path: Path, settings: FeatureSettings) -> tuple[np.ndarray, flo
     Raises :class:`~tidalsort.audio.UnreadableAudio` with the reason it cannot be analysed.
     """
     signal, info = read_head(path, settings.seconds)
-    return extract(signal, settings), centroid(signal), info
+    vector, brightness = describe(signal, settings)
+    return vector, brightness, info
 
 
 def _analyse_entry(path: Path, settings: FeatureSettings) -> Entry:

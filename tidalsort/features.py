@@ -178,8 +178,21 @@ _TIMES = _STARTS / ANALYSIS_RATE  # frame centres, as the signal is padded by ha
 _SPAN_MASKS = [(_TIMES >= a) & (_TIMES < b) for a, b in MEL_SPANS]
 
 
-def mel_spans(signal: np.ndarray) -> np.ndarray:
+def spectrogram(signal: np.ndarray) -> np.ndarray:
+    """Power spectra of the frames at :data:`_STARTS` after the onset, shape (frames, 513)."""
+    length = round(MEL_SPANS[-1][1] * ANALYSIS_RATE)
+    x = signal[onset(signal) :][:length].astype(np.float32)
+    x = np.pad(x, (_FFT // 2, _FFT // 2 + length - len(x)))
+    return np.abs(rfft(x[_STARTS[:, None] + np.arange(_FFT)] * _WINDOW, axis=1)) ** 2
+
+
+def mel_spans(power: np.ndarray) -> np.ndarray:
     """Log-mel cepstra of the time spans :data:`MEL_SPANS` after the onset.
+
+    Parameters
+    ----------
+    power
+        The sound's :func:`spectrogram`.
 
     Returns
     -------
@@ -189,36 +202,34 @@ def mel_spans(signal: np.ndarray) -> np.ndarray:
         its first :data:`MEL_CEPSTRA` DCT coefficients; coefficient 0 of each span is its
         level, so the spans together also describe the envelope.
     """
-    length = round(MEL_SPANS[-1][1] * ANALYSIS_RATE)
-    x = signal[onset(signal) :][:length].astype(np.float32)
-    x = np.pad(x, (_FFT // 2, _FFT // 2 + length - len(x)))
-    frames = x[_STARTS[:, None] + np.arange(_FFT)] * _WINDOW
-    mel = (np.abs(rfft(frames, axis=1)) ** 2) @ _MEL_FILTERS.T
+    mel = power @ _MEL_FILTERS.T
     loudest = mel.sum(axis=1).max() + 1e-20
     cepstra = [dct(10.0 * np.log10(mel[mask].mean(axis=0) / loudest + 1e-8), norm="ortho")[:MEL_CEPSTRA] for mask in _SPAN_MASKS]
     return np.concatenate(cepstra).astype(np.float64)
 
 
-def centroid(signal: np.ndarray) -> float:
-    """Spectral centroid in Hz of the first 186 ms of ``signal`` after its onset."""
-    x = signal[onset(signal) :][:8192]
-    power = np.abs(rfft(x)) ** 2
-    total = power.sum()
-    if total <= 0:
-        return 0.0
-    return float((power * np.fft.rfftfreq(len(x), 1.0 / ANALYSIS_RATE)).sum() / total)
+_FREQS = np.fft.rfftfreq(_FFT, 1.0 / ANALYSIS_RATE)
+_ATTACK = _TIMES < 0.15
+
+
+def centroid(power: np.ndarray) -> float:
+    """Spectral centroid in Hz of the first 150 ms after the onset, from the :func:`spectrogram`."""
+    spectrum = power[_ATTACK].sum(axis=0)
+    total = spectrum.sum()
+    return float((spectrum * _FREQS).sum() / total) if total > 0 else 0.0
+
+
+def describe(signal: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, float]:
+    """Feature vector and spectral centroid of ``signal`` (at :data:`ANALYSIS_RATE`).
+
+    The groups of ``settings`` are concatenated in order (see
+    :meth:`FeatureSettings.group_sizes`); the spectrogram is computed once for both.
+    """
+    power = spectrogram(signal)
+    parts = [short_term(signal, settings.frames) if group == "paa" else mel_spans(power) for group in settings.groups]
+    return np.concatenate(parts), centroid(power)
 
 
 def extract(signal: np.ndarray, settings: FeatureSettings) -> np.ndarray:
-    """Feature vector of ``signal`` (at :data:`ANALYSIS_RATE`, ``settings.seconds`` long).
-
-    The groups of ``settings`` are concatenated in order (see
-    :meth:`FeatureSettings.group_sizes`).
-    """
-    parts = []
-    for group in settings.groups:
-        if group == "paa":
-            parts.append(short_term(signal, settings.frames))
-        else:
-            parts.append(mel_spans(signal))
-    return np.concatenate(parts)
+    """Feature vector of ``signal`` for ``settings`` (see :func:`describe`)."""
+    return describe(signal, settings)[0]
