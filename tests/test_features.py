@@ -8,13 +8,13 @@ from conftest import noise, tone, write
 
 from tidalsort.analysis import analyse
 from tidalsort.audio import read_head
-from tidalsort.features import FEATURES_PER_FRAME, MEL_CEPSTRA, MEL_SPANS, FeatureSettings, centroid, describe, extract, mel_spans, short_term, spectrogram
+from tidalsort.features import FEATURES_PER_FRAME, MEL_CEPSTRA, MEL_SPANS, FeatureSettings, centroid, describe, mel_spans, short_term, spectrogram
 from tidalsort.scaling import Scaler
 
 
 @pytest.mark.parametrize("frames", [1, 2, 5])
 def test_68_features_per_frame(frames: int) -> None:
-    vector = extract(np.pad(tone(440, 0.2), (0, 44100)), FeatureSettings("paa", frames))
+    vector = describe(np.pad(tone(440, 0.2), (0, 44100)), FeatureSettings("paa", frames))[0]
     assert vector.shape == (FEATURES_PER_FRAME * frames,)
     assert np.isfinite(vector).all()
 
@@ -28,9 +28,9 @@ def test_centroid_tells_low_from_bright() -> None:
 
 def test_feature_sets_concatenate_their_groups() -> None:
     signal = np.pad(tone(440, 0.2), (0, 50000))
-    both = extract(signal, FeatureSettings("paa+mel", 2))
+    both = describe(signal, FeatureSettings("paa+mel", 2))[0]
     assert [g for g, _ in FeatureSettings("paa+mel", 2).group_sizes()] == ["paa", "mel"]
-    np.testing.assert_allclose(both, np.concatenate([extract(signal, FeatureSettings("paa", 2)), extract(signal, FeatureSettings("mel"))]))
+    np.testing.assert_allclose(both, np.concatenate([describe(signal, FeatureSettings("paa", 2))[0], describe(signal, FeatureSettings("mel"))[0]]))
     with pytest.raises(ValueError, match="unknown feature set"):
         FeatureSettings("mfcc")
 
@@ -91,9 +91,9 @@ def test_analysis_is_independent_of_the_source_format(tmp_path: Path) -> None:
     wav = write(tmp_path / "a.wav", sound, subtype="FLOAT")
     flac48 = write(tmp_path / "b.flac", tone(300, 0.3, rate=48000), rate=48000, subtype="PCM_24")
     settings = FeatureSettings()
-    a = extract(read_head(wav, settings.seconds)[0], settings)
-    b = extract(read_head(flac48, settings.seconds)[0], settings)
-    other = extract(read_head(write(tmp_path / "c.wav", tone(2000, 0.3)), settings.seconds)[0], settings)
+    a = describe(read_head(wav, settings.seconds)[0], settings)[0]
+    b = describe(read_head(flac48, settings.seconds)[0], settings)[0]
+    other = describe(read_head(write(tmp_path / "c.wav", tone(2000, 0.3)), settings.seconds)[0], settings)[0]
     assert np.linalg.norm(a - b) < 0.1 * np.linalg.norm(a - other)
 
 

@@ -126,19 +126,9 @@ def ctrl_key(bank: str) -> str:
 
 
 def ctrl_labels_key(bank: str) -> str:
-    """Return the key under which the receiver sends a bank's labels to Tidal.
-
-    Parameters
-    ----------
-    bank : str
-        Bank name.
-
-    Returns
-    -------
-    str
-        ``"tidalsort_<bank>_labels"``.
-    """
-    return f"tidalsort_{bank}_labels"
+    """Return the key under which the receiver sends a bank's labels to Tidal:
+    :func:`ctrl_key` followed by ``"_labels"``."""
+    return f"{ctrl_key(bank)}_labels"
 
 
 def _check_bank(bank: str) -> str:

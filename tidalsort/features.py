@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.fft import dct, rfft
@@ -105,12 +105,9 @@ class FeatureSettings:
         return max(spans[g] for g in self.groups)
 
     def group_sizes(self) -> list[tuple[str, int]]:
-        """``(group, number of columns)`` in the order :func:`extract` concatenates them."""
+        """``(group, number of columns)`` in the order :func:`describe` concatenates them."""
         sizes = {"paa": self.frames * FEATURES_PER_FRAME, "mel": len(MEL_SPANS) * MEL_CEPSTRA}
         return [(g, sizes[g]) for g in self.groups]
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def short_term(signal: np.ndarray, frames: int, samplerate: int = ANALYSIS_RATE) -> np.ndarray:
@@ -228,8 +225,3 @@ def describe(signal: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray,
     power = spectrogram(signal)
     parts = [short_term(signal, settings.frames) if group == "paa" else mel_spans(power) for group in settings.groups]
     return np.concatenate(parts), centroid(power)
-
-
-def extract(signal: np.ndarray, settings: FeatureSettings) -> np.ndarray:
-    """Feature vector of ``signal`` for ``settings`` (see :func:`describe`)."""
-    return describe(signal, settings)[0]

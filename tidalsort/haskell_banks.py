@@ -16,7 +16,7 @@ from .manifest import MANIFEST_NAME, write_text_atomic
 HASKELL_BANKS_NAME = "tidalsort-banks.hs"
 
 
-def cluster_label(cluster: dict[str, Any]) -> str:
+def tidal_label(cluster: dict[str, Any]) -> str:
     """A cluster's label as Tidal sees it: the manifest label, or ``c<id>`` when it has none."""
     return cluster.get("label") or f"c{cluster['id']}"
 
@@ -32,7 +32,7 @@ def entry_sounds(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
     for folder, clusters in sorted(by_folder.items()):
         bounds = [c["start"] for c in clusters] + [clusters[-1]["stop"]]
-        rows.append((folder, " ".join(map(str, bounds)), " ".join(cluster_label(c) for c in clusters)))
+        rows.append((folder, " ".join(map(str, bounds)), " ".join(tidal_label(c) for c in clusters)))
     return rows
 
 
