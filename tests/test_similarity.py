@@ -11,7 +11,7 @@ import pytest
 from conftest import tone, write
 
 from tidalsort.cli import main
-from tidalsort.evaluate import adjacent_agreement, knn_precision, purity, random_agreement
+from tidalsort.evaluate import adjacent_agreement, knn_precision, purity, random_agreement, supervised_reference
 from tidalsort.labels import cluster_label, name_label, sound_label, unique
 from tidalsort.similarity import Library, nearest_rows
 
@@ -32,6 +32,21 @@ def test_metrics_on_known_sequences() -> None:
     X = np.array([[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]])
     assert knn_precision(X, list("aaabbb"), k=2) == 1.0
     assert knn_precision(X, list("ababab"), k=1) < 0.5
+    assert knn_precision(X, list("aaabba"), k=2, rows=[0, 1]) == 1.0
+    assert knn_precision(X, list("aaabba"), k=2, rows=[5]) == 0.0
+
+
+def test_supervised_reference_learns_what_unsupervised_distances_miss() -> None:
+    # The label lives in column 0 only; 20 noise columns hide it from plain distances,
+    # but models trained on the labels find it.
+    rng = np.random.default_rng(1)
+    labels = np.repeat(["a", "b", "c"], 30)
+    X = np.hstack([np.repeat([0.0, 1.5, 3.0], 30)[:, None] + rng.normal(0, 0.05, (90, 1)), rng.normal(0, 1.0, (90, 20))])
+    assert knn_precision(X, labels) < 0.6
+    ref = supervised_reference(X, labels)
+    assert ref["nca_knn"] > 0.85 and ref["svm_ari"] > 0.7 and ref["svm_accuracy"] > 0.85
+    shuffled = supervised_reference(X, rng.permutation(labels))
+    assert shuffled["svm_accuracy"] < 0.6 and shuffled["nca_knn"] < 0.6
 
 
 def test_name_labels_from_file_and_folder_names() -> None:

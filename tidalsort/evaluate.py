@@ -41,17 +41,18 @@ def purity(labels: Sequence[str], clusters: Sequence[int]) -> float:
     return sum(c.most_common(1)[0][1] for c in by_cluster.values()) / len(labels)
 
 
-def knn_precision(X: np.ndarray, labels: Sequence[str], k: int = 5) -> float:
+def knn_precision(X: np.ndarray, labels: Sequence[str], k: int = 5, rows: Sequence[int] | None = None) -> float:
     """Leave-one-out k-NN label precision of the feature space ``X``.
 
-    For every sample, the share of its ``k`` nearest other samples (found with the same
-    code as ``tidalsort similar``) that carry its label; averaged over samples.
+    For every sample (or only those in ``rows``), the share of its ``k`` nearest other
+    samples (found with the same code as ``tidalsort similar``) that carry its label;
+    averaged over those samples.
     """
     labels = np.asarray(labels)
     hits = []
-    for i in range(len(X)):
-        rows, _ = nearest_rows(X, X[i], k, exclude=i)
-        hits.append(np.mean(labels[rows] == labels[i]))
+    for i in range(len(X)) if rows is None else rows:
+        near, _ = nearest_rows(X, X[i], k, exclude=i)
+        hits.append(np.mean(labels[near] == labels[i]))
     return float(np.mean(hits))
 
 
@@ -61,6 +62,42 @@ def cluster_scores(labels: Sequence[str], clusters: Sequence[int]) -> dict[str, 
         "ari": float(adjusted_rand_score(labels, clusters)),
         "nmi": float(normalized_mutual_info_score(labels, clusters)),
         "purity": purity(labels, clusters),
+    }
+
+
+def supervised_reference(X: np.ndarray, labels: Sequence[str], k: int = 5, folds: int = 5) -> dict[str, float]:
+    """What a model trained on the labels gets out of the feature space ``X``.
+
+    A reference for the unsupervised figures, never a part of sorting: if even models that
+    learn from the labels cannot reach a figure on these features, no unsupervised choice
+    of distance or clustering will. Stratified ``folds``-fold cross-validation (fixed seed);
+    every figure is measured on held-out samples only.
+
+    Returns
+    -------
+    dict
+        ``svm_accuracy``: accuracy of an RBF support-vector classifier; ``svm_ari``: ARI of
+        its held-out predictions against the labels (a clustering that knows the labels);
+        ``nca_knn``: ``k``-NN precision of the held-out samples (neighbours among all
+        samples) after a neighbourhood components analysis, a distance learnt from the
+        labels of the training folds to maximise exactly this figure.
+    """
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.neighbors import NeighborhoodComponentsAnalysis
+    from sklearn.svm import SVC
+
+    labels = np.asarray(labels)
+    predicted = np.empty_like(labels)
+    hits = 0.0
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(X, labels):
+        predicted[test] = SVC(C=10.0).fit(X[train], labels[train]).predict(X[test])
+        nca = NeighborhoodComponentsAnalysis(n_components=min(30, X.shape[1]), max_iter=100, random_state=0)
+        Z = nca.fit(X[train], labels[train]).transform(X)
+        hits += knn_precision(Z, labels, k, rows=test) * len(test)
+    return {
+        "svm_accuracy": float(np.mean(predicted == labels)),
+        "svm_ari": float(adjusted_rand_score(labels, predicted)),
+        "nca_knn": hits / len(labels),
     }
 
 
@@ -74,13 +111,14 @@ def read_labels(path: Path) -> dict[str, str]:
         return {os.path.realpath(base / row["relative_path"]): row["label"] for row in csv.DictReader(f)}
 
 
-def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5) -> dict[str, Any]:
+def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5, reference: bool = False) -> dict[str, Any]:
     """All quality metrics of the sorted ``bank`` under ``root`` against ``labels_csv``.
 
     Returns adjacent-pair agreement of the written order and its random baseline; ARI,
     NMI and purity of the bank's clustering method re-run at K = number of labels on the
     bank's scaled features; leave-one-out ``k``-NN precision of those features; coverage
-    (labelled files sorted / labelled files). Only labelled samples are counted.
+    (labelled files sorted / labelled files); with ``reference``, also the figures of
+    :func:`supervised_reference` on the same features. Only labelled samples are counted.
     """
     entry = load(root)["banks"][bank]
     truth = read_labels(labels_csv)
@@ -100,5 +138,6 @@ def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5) -> dict[s
         **cluster_scores(labels, clusters),
         f"knn{k}": knn_precision(X, labels, k),
         "coverage": len(rows) / len(truth),
+        **(supervised_reference(X, labels, k) if reference else {}),
         "settings": entry["settings"],
     }
