@@ -184,6 +184,15 @@ def test_folders_tidalsort_did_not_create_are_never_touched(kit: Path, tmp_path:
     assert run("sort", kit, "--out", kit.parent, "--bank", "kit") == 1
 
 
+@pytest.mark.parametrize("bank", ["Kicks", "../up", "kit_labels"])
+def test_unsafe_or_reserved_bank_names_are_refused_before_anything_is_written(kit: Path, tmp_path: Path, bank: str, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    assert run("sort", kit, "--out", out, "--bank", bank) == 1
+    err = capsys.readouterr().err
+    assert bank in err and ("reserved" if bank.endswith("_labels") else "not safe") in err
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_several_banks_coexist_and_a_resort_replaces_only_its_own(kit: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("sort", kit / "bells", "--out", out) == 0

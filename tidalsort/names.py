@@ -13,6 +13,8 @@ from pathlib import Path
 #: Bank (folder) names safe in Tidal's mini-notation, Strudel and SuperDirt.
 BANK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _SLUG_MAX = 40
+#: Bank names may not end in this: ``tidalsort_<bank>_labels`` is the /ctrl key of a bank's labels.
+LABELS_SUFFIX = "_labels"
 
 
 def ascii_slug(text: str, separator: str = "_") -> str:
@@ -39,6 +41,11 @@ def check_bank_name(name: str) -> str:
         raise ValueError(
             f"bank name {name!r} is not safe in Tidal patterns: use lowercase letters, digits, "
             "'-' and '_', starting with a letter or digit"
+        )
+    if name.endswith(LABELS_SUFFIX):
+        raise ValueError(
+            f"bank name {name!r} ends in {LABELS_SUFFIX!r}, which is reserved: Tidal's control key "
+            f"tidalsort_{name} carries the cluster labels of bank {name[: -len(LABELS_SUFFIX)]!r}"
         )
     return name
 
