@@ -68,9 +68,9 @@ def cluster_scores(labels: Sequence[str], clusters: Sequence[int]) -> dict[str, 
 def supervised_reference(X: np.ndarray, labels: Sequence[str], k: int = 5, folds: int = 5) -> dict[str, float]:
     """What a model trained on the labels gets out of the feature space ``X``.
 
-    A reference for the unsupervised figures, never a part of sorting: if even models that
-    learn from the labels cannot reach a figure on these features, no unsupervised choice
-    of distance or clustering will. Stratified ``folds``-fold cross-validation (fixed seed);
+    A reference for the unsupervised figures, never a part of sorting: a figure that even
+    models learning from the labels do not reach on these features is out of reach of any
+    unsupervised distance or clustering on them, short of luck. Stratified ``folds``-fold cross-validation (fixed seed);
     every figure is measured on held-out samples only.
 
     Returns
@@ -82,6 +82,7 @@ def supervised_reference(X: np.ndarray, labels: Sequence[str], k: int = 5, folds
         samples) after a neighbourhood components analysis, a distance learnt from the
         labels of the training folds to maximise exactly this figure.
     """
+    # imported here: only benchmarks need them, and every CLI command imports this module
     from sklearn.model_selection import StratifiedKFold
     from sklearn.neighbors import NeighborhoodComponentsAnalysis
     from sklearn.svm import SVC
