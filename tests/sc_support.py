@@ -374,17 +374,7 @@ class ScStack:
                     except Exception:
                         pass
             # jackd waits up to 5 s for clients that vanished before it exits cleanly
-            for sig, wait in ((signal.SIGTERM, 15 if name == "jackd" else 5), (signal.SIGKILL, 5)):
-                if proc.poll() is not None:
-                    break
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(timeout=wait)
-                except subprocess.TimeoutExpired:
-                    pass
+            stop_process(proc, timeout=15 if name == "jackd" else 5)
             if name == "scsynth":
                 # scsynth removes its shared memory on a clean exit only
                 shm = Path(f"/dev/shm/SuperColliderServer_{self.server_port}")
@@ -420,6 +410,10 @@ class ScStack:
 
     def banks(self) -> List[str]:
         return list(self.peer.request(self.listen_port, osc("/test/banks"), "/test/banks").params)
+
+    def states(self) -> Dict[str, Optional[List[Tuple[int, int, int, int, int, int]]]]:
+        """:meth:`state` of every loaded bank."""
+        return {bank: self.state(bank) for bank in self.banks()}
 
     def monitor(self) -> Tuple[int, int]:
         p = self.peer.request(self.listen_port, osc("/test/monitor"), "/test/monitor").params

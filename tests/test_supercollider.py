@@ -90,6 +90,13 @@ def assert_bank_matches(stack: sc.ScStack, bank: str, files: List[Dict[str, Any]
         np.testing.assert_array_equal(tail, data[tail_start:], err_msg=f["name"])
 
 
+def assert_unchanged(stack: sc.ScStack, before: Dict[str, Any], buffers: int) -> None:
+    """Once sclang is idle, every bank is as in ``before`` and ``buffers`` buffers are allocated."""
+    stack.wait_idle()
+    assert stack.states() == before
+    assert stack.allocated_buffer_count() == buffers
+
+
 def ctrl_messages(stack: sc.ScStack, timeout: float = 1.0) -> List[tuple]:
     return [tuple(m.params) for m in stack.ctrl.collect(timeout) if m.address == "/ctrl"]
 
@@ -340,7 +347,7 @@ def test_server_side_read_failure_changes_nothing(stack: sc.ScStack, env: Dict[s
     files = make_bank(env, "fail", 5, seed=60)
     load(stack, "fail", env["root"] / "fail", 5, [0, 5])
     stack.wait_idle()
-    before = {bank: stack.state(bank) for bank in stack.banks()}
+    before = stack.states()
     count = stack.allocated_buffer_count()
     drain_ctrl(stack)
     msg = stack.peer.request(
@@ -350,9 +357,7 @@ def test_server_side_read_failure_changes_nothing(stack: sc.ScStack, env: Dict[s
     )
     assert msg.params[0] == "fail"
     assert msg.params[1].startswith("the server could not read"), msg.params[1]
-    stack.wait_idle()
-    assert {bank: stack.state(bank) for bank in stack.banks()} == before
-    assert stack.allocated_buffer_count() == count
+    assert_unchanged(stack, before, count)
     assert ctrl_messages(stack, 0.3) == []
     assert_bank_matches(stack, "fail", files)
 
@@ -471,7 +476,7 @@ def test_malformed_messages_get_errors_and_change_nothing(stack: sc.ScStack, env
     guard = _prepare_error_fixtures(env)
     load(stack, "guard", env["root"] / "guard", 3, [0, 1, 3], ["a", "b"])
     stack.wait_idle()
-    before = {bank: stack.state(bank) for bank in stack.banks()}
+    before = stack.states()
     count_before = stack.allocated_buffer_count()
     drain_ctrl(stack)
     peer = sc.OscPeer()
@@ -494,9 +499,7 @@ def test_malformed_messages_get_errors_and_change_nothing(stack: sc.ScStack, env
         load(stack, "guard", env["root"] / "guard", 4, [0, 4])
     assert exc.value.bank == "guard" and "count is 4" in exc.value.reason
     assert "sclang rejected bank 'guard': count is 4" in str(exc.value)
-    stack.wait_idle()
-    assert {bank: stack.state(bank) for bank in stack.banks()} == before
-    assert stack.allocated_buffer_count() == count_before
+    assert_unchanged(stack, before, count_before)
     assert ctrl_messages(stack, 0.3) == []
     assert_bank_matches(stack, "guard", guard)
 
@@ -593,7 +596,7 @@ def test_fuzz_then_valid_reload(stack: sc.ScStack, env: Dict[str, Any]) -> None:
         _prepare_error_fixtures(env)
     load(stack, "guard", env["root"] / "guard", 3, [0, 1, 3], ["a", "b"])
     stack.wait_idle()
-    before = {bank: stack.state(bank) for bank in stack.banks()}
+    before = stack.states()
     count_before = stack.allocated_buffer_count()
     rng = random.Random(1234)
     peer = sc.OscPeer()
@@ -628,14 +631,12 @@ def test_fuzz_then_valid_reload(stack: sc.ScStack, env: Dict[str, Any]) -> None:
     assert loaded == []
     # every /tidalsort/bank message and every junk /tidalsort/resend got exactly one error
     assert len(bank_errors) == sent_bank + sent_resend
-    stack.wait_idle()
-    assert {bank: stack.state(bank) for bank in stack.banks()} == before
-    assert stack.allocated_buffer_count() == count_before
+    assert_unchanged(stack, before, count_before)
     # a valid reload still works and leaves the other banks alone
     guard2 = make_bank(env, "guard", 4, seed=36, sub="guard2")
     assert load(stack, "guard", env["root"] / "guard2", 4, [0, 2, 4]) == 4
     assert_bank_matches(stack, "guard", guard2)
-    after = {bank: stack.state(bank) for bank in stack.banks()}
+    after = stack.states()
     del after["guard"], before["guard"]
     assert after == before
     assert bridge.ping(HOST, stack.listen_port) == 1
