@@ -39,7 +39,7 @@ def noise(seconds: float, rate: int = 44100, decay: float = 0.05, seed: int = 0)
 def write(path: Path, signal: np.ndarray, rate: int = 44100, subtype: str | None = None, fmt: str | None = None) -> Path:
     """Write ``signal`` to ``path`` (folders created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), signal, rate, subtype=subtype, format=fmt)
+    sf.write(os.fsencode(path), signal, rate, subtype=subtype, format=fmt)
     return path
 
 
