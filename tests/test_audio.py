@@ -1,5 +1,6 @@
 """Reading: only the frames needed, any bit depth, rate and channel count, clear reasons."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,9 @@ import pytest
 import soundfile as sf
 from conftest import tone, write
 
+from tidalsort.analysis import analyse_file
 from tidalsort.audio import ANALYSIS_RATE, UnreadableAudio, read_head
+from tidalsort.features import FeatureSettings
 
 SECONDS = 0.1
 
@@ -115,3 +118,33 @@ def test_file_cut_off_after_its_head_is_read_with_a_warning(tmp_path: Path, fmt:
     assert info.warning and "truncated" in info.warning
     assert read_head(full, SECONDS)[1].warning is None
     np.testing.assert_allclose(signal, read_head(full, SECONDS)[0], atol=1e-4)
+
+
+def test_a_valid_gsm_wav_has_no_truncation_warning_and_a_cut_one_has(tmp_path: Path) -> None:
+    full = write(tmp_path / "gsm.wav", tone(400, 2.0, rate=8000, decay=0.5), rate=8000, subtype="GSM610")
+    signal, info = read_head(full, SECONDS)
+    assert info.subtype == "GSM610" and info.warning is None
+    assert abs(dominant_frequency(signal) - 400) < 15
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    assert "truncated" in read_head(cut, SECONDS)[1].warning
+
+
+@pytest.mark.parametrize("bad,fmt,subtype", [(np.nan, "WAV", "FLOAT"), (np.inf, "WAV", "DOUBLE"), (-np.inf, "AIFF", "FLOAT"), (1e300, "WAV", "DOUBLE")])
+def test_float_files_holding_nan_or_infinity_anywhere_are_unreadable(tmp_path: Path, bad: float, fmt: str, subtype: str) -> None:
+    sound = tone(1000, 3.0, decay=1.0)
+    sound[2 * 44100] = bad  # far after the analysed head (1e300 is infinite as float32, as scsynth plays it)
+    path = write(tmp_path / "x.snd", sound, subtype=subtype, fmt=fmt)
+    with pytest.raises(UnreadableAudio, match=r"non-finite samples \(NaN or infinity; the first at 2\.000 s\)"):
+        read_head(path, SECONDS)
+
+
+def test_sample_values_far_beyond_full_scale_give_no_features(tmp_path: Path) -> None:
+    path = write(tmp_path / "loud.wav", tone(1000, 0.5, decay=1.0) * 1e30, subtype="FLOAT")
+    with pytest.raises(UnreadableAudio, match="far beyond full scale"):
+        analyse_file(path, FeatureSettings())
+
+
+def test_a_name_that_is_not_utf8_is_read(tmp_path: Path) -> None:
+    path = write(Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"k\xe9ck.wav"))), tone(1000, 0.5, decay=1.0))
+    assert read_head(path, SECONDS)[1].frames == 22050

@@ -56,7 +56,10 @@ def analyse_file(path: Path, settings: FeatureSettings) -> tuple[np.ndarray, flo
     Raises :class:`~tidalsort.audio.UnreadableAudio` with the reason it cannot be analysed.
     """
     signal, info = read_head(path, settings.seconds)
-    vector, brightness = describe(signal, settings)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below
+        vector, brightness = describe(signal, settings)
+    if not (np.isfinite(vector).all() and np.isfinite(brightness)):
+        raise UnreadableAudio("sample values far beyond full scale (no finite features)")
     return vector, brightness, info
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -26,6 +28,8 @@ RATE_TOLERANCE = 0.01
 SILENCE = 1e-4
 _SCAN_BLOCK = 65536
 _TRUNCATION = re.compile(r"^\s*(data|SSND)\s*:.*should be|> file length", re.MULTILINE)
+#: Encodings that can hold NaN and infinity; files in them are checked whole.
+FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 
 
 class UnreadableAudio(Exception):
@@ -53,15 +57,27 @@ def _open(path: Path) -> sf.SoundFile:
     try:
         if path.stat().st_size == 0:
             raise UnreadableAudio("empty file (0 bytes)")
-        return sf.SoundFile(str(path))
+        return sf.SoundFile(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
     except UnreadableAudio:
         raise
     except sf.LibsndfileError as exc:
         if "Format not recognised" in str(exc):
             raise UnreadableAudio("not an audio file (format not recognised)") from None
-        raise UnreadableAudio(f"corrupt audio ({exc.error_string})") from None
+        raise UnreadableAudio(_unreadable(path) or f"corrupt audio ({exc.error_string})") from None
     except (OSError, RuntimeError, TypeError) as exc:
         raise UnreadableAudio(f"cannot open ({exc})") from None
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why the operating system refuses to let ``path`` be read, or None if it allows it.
+
+    libsndfile reports a refusal as "System error.", which would pass for corrupt audio.
+    """
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as exc:
+        return f"cannot read the file ({(exc.strerror or str(exc)).lower()})"
 
 
 def _completeness(f: sf.SoundFile) -> str | None:
@@ -71,6 +87,8 @@ def _completeness(f: sf.SoundFile) -> str | None:
     """
     if _TRUNCATION.search(f.extra_info or ""):
         return "truncated: the header promises more audio than the file holds; sorted with what is there"
+    if not f.seekable():  # GSM 6.10: its end cannot be looked at, and its frame count is rounded up
+        return None
     try:
         f.seek(max(0, f.frames - 16))
         f.read(16)
@@ -86,18 +104,42 @@ def _mono(block: np.ndarray) -> np.ndarray:
     return block[:, 0] if channels == 1 else block @ np.full(channels, 1.0 / channels, dtype=block.dtype)
 
 
-def _first_sound(f: sf.SoundFile) -> int:
-    """Frame index of the first sample above :data:`SILENCE`; raise if there is none."""
-    f.seek(0)
-    position = 0
+def blocks(f: sf.SoundFile) -> Iterator[np.ndarray]:
+    """float32 (frames, channels) blocks from the current position to the end of ``f``.
+
+    Unlike ``SoundFile.blocks``, also reads files libsndfile cannot seek in (GSM 6.10 WAV).
+    """
     while True:
         block = f.read(_SCAN_BLOCK, dtype="float32", always_2d=True)
         if len(block) == 0:
-            raise UnreadableAudio("silent (no sample above -80 dBFS)")
+            return
+        yield block
+
+
+def _sound_after(f: sf.SoundFile, need: int) -> np.ndarray:
+    """``need`` frames from the first sample above :data:`SILENCE` on; raise if there is none.
+
+    Reads on from the current position, so it works where the file cannot seek.
+    """
+    for block in blocks(f):
         loud = np.flatnonzero(np.abs(block).max(axis=1) >= SILENCE)
         if loud.size:
-            return position + int(loud[0])
+            head = block[loud[0] :]
+            return head if len(head) >= need else np.concatenate([head, f.read(need - len(head), dtype="float32", always_2d=True)])
+    raise UnreadableAudio("silent (no sample above -80 dBFS)")
+
+
+def _non_finite(f: sf.SoundFile) -> str | None:
+    """A reason if any sample of the whole file is NaN or infinite (as float32, which
+    scsynth plays), else None."""
+    f.seek(0)
+    position = 0
+    for block in blocks(f):
+        bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
+        if bad.size:
+            return f"non-finite samples (NaN or infinity; the first at {(position + bad[0]) / f.samplerate:.3f} s)"
         position += len(block)
+    return None
 
 
 @functools.lru_cache(maxsize=32)
@@ -147,8 +189,9 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
     Raises
     ------
     UnreadableAudio
-        Empty, non-audio, corrupt, silent files, and files cut off before any audio, with
-        a one-line reason. Files cut off later are read, with ``info.warning`` set.
+        Empty, unreadable, non-audio, corrupt, silent files, float files holding NaN or
+        infinity anywhere, and files cut off before any audio, with a one-line reason.
+        Files cut off later are read, with ``info.warning`` set.
     """
     length = round(seconds * ANALYSIS_RATE)
     with _open(path) as f:
@@ -157,12 +200,14 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
             raise UnreadableAudio("no audio frames (empty or cut-off file)")
         need = math.ceil(seconds * info.samplerate) + 1
         try:
-            head = _mono(f.read(need, dtype="float32", always_2d=True))
+            head = f.read(need, dtype="float32", always_2d=True)
             if head.size == 0 or np.abs(head).max() < SILENCE:
-                f.seek(_first_sound(f))
-                head = _mono(f.read(need, dtype="float32", always_2d=True))
+                head = _sound_after(f, need)[:need]
+            problem = _non_finite(f) if info.subtype in FLOAT_SUBTYPES and f.seekable() else None
+            if problem:
+                raise UnreadableAudio(problem)
+            info = replace(info, warning=_completeness(f))
         except sf.LibsndfileError as exc:
             raise UnreadableAudio(f"corrupt audio ({exc.error_string})") from None
-        info = replace(info, warning=_completeness(f))
-    signal = _to_rate(head, info.samplerate)[:length].astype(np.float64)
+    signal = _to_rate(_mono(head), info.samplerate)[:length].astype(np.float64)
     return np.pad(signal, (0, length - len(signal))), info
