@@ -120,3 +120,31 @@ def test_two_concurrent_runs_share_the_cache(library: Path, tmp_path: Path) -> N
         analysed = db.execute("SELECT COUNT(*) FROM analysis").fetchone()[0]
     assert analysed == sum(len(list((library / f"d{i}").glob("*.wav"))) for i in range(4))
     assert set(load(out)["banks"]) == {"d0", "d1", "d2", "d3"}
+
+
+def test_a_foreign_sqlite_file_is_rebuilt_once_and_used_after(library: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    (out / ".tidalsort").mkdir(parents=True)
+    with sqlite3.connect(out / ".tidalsort" / "cache.sqlite") as db:  # someone else's database, no tidalsort schema
+        db.execute("CREATE TABLE analysis (name TEXT, score REAL)")
+        db.execute("INSERT INTO analysis VALUES ('x', 1.0)")
+    assert main(["sort", str(library / "d0"), "--out", str(out), "--bank", "lib"]) == 0
+    err = capsys.readouterr().err
+    assert "cache.sqlite: not a usable tidalsort cache (a database, but not a tidalsort cache); rebuilding it" in " ".join(err.split())
+    assert main(["sort", str(library / "d0"), "--out", str(out), "--bank", "lib"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    with sqlite3.connect(out / ".tidalsort" / "cache.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM analysis").fetchone()[0] == len(list((library / "d0").glob("*.wav")))
+
+
+def test_a_cache_another_run_keeps_busy_is_not_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    FeatureCache(tmp_path).close()
+    monkeypatch.setattr(FeatureCache, "busy_timeout", 0.2)
+    with sqlite3.connect(tmp_path / "cache.sqlite", isolation_level=None) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.warns(CacheWarning, match="going on without the cache"):
+            cache = FeatureCache(tmp_path)
+        other.execute("COMMIT")
+    assert cache.db is None
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        assert db.execute("SELECT value FROM meta").fetchone() == ("1",)  # still the same cache
