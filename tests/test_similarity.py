@@ -125,3 +125,26 @@ def test_eval_command_reports_every_metric(sorted_kit: Path, kit: Path, tmp_path
     assert figures["agreement"] == pytest.approx(15 / 17)  # three contiguous families
     assert figures["random_agreement"] == pytest.approx(3 * (6 / 18) ** 2)
     assert figures["ari"] == pytest.approx(1.0) and figures["purity"] == 1.0 and figures["knn5"] > 0.9
+
+
+@pytest.mark.parametrize("damage", ["garbage", "pickled", "rows"])
+def test_a_damaged_feature_index_leaves_only_its_bank_out(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture, damage: str) -> None:
+    out = tmp_path / "out"
+    assert main(["sort", str(kit / "Low Toms"), "--out", str(out), "--bank", "toms"]) == 0
+    assert main(["sort", str(kit / "bells"), "--out", str(out), "--bank", "bells"]) == 0
+    index = out / ".tidalsort" / "features-bells.npz"
+    if damage == "garbage":
+        index.write_bytes(b"PK\x03\x04 not a zip at all")
+    elif damage == "pickled":
+        np.savez(index, features=np.array([{"x": 1}], dtype=object))
+    else:
+        with np.load(index) as data:
+            arrays = dict(data)
+        np.savez(index, **{**arrays, "features": arrays["features"][:3]})
+    capsys.readouterr()
+    assert main(["similar", str(kit / "Low Toms" / "Tom 2.wav"), "--out", str(out), "-k", "3", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [a["bank"] for a in json.loads(captured.out)] == ["toms"] * 3
+    assert "warning: bank 'bells' is not searched" in captured.err and "sort it again" in captured.err
+    assert main(["similar", "toms:0", "--out", str(out), "--bank", "bells"]) == 1
+    assert "no searchable tidalsort banks" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from .cluster import METHODS, STRATEGIES
 from .features import FEATURE_SETS, FeatureSettings
 from .order import ORDERS
 from .scaling import SCALINGS
+from .scan import path_text
 from .manifest import ManifestError
 from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entries, sort_library
 from .evaluate import evaluate_bank
@@ -239,7 +240,10 @@ def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console
 
 def _similar(args: argparse.Namespace, out: Console) -> int:
     library = Library(args.root.expanduser().absolute(), args.bank)
-    neighbours = library.query(args.query, args.k)
+    try:
+        neighbours = library.query(args.query, args.k)
+    except UnreadableAudio as exc:
+        raise UnreadableAudio(f"{path_text(args.query)}: {exc}") from None
     if args.json:
         print(json.dumps([asdict(nb) for nb in neighbours], indent=2))
         return 0
@@ -295,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sort(build_parser().parse_args(sort_args + ["--json"] * args.json), err, out)
     except (NothingToSort, StrictSkip, BankClash, ManifestError, UnreadableAudio, bridge.BridgeError, ValueError, KeyError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
-        err.print(f"tidalsort: error: {message}", markup=False, highlight=False)
+        err.print(f"tidalsort: error: {message}", markup=False, highlight=False, soft_wrap=True)
         return 1
     return 0
 

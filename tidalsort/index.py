@@ -7,6 +7,7 @@ can be put into the same space as the bank it is compared with.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +48,26 @@ def save_index(root: Path, bank: str, features: np.ndarray, scaler: Scaler) -> N
 
 
 def load_index(root: Path, bank: str) -> BankIndex:
-    """Read the index of ``bank``; raises FileNotFoundError if it was never written."""
-    with np.load(index_path(root, bank)) as data:
-        meta = json.loads(str(data["meta"]))
-        scaler = Scaler(meta["kind"], [tuple(g) for g in meta["groups"]])
-        scaler.mean_, scaler.scale_ = data["mean"], data["scale"]
-        return BankIndex(data["features"], scaler)
+    """Read the index of ``bank``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If it was never written.
+    ValueError
+        If the file is not an index tidalsort wrote (damaged, or replaced), naming it.
+    """
+    path = index_path(root, bank)
+    try:
+        with np.load(path) as data:
+            meta = json.loads(str(data["meta"]))
+            scaler = Scaler(meta["kind"], [tuple(g) for g in meta["groups"]])
+            features, scaler.mean_, scaler.scale_ = data["features"], data["mean"], data["scale"]
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable feature index ({exc})") from None
+    width = features.shape[-1] if features.ndim == 2 else -1
+    if features.dtype.kind != "f" or np.shape(scaler.mean_) != (width,) or np.shape(scaler.scale_) != (width,):
+        raise ValueError(f"{path}: not a readable feature index (arrays of the wrong shape)")
+    return BankIndex(features, scaler)

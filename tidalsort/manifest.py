@@ -17,6 +17,7 @@ import yaml
 
 from .atomic import write_atomic
 from .bank import STATE_DIR
+from .names import BANK_NAME
 
 MANIFEST_NAME = "tidalsort.yaml"
 VERSION = 1
@@ -52,25 +53,83 @@ def load(root: Path) -> dict[str, Any]:
     A JSON copy kept beside it in ``ROOT/.tidalsort/`` is read instead while the YAML file
     is the very one it was written with (same size and time): parsing 20,000 samples of
     YAML takes seconds, JSON a fraction of one.
+
+    Raises
+    ------
+    ManifestError
+        If the manifest cannot be read or is not one this tidalsort can use (its message
+        names the file and, for a broken bank entry, the bank and what is wrong).
     """
     path = manifest_path(root)
     if not path.exists():
         return {"version": VERSION, "banks": {}}
     try:
         mirror = json.loads(_mirror_path(root).read_text(encoding="utf-8"))
-        if mirror["yaml"] == _stat(path):
+        if mirror["yaml"] == _stat(path) and _problem(mirror["manifest"]) is None:
             return mirror["manifest"]
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no usable copy: read the YAML
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("banks"), dict):
-        raise ManifestError(f"{path}: not a tidalsort manifest")
-    if data.get("version") != VERSION:
+    if isinstance(data, dict) and data.get("version") != VERSION and isinstance(data.get("banks"), dict):
         raise ManifestError(f"{path}: manifest version {data.get('version')!r}, this tidalsort reads {VERSION}")
+    problem = _problem(data)
+    if problem:
+        raise ManifestError(f"{path}: {problem}")
     return data
+
+
+_SAMPLE = {"folder": str, "n": int, "file": str, "source": str, "cluster": int, "sha1": str}
+_CLUSTER = {"id": int, "folder": str, "start": int, "stop": int, "size": int, "representative": int}
+_SETTINGS = {"features": str, "frames": int, "method": str}
+_PROBLEM = {"source": str, "reason": str}
+
+
+def _wrong(record: Any, fields: dict[str, type], where: str) -> str | None:
+    """What is wrong with ``record`` if it is not a mapping with ``fields`` of those types."""
+    if not isinstance(record, dict):
+        return f"{where} is not a mapping"
+    for key, kind in fields.items():
+        if not isinstance(record.get(key), kind):
+            return f"{where}: {key} is not a {kind.__name__}"
+    return None
+
+
+def _entry_problem(entry: Any) -> str | None:
+    """What is wrong with a bank entry that the readers of the manifest rely on, or None."""
+    wrong = _wrong(entry, {"settings": dict, "clusters": list, "samples": list}, "the entry") or _wrong(entry["settings"], _SETTINGS, "settings")
+    if wrong:
+        return wrong
+    for key, fields in (("clusters", _CLUSTER), ("samples", _SAMPLE), ("skipped", _PROBLEM), ("warnings", _PROBLEM)):
+        for i, record in enumerate(entry.get(key) or []):
+            wrong = _wrong(record, fields, f"{key}[{i}]")
+            if wrong:
+                return wrong
+    places = {(s["folder"], s["n"]) for s in entry["samples"]}
+    for i, s in enumerate(entry["samples"]):
+        if not 0 <= s["cluster"] < len(entry["clusters"]):
+            return f"samples[{i}]: no cluster {s['cluster']}"
+    for i, c in enumerate(entry["clusters"]):
+        if not isinstance(c.get("label"), (str, type(None))):
+            return f"clusters[{i}]: label is not a string"
+        if (c["folder"], c["representative"]) not in places or any((c["folder"], n) not in places for n in range(c["start"], c["stop"])):
+            return f"clusters[{i}]: refers to samples the entry does not have"
+    return None
+
+
+def _problem(data: Any) -> str | None:
+    """What is wrong with a whole manifest, or None."""
+    if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or data.get("version") != VERSION:
+        return "not a tidalsort manifest"
+    for name, entry in data["banks"].items():
+        if not isinstance(name, str) or not BANK_NAME.match(name):
+            return f"{name!r} is not a bank name"
+        problem = _entry_problem(entry)
+        if problem:
+            return f"bank {name!r}: {problem}"
+    return None
 
 
 def _block(key: str, value: Any, indent: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 #: Member names listed per cluster.
@@ -50,7 +51,7 @@ def cluster_table(entry: dict[str, Any]) -> Table:
             *([c.get("label") or ""] if labelled else []),
             where,
             str(c["size"]),
-            shown,
+            escape(shown),  # file names may hold [brackets]
             tidal_line(folder, start, stop),
         )
     return table
@@ -85,7 +86,7 @@ def neighbour_table(query: str, neighbours: list[Any]) -> Table:
         table.add_column(column, overflow="fold", no_wrap=column == "bank:n")
     for rank, nb in enumerate(neighbours, 1):
         cluster = f"{nb.cluster} {nb.label}" if nb.label else str(nb.cluster)
-        table.add_row(str(rank), nb.ref, f"{nb.distance:.3f}", cluster, nb.source)
+        table.add_row(str(rank), nb.ref, f"{nb.distance:.3f}", cluster, escape(nb.source))
     return table
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -57,6 +58,10 @@ class Neighbour:
     label: str | None
 
 
+class IndexWarning(UserWarning):
+    """A bank's feature index cannot be used: the bank is left out of the search."""
+
+
 class Library:
     """The banks under an output root, loaded once to answer many similarity queries.
 
@@ -65,7 +70,8 @@ class Library:
     root
         Output root holding ``tidalsort.yaml`` and the banks' feature indexes.
     banks
-        Only these banks (default: all that have an index).
+        Only these banks (default: all that have an index). A bank whose index is damaged
+        or does not match its manifest entry is left out, with an :class:`IndexWarning`.
     """
 
     def __init__(self, root: Path, banks: Sequence[str] | None = None) -> None:
@@ -78,8 +84,13 @@ class Library:
                 raise KeyError(f"no bank {name!r} in {root}")
             try:
                 index = load_index(root, name)
+                if len(index.features) != len(manifest[name]["samples"]):
+                    raise ValueError(f"{len(index.features)} samples in its feature index, {len(manifest[name]['samples'])} in the manifest")
             except FileNotFoundError:
                 continue  # written by an older tidalsort: sort it again to search it
+            except ValueError as exc:
+                warnings.warn(f"bank {name!r} is not searched: {exc}; sort it again", IndexWarning, stacklevel=2)
+                continue
             self.entries[name] = manifest[name]
             self.spaces[name] = (index, index.scaled)
         if not self.spaces:
