@@ -335,3 +335,19 @@ def test_manifest_yaml_and_its_fast_copy_agree_and_the_yaml_wins(kit: Path, tmp_
     text = (out / "tidalsort.yaml").read_text()
     (out / "tidalsort.yaml").write_text(text.replace('layout: "bank"', 'layout: "edited"'))
     assert load(out)["banks"]["kit"]["layout"] == "edited"
+
+
+def test_mp3_and_8_bit_many_channel_sources_are_written_as_wav_superdirt_reads(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src / "a.mp3", tone(200, 0.5), fmt="MP3")
+    write(src / "b.aiff", np.stack([tone(3000, 0.3)] * 4, axis=1), fmt="AIFF", subtype="PCM_S8")
+    out = tmp_path / "out"
+    assert run("sort", src, "--out", out, "--bank", "conv") == 0
+    written = {Path(s["source"]).name: out / "conv" / s["file"] for s in manifest(out)["banks"]["conv"]["samples"]}
+    infos = {name: sf.info(str(path)) for name, path in written.items()}
+    assert {name: (i.format, i.subtype, i.channels, path.suffix) for (name, i), path in zip(infos.items(), written.values())} == {
+        "a.mp3": ("WAV", "FLOAT", 1, ".wav"),
+        "b.aiff": ("WAV", "PCM_U8", 1, ".wav"),
+    }
+    data, rate = sf.read(str(written["a.mp3"]))
+    assert rate == 44100 and len(data) >= 22050 and 0.5 < np.abs(data).max() < 1.0

@@ -21,6 +21,7 @@ import numpy as np
 import soundfile as sf
 
 from .atomic import make_temp_dir
+from .audio import blocks
 from .scan import BANK_MARKER
 
 #: Hidden working folder under the output root.
@@ -81,22 +82,24 @@ def _hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Encoding of a converted WAV for each source encoding: PCM keeps its bit depth (8-bit
+#: WAV is unsigned), float stays float; everything else (MP3, Vorbis, ADPCM, ...) is float.
+_WAV_SUBTYPES = {"PCM_S8": "PCM_U8", "PCM_U8": "PCM_U8", "PCM_16": "PCM_16", "PCM_24": "PCM_24", "PCM_32": "PCM_32", "FLOAT": "FLOAT", "DOUBLE": "DOUBLE"}
+
+
 def _convert(source: Path, dest: Path) -> None:
     """Write ``source`` as WAV, as much of it as can be decoded, more than 2 channels mixed to mono."""
-    blocks = []
-    with sf.SoundFile(str(source)) as f:
-        rate, subtype = f.samplerate, f.subtype
+    decoded = []
+    with sf.SoundFile(os.fsencode(source)) as f:
+        rate, subtype = f.samplerate, _WAV_SUBTYPES.get(f.subtype, "FLOAT")
         try:
-            for block in f.blocks(65536, dtype="float32", always_2d=True):
-                blocks.append(block)
+            decoded.extend(blocks(f))
         except (sf.LibsndfileError, RuntimeError):
             pass  # a cut-off file: keep what was decoded (analysis warned about it)
-    data = np.concatenate(blocks) if blocks else np.zeros((1, 1), np.float32)
+    data = np.concatenate(decoded) if decoded else np.zeros((1, 1), np.float32)
     if data.shape[1] > 2:
         data = data.mean(axis=1, keepdims=True)
-    if not sf.check_format("WAV", subtype):
-        subtype = "FLOAT"
-    sf.write(str(dest), data, rate, format="WAV", subtype=subtype)
+    sf.write(os.fsencode(dest), data, rate, format="WAV", subtype=subtype)
 
 
 def _place(item: PlannedFile, dest: Path, link: LinkMode, previous: Path | None) -> None:
