@@ -15,7 +15,9 @@ import soundfile as sf
 import yaml
 from conftest import noise, tone, tree_hashes, write
 
+from tidalsort import analysis as analysis_module
 from tidalsort import bank as bank_module
+from tidalsort import pipeline as pipeline_module
 from tidalsort.cli import main
 from tidalsort.demo import KIT
 from tidalsort.manifest import load
@@ -351,3 +353,88 @@ def test_mp3_and_8_bit_many_channel_sources_are_written_as_wav_superdirt_reads(t
     }
     data, rate = sf.read(str(written["a.mp3"]))
     assert rate == 44100 and len(data) >= 22050 and 0.5 < np.abs(data).max() < 1.0
+
+
+def test_float_files_holding_nan_or_infinity_are_skipped_and_similar_names_them(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for name, bad in (("nan.wav", np.nan), ("inf.wav", np.inf)):
+        sound = tone(300, 0.5)
+        sound[1000] = bad
+        write(kit / name, sound, subtype="FLOAT")
+    out = tmp_path / "out"
+    assert run("sort", kit, "--out", out, "--bank", "kit") == 0
+    entry = manifest(out)["banks"]["kit"]
+    assert {Path(s["source"]).name: s["reason"][:19] for s in entry["skipped"]} == {"nan.wav": "non-finite samples ", "inf.wav": "non-finite samples "}
+    assert len(entry["samples"]) == 18
+    capsys.readouterr()
+    assert run("similar", kit / "nan.wav", "--out", out, "--json") == 1
+    assert f"{kit / 'nan.wav'}: non-finite samples" in capsys.readouterr().err
+
+
+def test_a_name_that_is_not_utf8_is_sorted_recorded_with_escapes_and_found_in_the_cache(kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    odd = Path(os.fsdecode(os.path.join(os.fsencode(kit), b"lat\xe9in.wav")))
+    write(odd, tone(700, 0.3))
+    out = tmp_path / "out"
+    assert run("sort", kit, "--out", out, "--bank", "kit") == 0
+    sample = next(s for s in manifest(out)["banks"]["kit"]["samples"] if "lat" in s["source"])
+    assert sample["source"] == f"{kit}/lat\\xe9in.wav" and sample["file"].endswith("_latin.wav")
+    assert (out / "kit" / sample["file"]).read_bytes() == odd.read_bytes()
+    decoded: list[Path] = []
+    real = analysis_module.read_head
+    monkeypatch.setattr(analysis_module, "read_head", lambda path, seconds: decoded.append(path) or real(path, seconds))
+    assert run("sort", kit, "--out", out, "--bank", "kit", "--jobs", "1") == 0
+    assert decoded == []  # the cache knows the file by the same name
+    assert run("sort", kit, "--out", tmp_path / "plain", "--bank", "kit", "--no-cache", "--jobs", "1") == 0
+    assert odd in decoded
+
+
+@pytest.mark.parametrize("inside", ["", "sorted"])
+def test_out_inside_or_equal_to_a_source_never_lists_tidalsorts_own_files(kit: Path, tmp_path: Path, inside: str) -> None:
+    out = kit / inside
+    for _ in range(2):
+        assert run("sort", kit, "--out", out, "--bank", "kb", "--strict", "--clusters", "3") == 0
+    entry = manifest(out)["banks"]["kb"]
+    assert entry["skipped"] == [] and len(entry["samples"]) == 18
+    assert (out / "kb-dendrogram.png").is_file() and (out / "tidalsort-banks.hs").is_file()
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"\xff\xfe\x00\x81 not text", "cannot read the manifest ('utf-8' codec can't decode byte 0xff"),
+        (b"banks: [unclosed", "cannot read the manifest"),
+        (b"version: 1\nbanks: {x: 5}\n", "bank 'x': the entry is not a mapping"),
+        (b"version: 1\nbanks: {x: {settings: {}, clusters: [], samples: []}}\n", "bank 'x': settings: features is not a str"),
+        (b'version: 1\nbanks: {x: {settings: {features: mel, frames: 2, method: ward}, clusters: [], samples: [{folder: x, n: 0, file: a.wav, source: /a.wav, cluster: 3, sha1: "0"}]}}\n', "bank 'x': samples[0]: no cluster 3"),
+        (b"version: 1\nbanks: {'../x': {}}\n", "'../x' is not a bank name"),
+    ],
+)
+def test_an_unusable_manifest_is_refused_before_the_analysis_naming_the_file(kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, content: bytes, message: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "tidalsort.yaml").write_bytes(content)
+    monkeypatch.setattr(pipeline_module, "analyse", lambda *args, **kwargs: pytest.fail("analysed before the manifest was checked"))
+    for argv in (["sort", kit, "--out", out, "--bank", "kit"], ["report", out]):
+        assert run(*argv) == 1
+        err = capsys.readouterr().err
+        assert f"tidalsort: error: {out / 'tidalsort.yaml'}: {message}" in err and "Traceback" not in err
+    assert (out / "tidalsort.yaml").read_bytes() == content
+
+
+def test_a_wrong_shape_json_copy_of_the_manifest_is_not_used(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    assert run("sort", kit, "--out", out, "--bank", "kit") == 0
+    mirror = out / ".tidalsort" / "manifest.json"
+    copy = json.loads(mirror.read_text())
+    mirror.write_text(json.dumps({"yaml": copy["yaml"], "manifest": {"version": 1, "banks": {"kit": {"samples": 5}}}}))
+    capsys.readouterr()
+    assert run("report", out, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "kit"
+
+
+def test_report_prints_file_names_with_brackets_as_they_are(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src = tmp_path / "src"
+    write(src / "[kick] one.wav", tone(80, 0.3))
+    write(src / "[red]two.wav", tone(85, 0.3))
+    assert run("sort", src, "--out", tmp_path / "out", "--bank", "br", "--clusters", "1") == 0
+    text = capsys.readouterr().out
+    assert "[kick] one.wav" in text and "[red]two.wav" in text

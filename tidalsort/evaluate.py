@@ -18,6 +18,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from .cluster import cluster_tree
 from .index import load_index
 from .manifest import load
+from .scan import path_text
 from .similarity import nearest_rows
 
 
@@ -109,7 +110,7 @@ def read_labels(path: Path) -> dict[str, str]:
     """
     base = path.resolve().parent
     with open(path, newline="", encoding="utf-8") as f:
-        return {os.path.realpath(base / row["relative_path"]): row["label"] for row in csv.DictReader(f)}
+        return {path_text(os.path.realpath(base / row["relative_path"])): row["label"] for row in csv.DictReader(f)}
 
 
 def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5, reference: bool = False) -> dict[str, Any]:

@@ -17,13 +17,13 @@ from .cluster import cluster_tree, match_ids
 from .dendrogram import dendrogram_path, draw
 from .features import FeatureSettings
 from .index import save_index
-from .haskell_banks import write_haskell_banks
+from .haskell_banks import HASKELL_BANKS_NAME, write_haskell_banks
 from .labels import cluster_label, unique
-from .manifest import load, locked, save_bank
+from .manifest import load, locked, manifest_path, save_bank
 from .names import bank_name, check_bank_name, output_format, pad_width, sample_file_name
 from .order import ORDERS, Ordering, order_leaves, refine, reorder_clusters, representatives
 from .scaling import Scaler
-from .scan import scan
+from .scan import path_text, scan
 
 Layout = Literal["bank", "split"]
 
@@ -167,7 +167,7 @@ def _entry(
                 "folder": folder,
                 "n": n,
                 "file": name,
-                "source": str(source),
+                "source": path_text(source),
                 "cluster": int(ordering.clusters[p]),
                 "duration": round(info.duration, 4),
                 "centroid": round(float(analysis.centroids[row])),
@@ -191,12 +191,12 @@ def _entry(
             "link": options.link,
             "tidalsort": __version__,
         },
-        "sources": sorted(str(s) for s in sources),
+        "sources": sorted(path_text(s) for s in sources),
         "boundaries": b,
         "clusters": clusters,
         "samples": samples,
-        "skipped": [{"source": str(s.source), "reason": s.reason} for s in skipped],
-        "warnings": [{"source": str(s.source), "reason": s.reason} for s in analysis.warnings],
+        "skipped": [{"source": path_text(s.source), "reason": s.reason} for s in skipped],
+        "warnings": [{"source": path_text(s.source), "reason": s.reason} for s in analysis.warnings],
     }
 
 
@@ -225,9 +225,11 @@ def sort_library(
     progress = progress or Progress()
     root = Path(root).expanduser().absolute()
     bank = check_bank_name(options.bank or default_bank_name(sources))
-    if root.is_dir():  # fail on a clash before the long part
+    skip: set[tuple[int, int]] = set()
+    if root.is_dir():  # fail on a clash or an unusable manifest before the long part
+        skip = _own_outputs(root, [bank, *load(root)["banks"]])
         check_folders(root, bank, [bank] if options.layout == "bank" else owned_folders(root, bank))
-    files, missing = scan(sources)
+    files, missing = scan(sources, skip)
     progress.start("analyse", len(files))
     cache = FeatureCache(root / STATE_DIR) if options.cache else None
     try:
@@ -237,11 +239,17 @@ def sort_library(
             raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
         if options.strict and skipped:
             first = skipped[0]
-            raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {first.source}: {first.reason}")
+            raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {path_text(first.source)}: {first.reason}")
         return _finish(root, bank, sources, options, analysis, skipped, cache, progress)
     finally:
         if cache:
             cache.close()
+
+
+def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
+    """(device, inode) of the files tidalsort wrote directly in ``root``, never sources."""
+    paths = [manifest_path(root), root / HASKELL_BANKS_NAME, *(dendrogram_path(root, bank) for bank in banks)]
+    return {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in paths if p.is_file())}
 
 
 def _keep_cluster_ids(ordering: Ordering, sources: list[Path], old: dict[str, Any] | None) -> Ordering:
@@ -252,7 +260,7 @@ def _keep_cluster_ids(ordering: Ordering, sources: list[Path], old: dict[str, An
     for s in old["samples"]:
         members[s["cluster"]].add(s["source"])
     b = ordering.boundaries
-    new = [{str(sources[r]) for r in ordering.order[start:stop]} for start, stop in zip(b, b[1:])]
+    new = [{path_text(sources[r]) for r in ordering.order[start:stop]} for start, stop in zip(b, b[1:])]
     return reorder_clusters(ordering, match_ids(new, members))
 
 
