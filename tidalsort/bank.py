@@ -1,10 +1,9 @@
-"""Write bank folders under an output root, atomically, touching only tidalsort's own folders.
+"""Build bank folders under an output root and swap them in, touching only tidalsort's own folders.
 
 Each folder is built in ``ROOT/.tidalsort/`` (hidden from SuperDirt, on the same file
-system) and renamed into place; the folder it replaces is renamed away first and deleted
-last, so an interrupted run leaves the previous bank (or, at worst, the previous bank
-under ``ROOT/.tidalsort/``, restored by the next run). A marker file inside every folder
-says which bank it belongs to; a folder without it is never touched.
+system) and swapped into place in one step (see :mod:`tidalsort.journal`, which decides
+when); the folder it replaces is deleted after. A marker file inside every folder says
+which bank it belongs to; a folder without it is never touched.
 """
 
 from __future__ import annotations
@@ -15,13 +14,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable, Iterable, Iterator, Literal
 
 import numpy as np
 import soundfile as sf
 
-from .atomic import make_temp_dir
+from .atomic import exchange, make_temp_dir
 from .audio import blocks
+from .cache import Stamp, stamp
 from .scan import BANK_MARKER
 
 #: Hidden working folder under the output root.
@@ -40,6 +40,16 @@ class PlannedFile:
     source: Path
     name: str
     convert: bool
+
+
+@dataclass(frozen=True)
+class Built:
+    """New folders of a bank, complete under ``ROOT/.tidalsort/`` but not in place yet."""
+
+    folders: dict[str, Path]  # folder name -> the built folder
+    stale: list[str]  # folders of the bank that the new state no longer has
+    hashes: dict[Path, str]  # SHA-1 of every source
+    written: list[tuple[Path, Stamp, str]]  # (path once in place, stamp, source SHA-1) of files whose bytes tidalsort wrote
 
 
 def owner(folder: Path) -> str | None:
@@ -102,47 +112,48 @@ def _convert(source: Path, dest: Path) -> None:
     sf.write(os.fsencode(dest), data, rate, format="WAV", subtype=subtype)
 
 
-def _place(item: PlannedFile, dest: Path, link: LinkMode, previous: Path | None) -> None:
-    if previous is not None:  # the same sound, already in a folder tidalsort wrote
+def _place(item: PlannedFile, dest: Path, link: LinkMode, reuse: Path | None) -> bool:
+    """Put ``item`` at ``dest``; True if ``dest`` holds bytes tidalsort wrote, not the source's own file."""
+    if reuse is not None:  # the same sound, already in a folder tidalsort wrote
         try:
-            os.link(previous, dest)
-            return
+            os.link(reuse, dest)
+            return True
         except OSError:
             pass
     if item.convert:
         _convert(item.source, dest)
-    elif link == "symlink":
+        return True
+    if link == "symlink":
         os.symlink(item.source, dest)
-    elif link == "hardlink":
+        return False
+    if link == "hardlink":
         try:
             os.link(item.source, dest)
+            return False
         except OSError:  # another file system, or links not allowed: copy instead
-            shutil.copyfile(item.source, dest)
-    else:
-        shutil.copyfile(item.source, dest)
+            pass
+    shutil.copyfile(item.source, dest)
+    return True
 
 
-def _recover(root: Path) -> None:
-    """Put back folders that an interrupted swap left renamed away."""
-    state = root / STATE_DIR
-    for old in sorted(state.glob("old-*")) if state.is_dir() else []:
-        name = old.name.removeprefix("old-").rsplit("-", 1)[0]
-        if not (root / name).exists() and owner(old) is not None:
-            os.rename(old, root / name)
-        else:
-            shutil.rmtree(old, ignore_errors=True)
+def own_files(root: Path, bank: str) -> Iterator[tuple[Path, Stamp]]:
+    """Every file (with its stamp) in the folders of ``bank`` under ``root``."""
+    for name in owned_folders(root, bank):
+        for entry in os.scandir(root / name):
+            if not entry.name.startswith("."):
+                yield Path(entry.path), stamp(Path(entry.path))
 
 
-def write_folders(
+def build_folders(
     root: Path,
     bank: str,
     folders: dict[str, list[PlannedFile]],
     link: LinkMode = "copy",
     progress: Callable[[], None] | None = None,
     hashes: dict[Path, str] | None = None,
-    previous: dict[Path, Path] | None = None,
-) -> dict[Path, str]:
-    """Write the folders of ``bank`` under ``root`` and remove the bank's folders no longer used.
+    reusable: dict[str, Path] | None = None,
+) -> Built:
+    """Build the folders of ``bank`` under ``ROOT/.tidalsort/``, ready to be swapped in.
 
     Parameters
     ----------
@@ -158,30 +169,25 @@ def write_folders(
         Called once per file written.
     hashes
         SHA-1 already known of source files (not hashed again).
-    previous
-        Source -> a file in this bank's current folders that tidalsort wrote from that
-        (unchanged) source: hard-linked into the new folder instead of written again, which
-        makes re-sorting a large bank fast. Only used with ``link="copy"``.
-
-    Returns
-    -------
-    dict
-        SHA-1 of every source file.
+    reusable
+        Source SHA-1 -> a file in this bank's current folders that tidalsort wrote from
+        a source with those bytes, unchanged since: hard-linked into the new folder
+        instead of written again, which makes re-sorting a large bank fast. Only used
+        with ``link="copy"``.
 
     Raises
     ------
     BankClash
         Before anything is written, if a folder to write or remove is not the bank's own.
     """
-    root.mkdir(parents=True, exist_ok=True)
     state = root / STATE_DIR
-    state.mkdir(exist_ok=True)
-    _recover(root)
+    state.mkdir(parents=True, exist_ok=True)
     check_folders(root, bank, list(folders))
     stale = [name for name in owned_folders(root, bank) if name not in folders]
     hashes = dict(hashes or {})
-    previous = previous or {}
+    reusable = reusable if link == "copy" and reusable else {}
     built: dict[str, Path] = {}
+    written = []
     try:
         for name, items in folders.items():
             tmp = make_temp_dir(state, f"tmp-{name}-")
@@ -190,29 +196,75 @@ def write_folders(
             for item in items:
                 if item.source not in hashes:
                     hashes[item.source] = _hash(item.source)
-                _place(item, tmp / item.name, link, previous.get(item.source) if link == "copy" else None)
+                sha1 = hashes[item.source]
+                if _place(item, tmp / item.name, link, reusable.get(sha1)):
+                    written.append((root / name / item.name, stamp(tmp / item.name), sha1))
                 if progress:
                     progress()
-        for name, tmp in built.items():
-            _swap(root, name, tmp)
-        built.clear()
-        for name in stale:
-            _swap(root, name, None)
-    finally:
-        for tmp in built.values():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return hashes
+    except BaseException:
+        discard(built.values())
+        raise
+    return Built(built, stale, hashes, written)
 
 
-def _swap(root: Path, name: str, new: Path | None) -> None:
-    """Replace ``root/name`` with ``new`` (or remove it when ``new`` is None)."""
+def discard(paths: Iterable[Path]) -> None:
+    """Delete temporary files and folders (those of them that exist)."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _move_away(root: Path, name: str) -> None:
+    """Rename ``root/name`` to ``ROOT/.tidalsort/old-<name>-XXXX``, to be deleted."""
+    old = Path(tempfile.mkdtemp(prefix=f"old-{name}-", dir=root / STATE_DIR))
+    old.rmdir()
+    os.rename(root / name, old)
+
+
+def swap_in(root: Path, bank: str, name: str, built: Path, inode: int) -> None:
+    """Put the folder ``built`` (inode ``inode``) at ``root/name`` in place of the folder there.
+
+    Nothing happens if it is there already, so an interrupted run can be finished by
+    calling this again. The replaced folder ends up at ``built`` or as
+    ``ROOT/.tidalsort/old-*``: :func:`delete_replaced` deletes both.
+
+    Raises
+    ------
+    BankClash
+        If ``root/name`` is not a folder of ``bank``.
+    """
     target = root / name
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f"old-{name}-", dir=root / STATE_DIR))
-        old.rmdir()
-        os.rename(target, old)
-    if new is not None:
-        os.rename(new, target)
-    if old is not None:
-        shutil.rmtree(old)
+    if not os.path.lexists(target):
+        os.rename(built, target)
+        return
+    if os.lstat(target).st_ino == inode:
+        return
+    check_folders(root, bank, [name])
+    if not exchange(built, target):  # no atomic exchange here: a moment without the folder
+        _move_away(root, name)
+        os.rename(built, target)
+
+
+def remove_folder(root: Path, bank: str, name: str) -> None:
+    """Move the folder ``root/name`` of ``bank`` away (if it is there), to be deleted."""
+    if owner(root / name) == bank and not (root / name).is_symlink():
+        _move_away(root, name)
+
+
+def delete_replaced(root: Path, built: list[Path]) -> None:
+    """Delete the folders replaced or removed by :func:`swap_in` and :func:`remove_folder`."""
+    discard(built + sorted((root / STATE_DIR).glob("old-*")))
+
+
+def clean_state(root: Path) -> None:
+    """Delete what interrupted runs left under ``ROOT/.tidalsort/``: temporary files and
+    folders, and folders renamed away (one whose place is empty, left so by an older
+    tidalsort killed in the middle of a swap, is put back)."""
+    state = root / STATE_DIR
+    for old in sorted(state.glob("old-*")):
+        name = old.name.removeprefix("old-").rsplit("-", 1)[0]
+        if not os.path.lexists(root / name) and owner(old) is not None:
+            os.rename(old, root / name)
+    discard(sorted(state.glob("old-*")) + sorted(state.glob("tmp-*")))

@@ -27,6 +27,7 @@ from .scan import path_text
 from .manifest import ManifestError
 from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entries, sort_library
 from .evaluate import evaluate_bank
+from .journal import recover
 from .report import neighbour_line, neighbour_table, print_report
 from .notify import DEFAULT_TIMEOUT, notify_bank
 from .similarity import Library
@@ -276,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = lambda message, *rest: err.print(f"tidalsort: warning: {message}", markup=False, highlight=False, soft_wrap=True)
     out = Console() if sys.stdout.isatty() else Console(width=160)  # piped: keep Tidal lines whole
     try:
+        if args.command in ("report", "notify", "similar", "eval"):
+            recover(args.root.expanduser().absolute())  # a sort killed in the middle: finish it first
         if args.command == "sort":
             return _sort(args, err, out)
         if args.command == "report":

@@ -12,8 +12,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from scipy.cluster.hierarchy import dendrogram  # noqa: E402
 
-from .atomic import write_atomic  # noqa: E402
-
 #: Vertical space per leaf, in inches: enough for a 6-point label.
 _LEAF_INCHES = 0.11
 #: Banks up to this size get one row per sample; larger ones a tree cut to
@@ -58,7 +56,7 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
     title
         Figure title.
     path
-        PNG to write (replaced atomically).
+        PNG to write.
     """
     n = len(leaf_labels)
     k = len(boundaries) - 1
@@ -96,6 +94,6 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
     ax.set_xlabel("Ward distance")
     fig.tight_layout()
     try:
-        write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+        fig.savefig(path, format="png", dpi=100)
     finally:
         plt.close(fig)

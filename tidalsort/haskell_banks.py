@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .bank import STATE_DIR
 from .manifest import MANIFEST_NAME, write_text_atomic
 
 HASKELL_BANKS_NAME = "tidalsort-banks.hs"
@@ -65,5 +66,5 @@ def render(rows: list[tuple[str, str, str]], root: Path) -> str:
 def write_haskell_banks(root: Path, manifest: dict[str, Any]) -> Path:
     """Write the boundaries file next to the manifest; returns its path."""
     path = root / HASKELL_BANKS_NAME
-    write_text_atomic(path, haskell_banks(manifest, root))
+    write_text_atomic(path, haskell_banks(manifest, root), root / STATE_DIR)
     return path

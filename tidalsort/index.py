@@ -36,15 +36,16 @@ def index_path(root: Path, bank: str) -> Path:
     return root / STATE_DIR / f"features-{bank}.npz"
 
 
+def write_index(path: Path, features: np.ndarray, scaler: Scaler) -> None:
+    """Write an index (features in bank order and their scaler) to ``path``, a new file."""
+    meta = json.dumps({"kind": scaler.kind, "groups": scaler.groups})
+    with open(path, "wb") as f:
+        np.savez(f, features=features, mean=scaler.mean_, scale=scaler.scale_, meta=np.array(meta))
+
+
 def save_index(root: Path, bank: str, features: np.ndarray, scaler: Scaler) -> None:
     """Write the index of ``bank`` (features in bank order), replacing any earlier one."""
-    meta = json.dumps({"kind": scaler.kind, "groups": scaler.groups})
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            np.savez(f, features=features, mean=scaler.mean_, scale=scaler.scale_, meta=np.array(meta))
-
-    write_atomic(index_path(root, bank), write)
+    write_atomic(index_path(root, bank), lambda tmp: write_index(tmp, features, scaler), root / STATE_DIR)
 
 
 def load_index(root: Path, bank: str) -> BankIndex:

@@ -152,23 +152,23 @@ def dumps(manifest: dict[str, Any]) -> str:
     return "".join(lines)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half."""
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def write_text_atomic(path: Path, text: str, scratch: Path) -> None:
+    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half
+    (through a temporary file in ``scratch``, see :func:`tidalsort.atomic.write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), scratch)
 
 
-def save_bank(root: Path, bank: str, entry: dict[str, Any], manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+def save_bank(root: Path, bank: str, entry: dict[str, Any]) -> dict[str, Any]:
     """Set one bank's entry, keeping the other banks'. Call under :func:`locked`.
 
-    ``manifest`` is the manifest as read under the same lock (read again if not given).
     Returns the whole manifest as written.
     """
-    manifest = manifest if manifest is not None else load(root)
+    manifest = load(root)
     manifest["banks"][bank] = entry
     manifest["banks"] = dict(sorted(manifest["banks"].items()))
     path = manifest_path(root)
-    write_text_atomic(path, dumps(manifest))
-    write_text_atomic(_mirror_path(root), json.dumps({"yaml": _stat(path), "manifest": manifest}, ensure_ascii=False))
+    write_text_atomic(path, dumps(manifest), root / STATE_DIR)
+    write_text_atomic(_mirror_path(root), json.dumps({"yaml": _stat(path), "manifest": manifest}, ensure_ascii=False), root / STATE_DIR)
     return manifest
 
 

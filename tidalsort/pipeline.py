@@ -11,15 +11,16 @@ import numpy as np
 
 from . import __version__
 from .analysis import Analysis, Problem, analyse
-from .bank import STATE_DIR, LinkMode, PlannedFile, check_folders, owned_folders, write_folders
+from .bank import STATE_DIR, LinkMode, PlannedFile, check_folders, owned_folders, own_files
 from .cache import FeatureCache, identity
 from .cluster import cluster_tree, match_ids
 from .dendrogram import dendrogram_path, draw
 from .features import FeatureSettings
-from .index import save_index
-from .haskell_banks import HASKELL_BANKS_NAME, write_haskell_banks
+from .index import index_path, write_index
+from .haskell_banks import HASKELL_BANKS_NAME
+from .journal import Pending, recover, recover_locked
 from .labels import cluster_label, unique
-from .manifest import load, locked, manifest_path, save_bank
+from .manifest import load, locked, manifest_path
 from .names import bank_name, check_bank_name, output_format, pad_width, sample_file_name
 from .order import ORDERS, Ordering, order_leaves, refine, reorder_clusters, representatives
 from .scaling import Scaler
@@ -227,6 +228,7 @@ def sort_library(
     bank = check_bank_name(options.bank or default_bank_name(sources))
     skip: set[tuple[int, int]] = set()
     if root.is_dir():  # fail on a clash or an unusable manifest before the long part
+        recover(root)
         skip = _own_outputs(root, [bank, *load(root)["banks"]])
         check_folders(root, bank, [bank] if options.layout == "bank" else owned_folders(root, bank))
     files, missing = scan(sources, skip)
@@ -264,18 +266,6 @@ def _keep_cluster_ids(ordering: Ordering, sources: list[Path], old: dict[str, An
     return reorder_clusters(ordering, match_ids(new, members))
 
 
-def _previous_files(root: Path, old: dict[str, Any] | None, hashes: dict[Path, str]) -> dict[Path, Path]:
-    """Files of the bank's current folders that are copies of still-unchanged sources."""
-    if not old or old["settings"].get("link") != "copy":
-        return {}
-    found = {}
-    for s in old["samples"]:
-        file = root / s["folder"] / s["file"]
-        if hashes.get(Path(s["source"])) == s["sha1"] and file.is_file() and not file.is_symlink():
-            found[Path(s["source"])] = file
-    return found
-
-
 def _finish(
     root: Path,
     bank: str,
@@ -297,19 +287,20 @@ def _finish(
     progress.start("write", len(placed))
     identities = {path: identity(path) for path in analysis.sources}
     known = cache.hashes(identities.items()) if cache else {}
-    with locked(root):
-        manifest = load(root)
-        previous = _previous_files(root, manifest["banks"].get(bank), known)
-        hashes = write_folders(root, bank, folders, options.link, lambda: progress.advance("write"), known, previous)
+    with locked(root), Pending(root, bank) as pending:
+        recover_locked(root)
+        reusable = cache.written(own_files(root, bank)) if cache else {}
+        built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
         if cache:
-            cache.put_hashes((path, identities[path], hashes[path]) for path in analysis.sources if path not in known)
-        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, ordering, X, k, placed, hashes, skipped)
-        save_index(root, bank, analysis.features[ordering.order], scaler)
-        manifest = save_bank(root, bank, entry, manifest)
-        write_haskell_banks(root, manifest)
+            cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
+        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, ordering, X, k, placed, built.hashes, skipped)
+        pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
         if options.dendrogram and len(placed) > 1:
             leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
-            draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", dendrogram_path(root, bank))
+            pending.stage(dendrogram_path(root, bank), lambda path: draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", path))
+        pending.commit(entry)
+        if cache:
+            cache.put_written(built.written)
     return {"name": bank, **entry}
 
 
