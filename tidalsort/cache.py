@@ -142,20 +142,25 @@ class FeatureCache:
                 rows.append((path_text(path), settings, size, mtime, np.asarray(vector, np.float64).tobytes(), centroid, json.dumps(asdict(info)), None))
         self._write("INSERT OR REPLACE INTO analysis VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def hashes(self, files: Iterable[tuple[Path, tuple[int, int]]]) -> dict[Path, str]:
-        """Cached SHA-1 of the files whose identity has not changed."""
-        found: dict[Path, str] = {}
+    def _unchanged(self, query: str, files: Iterable[tuple[Path, tuple[int, ...]]]) -> list[tuple[Path, tuple]]:
+        """``(path, rest of its row)`` for each of ``files`` (path, identity) whose row, found
+        by ``query`` on the path, starts with the same identity."""
+        found: list[tuple[Path, tuple]] = []
         if self.db is None:
             return found
         try:
             for path, ident in files:
-                row = self.db.execute("SELECT size, mtime_ns, sha1 FROM hashes WHERE path = ?", (path_text(path),)).fetchone()
-                if row is not None and (row[0], row[1]) == ident:
-                    found[path] = row[2]
+                row = self.db.execute(query, (path_text(path),)).fetchone()
+                if row is not None and tuple(row[: len(ident)]) == ident:
+                    found.append((path, row[len(ident) :]))
         except sqlite3.Error as exc:
             self._failed(exc)
-            return {}
+            return []
         return found
+
+    def hashes(self, files: Iterable[tuple[Path, tuple[int, int]]]) -> dict[Path, str]:
+        """Cached SHA-1 of the files whose identity has not changed."""
+        return {path: sha1 for path, (sha1,) in self._unchanged("SELECT size, mtime_ns, sha1 FROM hashes WHERE path = ?", files)}
 
     def put_hashes(self, entries: Iterable[tuple[Path, tuple[int, int], str]]) -> None:
         """Store SHA-1 of files with their identity."""
@@ -165,17 +170,8 @@ class FeatureCache:
         """Source SHA-1 -> one of ``files`` (path, stamp) that tidalsort wrote from a source
         with those bytes, unchanged since (the stamp it had when written)."""
         found: dict[str, Path] = {}
-        if self.db is None:
-            return found
-        query = "SELECT inode, size, mtime_ns, source_sha1 FROM written WHERE path = ?"
-        try:
-            for path, now in files:
-                row = self.db.execute(query, (path_text(path),)).fetchone()
-                if row is not None and tuple(row[:3]) == now:
-                    found.setdefault(row[3], path)
-        except sqlite3.Error as exc:
-            self._failed(exc)
-            return {}
+        for path, (sha1,) in self._unchanged("SELECT inode, size, mtime_ns, source_sha1 FROM written WHERE path = ?", files):
+            found.setdefault(sha1, path)
         return found
 
     def put_written(self, entries: Iterable[tuple[Path, Stamp, str]]) -> None:
