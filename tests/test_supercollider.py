@@ -2,16 +2,16 @@
 
 jackd (dummy driver), scsynth and headless sclang are started by the module-scoped
 ``stack`` fixture on free ports (see tests/sc_support.py). sclang compiles the quark
-from supercollider/TidalSort and a SuperDirt stand-in from supercollider/test/standin
-(SuperDirt cannot be installed here). Outside CI the tests that need these programs are
-skipped when one is missing; with CI=true they fail.
+from supercollider/TidalSort beside real SuperDirt 1.7.3 and Vowel from ../shared/vendor
+(put on the class path by a language config, never installed) and runs TidalSort inside a
+started SuperDirt. Outside CI the tests that need these programs are skipped when one is
+missing; with CI=true they fail.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import shutil
 import socket
 import string
 import time
@@ -164,7 +164,7 @@ def test_timeout_message_when_nobody_answers() -> None:
 def test_sclang_unit_checks(tmp_path: Path) -> None:
     """Class-level checks in sclang alone, then TidalSort on the language port (the default
     set-up) with a server that is not running: ping works, loads are refused."""
-    require(shutil.which("sclang") is not None, "missing sclang (apt-get install supercollider-language)")
+    sc.require_sclang()
     root = tmp_path / "root"
     sc.write_bank(root / "kick", ["000_a.wav", "001_b.wav"], seed=7)
     lang_port = sc.free_udp_port()
@@ -286,8 +286,8 @@ def test_reload_does_not_leak_and_swaps(stack: sc.ScStack, env: Dict[str, Any]) 
     assert ticks1 > ticks0 and violations1 == violations0 == 0
 
 
-def test_superdirt_reload_path_leaks_on_standin(stack: sc.ScStack, env: Dict[str, Any]) -> None:
-    """Sanity check of the leak metric: SuperDirt's own reload path (stand-in) leaks."""
+def test_superdirt_reload_path_leaks(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+    """Sanity check of the leak metric: SuperDirt's own reload path leaks."""
     folder = env["base"] / "dirtleak"
     sc.write_bank(folder, [f"{i:03d}.wav" for i in range(3)], seed=5)
     stack.peer.request(stack.listen_port, sc.osc("/test/dirtreload", "dirtleak", str(folder)), "/test/dirtreload")
@@ -297,6 +297,30 @@ def test_superdirt_reload_path_leaks_on_standin(stack: sc.ScStack, env: Dict[str
         stack.peer.request(stack.listen_port, sc.osc("/test/dirtreload", "dirtleak", str(folder)), "/test/dirtreload")
     stack.wait_idle()
     assert stack.allocated_buffer_count() == before + 6
+
+
+def test_dirt_events_play_the_buffer_of_manifest_n(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+    """What Tidal's s "play" # n k does, a \\dirt event through SuperDirt's orbit, starts a
+    dirt_sample synth on the server reading the buffer of manifest n = k (n wraps, as in
+    SuperDirt); after a reload, the same n plays the new files."""
+    names = [f"{i:03d}_play.wav" for i in range(5)]
+    files = sc.write_bank(env["root"] / "play_a", names, seed=80, base_frames=20000, step=900, channels=[1, 2])
+    load(stack, "play", env["root"] / "play_a", 5, [0, 2, 5])
+    state = stack.state("play")
+    for k in (0, 1, 2, 3, 4, 5, 7, -1):
+        f, entry = files[k % 5], state[k % 5]
+        assert stack.play("play", k) == (f"dirt_sample_{f['channels']}_2", entry[0]), k
+        assert stack.buffer_info([entry[0]])[entry[0]][:2] == (f["frames"], f["channels"])
+    # reloaded from another folder: the same n plays the new buffers, never the old ones
+    files_b = sc.write_bank(env["root"] / "play_b", names[:3], seed=81, base_frames=16000, step=500, channels=[2, 1])
+    load(stack, "play", env["root"] / "play_b", 3, [0, 3])
+    state_b = stack.state("play")
+    assert not {s[0] for s in state_b} & {s[0] for s in state}
+    for k in range(4):
+        f, entry = files_b[k % 3], state_b[k % 3]
+        assert stack.play("play", k) == (f"dirt_sample_{f['channels']}_2", entry[0]), k
+    assert_bank_matches(stack, "play", files_b)
+    assert stack.play("neverloaded", 0, timeout=1.0) is None
 
 
 def test_split_layout_adds_new_banks(stack: sc.ScStack, env: Dict[str, Any]) -> None:
