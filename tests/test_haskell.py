@@ -19,10 +19,7 @@ import json
 import os
 import re
 import shutil
-import socket
-import struct
 import subprocess
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -31,12 +28,16 @@ import pytest
 
 from conftest import require
 
+try:
+    import hs_support as hs
+except ImportError:  # tests/ imported as a package
+    from tests import hs_support as hs  # type: ignore[no-redef]
+
 from tidalsort.haskell_banks import HASKELL_BANKS_NAME, render
 
-ROOT = Path(__file__).resolve().parents[1]
-HS = ROOT / "haskell"
-MODULE = HS / "src" / "Sound" / "Tidal" / "TidalSort.hs"
-SCRIPT = HS / "tidalsort.hs"
+ROOT, HS, MODULE, SCRIPT = hs.ROOT, hs.HS, hs.MODULE, hs.SCRIPT
+DirtCapture, free_udp_port, send_ctrl, boot_preamble, run_ghci = (
+    hs.DirtCapture, hs.free_udp_port, hs.send_ctrl, hs.boot_preamble, hs.run_ghci)
 
 PUBLIC = [
     "tsIn", "tsRand", "tsPat", "tsLabel", "tsNum", "tsDrift", "tsDriftIn", "tsSpread",
@@ -53,16 +54,7 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="module")
 def toolchain() -> dict:
-    tools = {name: shutil.which(name) for name in ("ghc", "ghci", "ghc-pkg")}
-    missing = [name for name, path in tools.items() if not path]
-    if missing:
-        _unavailable(f"{', '.join(missing)} not found (apt-get install ghc libghc-tidal-dev)")
-    res = subprocess.run([tools["ghc-pkg"], "field", "tidal", "version", "--simple-output"],
-                         capture_output=True, text=True)
-    if res.returncode != 0 or not res.stdout.strip():
-        _unavailable("the Haskell package tidal is not installed (apt-get install libghc-tidal-dev)")
-    tools["tidal_version"] = res.stdout.split()[0]
-    return tools
+    return hs.require_toolchain()
 
 
 def _compile(toolchain: dict, outdir: Path, main: str, exe: str) -> Path:
@@ -339,122 +331,6 @@ def test_spread_single_sample_clusters_and_missing(probe):
 
 # --------------------------------------------------------------------------- OSC helpers
 
-def _osc_str(s: str) -> bytes:
-    b = s.encode() + b"\0"
-    return b + b"\0" * (-len(b) % 4)
-
-
-def osc_message(address: str, *args) -> bytes:
-    tags, payload = ",", b""
-    for a in args:
-        if isinstance(a, str):
-            tags, payload = tags + "s", payload + _osc_str(a)
-        elif isinstance(a, int):
-            tags, payload = tags + "i", payload + struct.pack(">i", a)
-        else:
-            tags, payload = tags + "f", payload + struct.pack(">f", a)
-    return _osc_str(address) + _osc_str(tags) + payload
-
-
-def _read_str(data: bytes, i: int) -> tuple[str, int]:
-    j = data.index(b"\0", i)
-    return data[i:j].decode("latin-1"), j + 1 + (-(j + 1) % 4)
-
-
-def parse_osc(data: bytes) -> list[tuple[str, list]]:
-    if data.startswith(b"#bundle\0"):
-        out, i = [], 16
-        while i + 4 <= len(data):
-            (size,) = struct.unpack(">i", data[i:i + 4])
-            out += parse_osc(data[i + 4:i + 4 + size])
-            i += 4 + size
-        return out
-    address, i = _read_str(data, 0)
-    if i >= len(data):
-        return [(address, [])]
-    tags, i = _read_str(data, i)
-    args = []
-    for t in tags[1:]:
-        if t == "s":
-            v, i = _read_str(data, i)
-        elif t == "i":
-            (v,), i = struct.unpack(">i", data[i:i + 4]), i + 4
-        elif t == "f":
-            (v,), i = struct.unpack(">f", data[i:i + 4]), i + 4
-        elif t == "d":
-            (v,), i = struct.unpack(">d", data[i:i + 8]), i + 8
-        elif t == "h":
-            (v,), i = struct.unpack(">q", data[i:i + 8]), i + 8
-        else:
-            v = None
-        args.append(v)
-    return [(address, args)]
-
-
-class DirtCapture:
-    """A UDP socket standing in for SuperDirt; records every /dirt/play as a dict."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.plays: list[tuple[float, dict]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            now = time.monotonic()
-            for address, args in parse_osc(data):
-                if address == "/dirt/play":
-                    self.plays.append((now, dict(zip(args[0::2], args[1::2]))))
-
-    def between(self, t0: float, t1: float) -> list[dict]:
-        return [m for t, m in list(self.plays) if t0 <= t < t1]
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def send_ctrl(port: int, key: str, value) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.sendto(osc_message("/ctrl", key, value), ("127.0.0.1", port))
-
-
-def _wait_for_line(proc: subprocess.Popen, marker: str, timeout: float) -> str:
-    seen, deadline = [], time.monotonic() + timeout
-    box: list = []
-
-    def reader():
-        for line in proc.stdout:
-            seen.append(line)
-            if marker in line:
-                box.append(line)
-                return
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    t.join(max(0.0, deadline - time.monotonic()))
-    assert box, f"no {marker!r} within {timeout}s; output so far: {''.join(seen)[-2000:]!r}"
-    return "".join(seen)
-
-
 # --------------------------------------------------------------------------- integration
 
 WARMUP, SETTLE, WINDOW = 0.3, 0.6, 1.6
@@ -470,7 +346,7 @@ def live_run(binaries) -> dict:
                             text=True)
     phases = {}
     try:
-        banner = _wait_for_line(proc, "READY", 30)
+        banner = hs.wait_for_line(proc, "READY", 30)
         assert f"127.0.0.1:{ctrl_port}" in banner, banner
         t = time.monotonic() + WARMUP
         time.sleep(WARMUP + WINDOW)
@@ -584,31 +460,6 @@ def banks_file(root: Path, banks: list[tuple[str, str, str]]) -> Path:
     path = root / HASKELL_BANKS_NAME
     path.write_text(render(banks, root), encoding="utf-8")
     return path
-
-
-def boot_preamble(dirt_port: int, ctrl_port: int, tempo_port: int) -> str:
-    return f"""\
-:set -XOverloadedStrings
-:set prompt ""
-:set prompt-cont ""
-import Sound.Tidal.Context
-import System.IO (hSetEncoding, stderr, utf8)
-hSetEncoding stderr utf8
-tidal <- startTidal (superdirtTarget {{oLatency = 0.05, oAddress = "127.0.0.1", oPort = {dirt_port}}}) (defaultConfig {{cFrameTimespan = 1/20, cCtrlPort = {ctrl_port}, cTempoPort = {tempo_port}}})
-:{{
-let only = (hush >>)
-    p = streamReplace tidal
-    hush = streamHush tidal
-    d1 = p 1 . (|< orbit 0)
-    d2 = p 2 . (|< orbit 1)
-    setcps = streamOnce tidal . cps
-:}}
-"""
-
-
-def run_ghci(toolchain: dict, script: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([toolchain["ghci"], "-v0", "-ignore-dot-ghci"], input=script,
-                          capture_output=True, text=True, timeout=timeout, cwd=str(HS))
 
 
 def _clean(res: subprocess.CompletedProcess) -> None:
