@@ -168,6 +168,8 @@ let only = (hush >>)
     hush = streamHush tidal
     d1 = p 1 . (|< orbit 0)
     d2 = p 2 . (|< orbit 1)
+    d3 = p 3 . (|< orbit 2)
+    d4 = p 4 . (|< orbit 3)
     setcps = streamOnce tidal . cps
 :}}
 """

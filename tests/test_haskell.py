@@ -189,6 +189,21 @@ def test_what_the_helpers_see(probe):
                              "tidalsort:static:kb6", "tidalsort:static:kb6:labels"]
 
 
+# --------------------------------------------------------------------------- live values in parts
+
+def test_live_values_sent_in_parts_are_joined(probe):
+    # "0 4 8 1" + "2 20 3" + "0" and "kick sn" + "are hat tom x"
+    assert probe["parts_bounds"] == [0, 4, 8, 12, 20, 30]
+    assert probe["parts_labels"] == ["kick", "snare", "hat", "tom", "x"]
+    assert values(probe, "parts_in") == [20, 21, 22, 23]
+    assert values(probe, "parts_label") == [20, 21]
+
+
+@pytest.mark.parametrize("case", ["parts_other_generation", "parts_missing", "parts_too_many", "parts_bad_header"])
+def test_parts_that_do_not_match_fall_back_to_static(probe, case):
+    assert probe[case] == [0, 2, 4, 6]
+
+
 # --------------------------------------------------------------------------- labels & tsPat
 
 def test_label_picks_cluster(probe):

@@ -27,13 +27,29 @@ staticKV b bounds labels =
 withControls :: [(String, Value)] -> Pattern a -> Pattern a
 withControls kvs p = p {query = \st -> query p (st {controls = Map.union (Map.fromList kvs) (controls st)})}
 
-live, static, both, garbage, single, emptyCl :: [(String, Value)]
+-- A live value sent in parts (TidalSortCtrl): the header under the key, the parts under
+-- key.<g mod 2>.<i> as "<g>:<text>".
+partsKV :: String -> Int -> [String] -> [(String, Value)]
+partsKV k g texts = (k, VS ("@" ++ show g ++ " " ++ show (length texts)))
+  : [(k ++ "." ++ show (g `mod` 2) ++ "." ++ show i, VS (show g ++ ":" ++ text)) | (i, text) <- zip [0 :: Int ..] texts]
+
+live, static, both, garbage, single, emptyCl, parts :: [(String, Value)]
 live = liveKV "kb6" "0 4 8 12 20" "kick snare hat tom"
 static = staticKV "kb6" "0 2 4 6" "lo mid hat"
 both = live ++ static
 garbage = liveKV "kb6" "zz top" "kick" ++ static
 single = liveKV "one" "0 1 2 3" "a b c" ++ liveKV "solo" "5 6" "x"
 emptyCl = liveKV "gap" "0 4 4 8 8" "a b c d"
+parts = partsKV (tsKey "kb6") 7 ["0 4 8 1", "2 20 3", "0"] ++ partsKV (tsLabelsKey "kb6") 12 ["kick sn", "are hat tom x"] ++ static
+
+-- parts with one replaced, removed, or a header that promises too many (Map.fromList keeps
+-- the last value of a key)
+partsBroken :: Int -> [(String, Value)]
+partsBroken k = case k of
+  0 -> parts ++ [(tsKey "kb6" ++ ".1.1", VS "5:2 20 3")]
+  1 -> filter ((/= tsKey "kb6" ++ ".1.2") . fst) parts
+  2 -> parts ++ [(tsKey "kb6", VS "@7 65")]
+  _ -> parts ++ [(tsKey "kb6", VS "@7")]
 
 -- | Events with onsets in [from, to), as (onset, value), sorted by onset.
 onsets :: Pattern a -> Time -> Time -> [(Time, a)]
@@ -89,6 +105,15 @@ cases =
   , ints "in_wrong_type" [(tsKey "kb6", VF 3)] (tsIn "kb6" 1 "0 1 2") 0 1
   , ints "in_wrong_type_static" ((tsKey "kb6", VI 7) : static) (tsIn "kb6" 1 "0 1 2") 0 1
   , ("in_no_state_queryArc", jsonInts (onsets (tsIn "kb6" 1 "0 1 2" :: Pattern Int) 0 1))
+  -- live values in parts
+  , ints "parts_in" parts (tsIn "kb6" 4 "0 1 2 3") 0 1
+  , ints "parts_label" parts (tsLabel "kb6" "x" "0 1") 0 1
+  , ("parts_bounds", show' (tsBounds "kb6") parts)
+  , ("parts_labels", showL (tsLabels "kb6") parts)
+  , ("parts_other_generation", show' (tsBounds "kb6") (partsBroken 0))
+  , ("parts_missing", show' (tsBounds "kb6") (partsBroken 1))
+  , ("parts_too_many", show' (tsBounds "kb6") (partsBroken 2))
+  , ("parts_bad_header", show' (tsBounds "kb6") (partsBroken 3))
   -- tsLabel / tsNum / tsPat
   , ints "label_live" live (tsLabel "kb6" "hat" "0 1 2 3 4") 0 1
   , ints "label_case_numbers" live (tsLabel "kb6" "<HAT c3 2 zz>" "0 1") 0 4

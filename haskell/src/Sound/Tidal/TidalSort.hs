@@ -220,8 +220,36 @@ tidalsortChoose live liveLabels static staticLabels =
 -- Internal: the boundaries and labels of bank b, one value per cycle.
 tidalsortSource :: String -> TSC.Pattern ([Int], [String])
 tidalsortSource b = tidalsortChoose
-  <$> TSC.cS "" (tsKey b) <*> TSC.cS "" (tsLabelsKey b)
+  <$> tidalsortLive (tsKey b) <*> tidalsortLive (tsLabelsKey b)
   <*> TSC.cS "" (tsStaticKey b) <*> TSC.cS "" (tsStaticLabelsKey b)
+
+-- Internal: the live value under control key k. Tidal 1.7 reads at most 8,192 bytes of an
+-- OSC message, so the receiver sends a longer value in parts: k then holds "@<g> <n>" and
+-- part i (0-based) sits under k.<g mod 2>.<i> as "<g>:<text>". The parts are joined when
+-- all n carry generation g; otherwise (a part lost or left from another reload) the value
+-- is "" and the helpers fall back.
+tidalsortLive :: String -> TSC.Pattern String
+tidalsortLive k = TSC.innerJoin (tidalsortJoin k <$> TSC.cS "" k)
+
+tidalsortJoin :: String -> String -> TSC.Pattern String
+tidalsortJoin k v = case tidalsortHeader v of
+  Nothing -> pure v
+  Just (g, count) -> maybe "" concat . mapM (tidalsortPart g)
+    <$> sequenceA [TSC.cS "" (k ++ "." ++ show (g `mod` 2) ++ "." ++ show i) | i <- [0 .. count - 1]]
+
+-- Internal: "@<g> <n>" with 1 <= n <= 64 (the receiver's cap) to Just (g, n).
+tidalsortHeader :: String -> Maybe (Int, Int)
+tidalsortHeader v = case v of
+  ('@' : rest) -> case mapM TSRead.readMaybe (words rest) of
+    Just [g, count] | g >= 0 && count >= 1 && count <= 64 -> Just (g, count)
+    _ -> Nothing
+  _ -> Nothing
+
+-- Internal: the text of a part of generation g.
+tidalsortPart :: Int -> String -> Maybe String
+tidalsortPart g p = case break (== ':') p of
+  (gs, ':' : text) | TSRead.readMaybe gs == Just g -> Just text
+  _ -> Nothing
 
 -- Internal: structure from the first pattern, the bank's source sampled at each event.
 tidalsortWith :: String -> TSC.Pattern (([Int], [String]) -> r) -> TSC.Pattern r
