@@ -16,6 +16,7 @@ Every process runs in its own session and is stopped by its process-group id on 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -188,6 +189,35 @@ def write_bank(
     return out
 
 
+class TidalControls:
+    """Tidal's control state as ``/ctrl`` messages leave it, read the way the Tidal helpers
+    read it (haskell/: ``tidalsortLive``): a value ``"@<g> <n>"`` stands for the ``n`` parts
+    under ``key.<g % 2>.<i>``, each ``"<g>:<text>"``; a part missing or of another generation
+    makes the value ``""``."""
+
+    def __init__(self) -> None:
+        self.values: Dict[str, str] = {}
+
+    def apply(self, messages: Iterable[OscMessage]) -> None:
+        for msg in messages:
+            if msg.address == "/ctrl":
+                self.values[str(msg.params[0])] = str(msg.params[1])
+
+    def live(self, key: str) -> str:
+        value = self.values.get(key, "")
+        header = re.fullmatch(r"@([0-9]+) ([0-9]+)", value)
+        if header is None or not 1 <= int(header[2]) <= 64:
+            return value
+        gen, count = int(header[1]), int(header[2])
+        texts = []
+        for i in range(count):
+            tag, colon, text = self.values.get(f"{key}.{gen % 2}.{i}", "").partition(":")
+            if not colon or not tag.isdigit() or int(tag) != gen:
+                return ""
+            texts.append(text)
+        return "".join(texts)
+
+
 def synths_in_tree(params: Sequence[Any]) -> List[Tuple[int, str, Dict[str, Any]]]:
     """The synths of a ``/g_queryTree.reply`` (asked with controls): (node id, SynthDef
     name, control name -> value), depth first."""
@@ -237,7 +267,10 @@ class ScStack:
     allow : str, optional
         Comma-separated allow-list for TidalSort (``None``: its default, loopback).
     num_buffers : int
-        scsynth's ``-b``.
+        scsynth's ``-b`` (with two logins, sclang allocates from half of them).
+    tidal_port : int, optional
+        Where TidalSort sends ``/ctrl`` (a real Tidal's control port); by default to
+        :attr:`ctrl`, a socket of this object that records the messages.
     """
 
     def __init__(
@@ -249,6 +282,7 @@ class ScStack:
         allow: Optional[str] = "127.0.0.1",
         num_buffers: int = 4096,
         start_timeout: float = 60.0,
+        tidal_port: Optional[int] = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.root = Path(root)
@@ -264,6 +298,7 @@ class ScStack:
         self.lang_port = free_udp_port()
         self.listen_port = free_udp_port()
         self.ctrl = OscPeer()  # plays Tidal's control port
+        self.tidal_port = tidal_port or self.ctrl.port
         self.peer = OscPeer()  # talks to scsynth and to the /test/* handlers
         self.nodes: Optional[OscPeer] = None  # registered with scsynth for /n_go (see play)
 
@@ -326,7 +361,7 @@ class ScStack:
             QTWEBENGINE_DISABLE_SANDBOX="1",
             TIDALSORT_TEST_SERVER_PORT=str(self.server_port),
             TIDALSORT_TEST_LISTEN_PORT=str(self.listen_port),
-            TIDALSORT_TEST_CTRL_PORT=str(self.ctrl.port),
+            TIDALSORT_TEST_CTRL_PORT=str(self.tidal_port),
             TIDALSORT_TEST_ROOT=str(self.root),
             TIDALSORT_TEST_GRACE=str(self.grace),
             TIDALSORT_TEST_NUM_BUFFERS=str(self.num_buffers),

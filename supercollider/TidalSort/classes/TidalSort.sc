@@ -26,7 +26,7 @@ banks) to Tidal again, e.g. after Tidal restarted. TidalSort.stop removes the OS
 TidalSortAccess (allow-list), TidalSortRequest (message validation), TidalSortPaths (roots and
 folders), TidalSortLoader (buffers and the swap), TidalSortCtrl (Tidal's /ctrl).
 
-The OSC protocol (version 1) is documented in TidalSortReceiver and in tidalsort's README.
+The OSC protocol (version 2) is documented in TidalSortReceiver and in tidalsort's README.
 
 What TidalSort uses of SuperDirt's DirtSoundLibrary (1.7.x): server, buffers and bufferEvents
 (IdentityDictionary name -> Array), synthEvents (to refuse a bank named like a synth),
@@ -38,7 +38,7 @@ not used because they leak the replaced server buffers.
 TidalSort {
 
 	classvar <default;
-	classvar <protocolVersion = 1, <version = "1.0.0";
+	classvar <protocolVersion = 2, <version = "2.0.0";
 
 	var <dirt, <soundLibrary, <server, <port;
 	var <paths, <access, <loader, <ctrl, <receiver;
@@ -111,5 +111,11 @@ TidalSort {
 		} {
 			"TidalSort: loaded '%' (% files)".format(request[\bank], numBuffers).postln
 		};
+	}
+
+	// called by the receiver after an unload: Tidal's values of the sound are cleared
+	prUnloaded { |request, numBuffers|
+		ctrl.clear(request[\bank]);
+		"TidalSort: unloaded '%' (% files, read from %)".format(request[\bank], numBuffers, request[\folder]).postln;
 	}
 }
