@@ -41,6 +41,7 @@ DirtCapture, free_udp_port, send_ctrl, boot_preamble, run_ghci = (
 
 PUBLIC = [
     "tsIn", "tsRand", "tsPat", "tsLabel", "tsNum", "tsDrift", "tsDriftIn", "tsSpread",
+    "tsFam", "tsFamRand", "tsFamDrift", "tsFamPat", "tsFamily", "tsFamRanges",
     "tsStatic", "tsBounds", "tsLabels", "tsKey", "tsLabelsKey", "tsStaticKey",
     "tsStaticLabelsKey", "tsParseBounds", "tsFallback",
 ]
@@ -187,6 +188,70 @@ def test_what_the_helpers_see(probe):
     assert probe["labels_missing"] == []
     assert probe["keys"] == ["tidalsort_kb6", "tidalsort_kb6_labels",
                              "tidalsort:static:kb6", "tidalsort:static:kb6:labels"]
+
+
+# --------------------------------------------------------------------------- families
+
+# Probe.hs, bank "x" sorted with --group sound (famC): the kick family is spread over three
+# clusters, hats come first.
+KICKS_C = [4, 5, 9, 10, 12, 13, 14]
+HATS_C = [0, 1, 2, 3, 11]
+SNARES_C = [6, 7, 8]
+
+
+def test_family_index_across_re_sorts(probe):
+    """tsFam "x" "kick" keeps playing kicks: before and after a re-sort that cut the clusters
+    differently (famA -> famB) and when the kicks are spread over clusters (famC), where
+    cluster 0 now holds hats (what tsIn "x" 0 plays)."""
+    assert values(probe, "fam_a") == [0, 1, 2, 3, 4, 5, 0, 5]
+    assert values(probe, "fam_b") == [0, 1, 2, 3, 4, 5, 6, 0, 6]
+    assert values(probe, "fam_c") == KICKS_C + [KICKS_C[0], KICKS_C[-1]]
+    assert values(probe, "fam_c_cluster_0") == [0, 1]  # a cluster number follows the layout, not the family
+    assert [o for o, _ in events(probe, "fam_c")] == [Fraction(k, 9) for k in range(9)]
+
+
+def test_family_static_and_live(probe):
+    assert values(probe, "fam_static") == KICKS_C[:3]
+    assert values(probe, "fam_live_over_static") == [0, 1, 2]
+
+
+def test_family_aliases_and_absent_families(probe):
+    # "<BD hh SD cy>": kick, hihat_closed, snare, cymbal (absent: no events in cycle 3)
+    assert per_cycle(probe, "fam_aliases") == {0: KICKS_C[:2], 1: HATS_C[:2], 2: SNARES_C[:2]}
+    assert probe["fam_absent"] == [] and probe["fam_no_labels"] == []
+    assert probe["fam_rand_absent"] == [] and probe["fam_drift_absent"] == []
+    # older banks: a label is its own family ("hat"); the abbreviation hh means hihat_closed
+    assert per_cycle(probe, "fam_old_labels") == {0: [4, 5]}
+    assert probe["family_names"] == [
+        "kick", "snare", "clap", "rim", "rim", "tom", "tom", "tom", "tom", "hihat_closed", "hihat_closed",
+        "hihat_open", "cymbal", "cymbal", "cymbal", "perc", "perc", "perc", "perc", "other", "other",
+        "kick", "hihat_open", "hat"]
+
+
+def test_family_random_member(probe):
+    got = values(probe, "fam_rand")
+    want = [KICKS_C[int(r * len(KICKS_C))] for _, _, r in probe["fam_rand_oracle"]]
+    assert got == want and len(got) == 32 and len(set(got)) > 3
+
+
+def test_family_drift_walks_the_family_in_bank_order(probe):
+    vals = values(probe, "fam_drift")
+    assert len(vals) == 400 and set(vals) == set(KICKS_C)
+    steps = {KICKS_C.index(b) - KICKS_C.index(a) for a, b in zip(vals, vals[1:])}
+    assert steps == {-1, 1}
+
+
+def test_family_pattern_words(probe):
+    # kick:0 [hihat_closed:1 hh:2] snare:0 oh:1 (absent: no event) bd:-1 sd
+    ev = events(probe, "fam_pat")
+    assert [v for _, v in ev] == [4, 1, 2, 6, 14, 6]
+    assert [o for o, _ in ev] == [Fraction(0), Fraction(1, 6), Fraction(1, 4), Fraction(1, 3), Fraction(2, 3), Fraction(5, 6)]
+
+
+def test_family_helpers_inside_n_and_ranges(probe):
+    assert values(probe, "fam_inside_n") == KICKS_C[:4]
+    assert probe["fam_ranges"] == [[4, 6], [9, 11], [12, 15]]
+    assert probe["fam_ranges_absent"] == []
 
 
 # --------------------------------------------------------------------------- live values in parts
@@ -369,11 +434,15 @@ def live_run(binaries) -> dict:
 
         send_ctrl(ctrl_port, "tidalsort_kb6", "0 4 8 12 20")
         send_ctrl(ctrl_port, "tidalsort_kb6_labels", "kick snare hat tom")
+        # bank fam re-sorted: more clusters, hats first, the kicks spread (Probe.hs's famC)
+        send_ctrl(ctrl_port, "tidalsort_fam", "0 4 6 9 11 12 15 15")
+        send_ctrl(ctrl_port, "tidalsort_fam_labels", "hihat_closed kick snare kick-2 HIHAT_CLOSED-2 kick-3 kick-4")
         t = time.monotonic() + SETTLE
         time.sleep(SETTLE + WINDOW)
         phases["live"] = dirt.between(t, t + WINDOW)
 
         send_ctrl(ctrl_port, "tidalsort_kb6", "zz top")
+        send_ctrl(ctrl_port, "tidalsort_fam", "zz top")
         t = time.monotonic() + SETTLE
         time.sleep(SETTLE + WINDOW)
         phases["garbage"] = dirt.between(t, t + WINDOW)
@@ -402,7 +471,8 @@ def test_live_stream_ran_cleanly(live_run):
     assert live_run["returncode"] == 0, live_run["stderr"]
     for phase in ("static", "live", "garbage"):
         sounds = {m["s"] for m in live_run[phase]}
-        assert sounds == {"tin", "tlabel", "trand", "tdrift", "tpat", "tnone", "tspread"}, (phase, sounds)
+        assert sounds == {"tin", "tlabel", "trand", "tdrift", "tpat", "tnone", "tspread",
+                          "tfam", "tfampat", "tfamrand", "tfamdrift"}, (phase, sounds)  # tfamnone: absent family
         assert all(float(m["n"]).is_integer() for m in live_run[phase])
 
 
@@ -466,6 +536,35 @@ def test_live_unknown_bank_plays_zero(live_run):
     for phase in ("static", "live", "garbage"):
         msgs = _by_sound(live_run[phase], "tnone")
         assert msgs and all(m["n"] == 0 for m in msgs)
+
+
+# bank fam: static "0 3 6 10" (kick kick-2 snare); live famC of Probe.hs; garbage -> static
+FAM = {"static": {"kick": [0, 1, 2, 3, 4, 5], "snare": [6, 7, 8, 9], "hihat_closed": []},
+       "live": {"kick": KICKS_C, "snare": SNARES_C, "hihat_closed": HATS_C}}
+FAM["garbage"] = FAM["static"]
+
+
+@pytest.mark.parametrize("phase", ["static", "live", "garbage"])
+def test_live_family_helpers_keep_their_family(live_run, phase):
+    fam = FAM[phase]
+    msgs = _by_sound(live_run[phase], "tfam")  # tsFam "fam" "kick" "0 1 2 3"
+    assert len(msgs) >= 4
+    for m in msgs:
+        assert m["n"] == fam["kick"][_slot(m, 4)], (phase, m)
+    pat = _by_sound(live_run[phase], "tfampat")  # "bd sd hh:1 oh": oh never, hh:1 only with hats
+    assert len(pat) >= 2
+    want = {0: fam["kick"][0], 1: fam["snare"][0], 2: fam["hihat_closed"][1] if fam["hihat_closed"] else None}
+    for m in pat:
+        assert m["n"] == want[_slot(m, 4)], (phase, m)
+    assert {_slot(m, 4) for m in pat} == ({0, 1, 2} if fam["hihat_closed"] else {0, 1})
+    rnd = _by_sound(live_run[phase], "tfamrand")
+    assert len(rnd) >= 8 and all(m["n"] in fam["snare"] for m in rnd)
+    drift = _by_sound(live_run[phase], "tfamdrift")
+    assert len(drift) >= 8 and all(m["n"] in fam["kick"] for m in drift)
+    for a, b in zip(drift, drift[1:]):
+        if abs((b["cycle"] - a["cycle"]) - 1 / 8) < 1e-4:
+            assert abs(fam["kick"].index(b["n"]) - fam["kick"].index(a["n"])) == 1, (phase, a, b)
+    assert _by_sound(live_run[phase], "tfamnone") == []  # a family the bank lacks plays nothing
 
 
 # --------------------------------------------------------------------------- GHCi :script
@@ -670,8 +769,9 @@ def test_readme_section_examples():
     plays = [st for st in readme_statements() if st.startswith("d1 $")]
     assert len(plays) >= 5
     for name in ("tsIn", "tsRand", "tsPat", "tsLabel", "tsNum", "tsDrift", "tsDriftIn",
-                 "tsSpread", "tsStatic", "tsBounds"):
-        assert name in text
+                 "tsSpread", "tsFam", "tsFamRand", "tsFamDrift", "tsFamPat", "tsFamily",
+                 "tsFamRanges", "tsStatic", "tsBounds"):
+        assert f"`{name} " in text
 
 
 def test_readme_examples_run_in_ghci(toolchain, tmp_path):
