@@ -20,6 +20,10 @@ Options of *start (all but dirt and roots have defaults):
 	maxFiles    largest accepted file count per bank, default 4096
 	verbose     post every accepted and ignored message, default false
 
+tidalsort can also unload a sound whose folder a re-sort removed (/tidalsort/unload): it leaves
+the sound library, its /ctrl values in Tidal are cleared and its buffers are freed after
+graceDelay.
+
 TidalSort.resend(bank) sends the stored boundaries of one bank (or, without argument, of all
 banks) to Tidal again, e.g. after Tidal restarted. TidalSort.stop removes the OSC responders
 (loaded banks stay). The classes behind it, one responsibility each: TidalSortReceiver (OSC),
