@@ -1,7 +1,7 @@
 /*
 TidalSortRequest
 
-Parses and validates one `/tidalsort/bank` message (protocol version 1):
+Parses and validates one `/tidalsort/bank` message (protocol version 2; unchanged since 1):
 
 	/tidalsort/bank  bank  folder  count  boundaries  [labels]
 	                 s     s       i      s           s

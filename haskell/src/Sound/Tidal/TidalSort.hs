@@ -14,11 +14,12 @@ Every helper takes the bank name first and returns a pattern of sample numbers f
 
 == Families
 
-Clusters are labelled by drum family: one of @kick snare clap rim tom hihat_closed
-hihat_open cymbal perc other@, numbered within the family in bank order (@kick kick-2
-kick-3 snare ...@). The family of a label is the label without a trailing @-\<digits\>@.
-A family is the concatenation, in bank order, of the clusters whose labels belong to it
-(contiguous with tidalsort's default grouping; spread over the bank with @--group sound@).
+Cluster labels name families: the family of a label is the label without a trailing
+@-\<digits\>@. Drum-family labels are @kick snare clap rim tom hihat_closed hihat_open
+cymbal perc other@, numbered within the family in bank order (@kick kick-2 kick-3 snare
+...@). A family is the concatenation, in bank order, of the clusters whose labels belong to
+it (contiguous when families are grouped, spread over the bank when clusters are grouped by
+sound alone).
 The family helpers ('tsFam', 'tsFamRand', 'tsFamDrift', 'tsFamPat') address a whole family
 by name or by a tidal-drum-machines abbreviation ('tsFamily'), so a pattern keeps playing
 the same kind of sound when samples are added or the bank is re-sorted, whatever happens to
