@@ -1,7 +1,7 @@
 """Latency of a bank reload through tidalsort.bridge and the TidalSort quark.
 
-Starts jackd (dummy driver), scsynth and headless sclang with the TidalSort quark and the
-SuperDirt stand-in (the same harness as tests/test_supercollider.py), writes a bank of
+Starts jackd (dummy driver), scsynth and headless sclang running the TidalSort quark inside
+real SuperDirt from ../shared/vendor (the same harness as tests/test_supercollider.py), writes a bank of
 128 samples, then measures the time from sending /tidalsort/bank to receiving
 /tidalsort/loaded (``bridge.send_bank``), repeated; prints median and spread.
 
@@ -9,7 +9,8 @@ Usage::
 
     python bench/bridge_latency.py [--files 128] [--runs 30] [--seconds 0.5]
 
-Needs jackd, scsynth and sclang (Debian: jackd2 supercollider-server supercollider-language).
+Needs jackd, scsynth and sclang (Debian: jackd2 supercollider-server supercollider-language)
+and SuperDirt 1.7.3 with Vowel in ../shared/vendor.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main(argv: list | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=0.5, help="length of each sample in s (default 0.5)")
     args = ap.parse_args(argv)
 
-    missing = sc.missing_tools()
+    missing = sc.missing_tools() + sc.missing_vendor()
     if missing:
         print(f"missing: {', '.join(missing)}", file=sys.stderr)
         return 2

@@ -4,9 +4,10 @@
 
 1. ``jackd --no-realtime -d dummy -r 44100 -p 1024`` (a real audio server, no sound card);
 2. ``scsynth`` connected to that JACK server, UDP on 127.0.0.1;
-3. headless ``sclang`` with ``includePaths`` = the TidalSort quark and the SuperDirt
-   stand-in (``supercollider/test/standin``), running ``supercollider/test/tidalsort_test.scd``,
-   which connects to the scsynth, builds the stand-in ``~dirt`` and calls ``TidalSort.start``.
+3. headless ``sclang`` with ``includePaths`` = the TidalSort quark and real SuperDirt 1.7.3
+   and Vowel from ``../shared/vendor`` (beside the project, never installed), running
+   ``supercollider/test/tidalsort_test.scd``, which connects to the scsynth, starts
+   ``SuperDirt`` as users do and calls ``TidalSort.start``.
 
 Every process runs in its own session and is stopped by its process-group id on ``stop()``
 (TERM, then KILL). This module is plain Python (no pytest fixtures) so the bench can use it.
@@ -15,6 +16,7 @@ Every process runs in its own session and is stopped by its process-group id on 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -38,7 +40,8 @@ from tidalsort import bridge  # noqa: E402
 
 SC_DIR = REPO / "supercollider"
 QUARK_DIR = SC_DIR / "TidalSort"
-STANDIN_DIR = SC_DIR / "test" / "standin"
+VENDOR = REPO.parent / "shared" / "vendor"
+VENDOR_QUARKS = (VENDOR / "SuperDirt", VENDOR / "Vowel")
 TEST_SCRIPT = SC_DIR / "test" / "tidalsort_test.scd"
 TOOLS = ("jackd", "scsynth", "sclang")
 RESERVED_PORTS = {57110, 57120, 6010}
@@ -54,12 +57,27 @@ def missing_tools() -> List[str]:
     return [tool for tool in TOOLS if shutil.which(tool) is None]
 
 
+def missing_vendor() -> List[str]:
+    """Return the vendored quarks (SuperDirt, Vowel) missing from ``../shared/vendor``."""
+    return [str(q) for q in VENDOR_QUARKS if not (q / f"{q.name}.quark").is_file()]
+
+
+def require_sclang() -> None:
+    """Skip the calling test without sclang or the vendored SuperDirt; under CI=true, fail."""
+    from conftest import require
+
+    require(shutil.which("sclang") is not None, "missing sclang (apt-get install supercollider-language)")
+    missing = missing_vendor()
+    require(not missing, f"missing SuperDirt/Vowel quarks at {', '.join(missing)} (see ../shared/vendor/README.md)")
+
+
 def require_tools() -> None:
-    """Skip the calling test when a tool is missing; under CI=true, fail instead."""
+    """Skip the calling test when a tool or the vendored SuperDirt is missing; under CI=true, fail."""
     from conftest import require
 
     missing = missing_tools()
     require(not missing, f"missing {', '.join(missing)} (apt-get install supercollider-language supercollider-server jackd2)")
+    require_sclang()
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
@@ -119,6 +137,17 @@ class OscPeer:
             if until is not None and until(msg):
                 return out
 
+    def drain(self) -> None:
+        """Drop every datagram already received."""
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.sock.recvfrom(65536)
+        except (BlockingIOError, InterruptedError):
+            pass
+        finally:
+            self.sock.setblocking(True)
+
     def request(self, port: int, datagram: bytes, reply: str, timeout: float = 5.0) -> OscMessage:
         """Send and wait for the first message whose address is ``reply``."""
         self.send(port, datagram)
@@ -160,13 +189,70 @@ def write_bank(
     return out
 
 
+class TidalControls:
+    """Tidal's control state as ``/ctrl`` messages leave it, read the way the Tidal helpers
+    read it (haskell/: ``tidalsortLive``): a value ``"@<g> <n>"`` stands for the ``n`` parts
+    under ``key.<g % 2>.<i>``, each ``"<g>:<text>"``; a part missing or of another generation
+    makes the value ``""``."""
+
+    def __init__(self) -> None:
+        self.values: Dict[str, str] = {}
+
+    def apply(self, messages: Iterable[OscMessage]) -> None:
+        for msg in messages:
+            if msg.address == "/ctrl":
+                self.values[str(msg.params[0])] = str(msg.params[1])
+
+    def live(self, key: str) -> str:
+        value = self.values.get(key, "")
+        header = re.fullmatch(r"@([0-9]+) ([0-9]+)", value)
+        if header is None or not 1 <= int(header[2]) <= 64:
+            return value
+        gen, count = int(header[1]), int(header[2])
+        texts = []
+        for i in range(count):
+            tag, colon, text = self.values.get(f"{key}.{gen % 2}.{i}", "").partition(":")
+            if not colon or not tag.isdigit() or int(tag) != gen:
+                return ""
+            texts.append(text)
+        return "".join(texts)
+
+
+def synths_in_tree(params: Sequence[Any]) -> List[Tuple[int, str, Dict[str, Any]]]:
+    """The synths of a ``/g_queryTree.reply`` (asked with controls): (node id, SynthDef
+    name, control name -> value), depth first."""
+    with_controls = bool(params[0])
+    synths: List[Tuple[int, str, Dict[str, Any]]] = []
+
+    def node(i: int) -> int:
+        node_id, children = int(params[i]), int(params[i + 1])
+        i += 2
+        if children >= 0:  # a group
+            for _ in range(children):
+                i = node(i)
+            return i
+        name, controls = str(params[i]), {}
+        i += 1
+        if with_controls:
+            count = int(params[i])
+            i += 1
+            for _ in range(count):
+                controls[str(params[i])] = params[i + 1]
+                i += 2
+        synths.append((node_id, name, controls))
+        return i
+
+    node(1)
+    return synths
+
+
 def byte_order(names: Iterable[str]) -> List[str]:
     """Sort names by their UTF-8 bytes (tidalsort's manifest order)."""
     return sorted(names, key=lambda n: n.encode("utf-8"))
 
 
 class ScStack:
-    """jackd (dummy) + scsynth + headless sclang running TidalSort on the stand-in SuperDirt.
+    """jackd (dummy) + scsynth + headless sclang running TidalSort inside real SuperDirt.
 
     Parameters
     ----------
@@ -181,7 +267,10 @@ class ScStack:
     allow : str, optional
         Comma-separated allow-list for TidalSort (``None``: its default, loopback).
     num_buffers : int
-        scsynth's ``-b``.
+        scsynth's ``-b`` (with two logins, sclang allocates from half of them).
+    tidal_port : int, optional
+        Where TidalSort sends ``/ctrl`` (a real Tidal's control port); by default to
+        :attr:`ctrl`, a socket of this object that records the messages.
     """
 
     def __init__(
@@ -193,6 +282,7 @@ class ScStack:
         allow: Optional[str] = "127.0.0.1",
         num_buffers: int = 4096,
         start_timeout: float = 60.0,
+        tidal_port: Optional[int] = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.root = Path(root)
@@ -208,7 +298,9 @@ class ScStack:
         self.lang_port = free_udp_port()
         self.listen_port = free_udp_port()
         self.ctrl = OscPeer()  # plays Tidal's control port
+        self.tidal_port = tidal_port or self.ctrl.port
         self.peer = OscPeer()  # talks to scsynth and to the /test/* handlers
+        self.nodes: Optional[OscPeer] = None  # registered with scsynth for /n_go (see play)
 
     # ---- lifecycle -------------------------------------------------------------------
     def _env(self) -> Dict[str, str]:
@@ -269,7 +361,7 @@ class ScStack:
             QTWEBENGINE_DISABLE_SANDBOX="1",
             TIDALSORT_TEST_SERVER_PORT=str(self.server_port),
             TIDALSORT_TEST_LISTEN_PORT=str(self.listen_port),
-            TIDALSORT_TEST_CTRL_PORT=str(self.ctrl.port),
+            TIDALSORT_TEST_CTRL_PORT=str(self.tidal_port),
             TIDALSORT_TEST_ROOT=str(self.root),
             TIDALSORT_TEST_GRACE=str(self.grace),
             TIDALSORT_TEST_NUM_BUFFERS=str(self.num_buffers),
@@ -384,9 +476,10 @@ class ScStack:
                     except OSError:
                         pass
         self.procs = []
-        for p in (self.ctrl, self.peer):
+        for p in (self.ctrl, self.peer, self.nodes):
             try:
-                p.close()
+                if p is not None:
+                    p.close()
             except Exception:
                 pass
 
@@ -437,6 +530,34 @@ class ScStack:
             time.sleep(0.05)
         raise TimeoutError("TidalSort loader did not become idle")
 
+    def play(self, bank: str, n: int, timeout: float = 3.0) -> Optional[Tuple[str, int]]:
+        """Play ``(type: \\dirt, s: bank, n: n)`` in sclang, as Tidal's ``s "bank" # n n``
+        does, and watch the server: returns the SynthDef name and the ``bufnum`` control of
+        the ``dirt_sample_*`` synth SuperDirt started, or None if it started none (an
+        unknown sound gets a group whose gate ends at once).
+
+        The answer comes from scsynth itself: its ``/n_go`` notification of the group
+        SuperDirt makes for the event, then ``/g_queryTree`` of that group with controls
+        (SuperDirt's synths get server-chosen ids, which send no notifications). Sample
+        files must last some tenths of a second, so the synth still plays when asked.
+        """
+        if self.nodes is None:
+            self.nodes = OscPeer()
+            self.nodes.request(self.server_port, osc("/notify", 1), "/done")
+        self.nodes.drain()
+        self.peer.request(self.listen_port, osc("/test/play", bank, (n, "i")), "/test/play")
+        started = self.nodes.collect(timeout, until=lambda m: m.address == "/n_go" and m.params[4] == 1)
+        if not started or started[-1].address != "/n_go":
+            return None
+        self.peer.send(self.server_port, osc("/g_queryTree", started[-1].params[0], 1))
+        tree = self.peer.collect(5.0, until=lambda m: m.address in ("/g_queryTree.reply", "/fail"))
+        if not tree or tree[-1].address != "/g_queryTree.reply":
+            return None  # the group has already ended: no sample synth still playing in it
+        for _, name, controls in synths_in_tree(tree[-1].params):
+            if name.startswith("dirt_sample_"):
+                return name, int(controls["bufnum"])
+        return None
+
     # ---- scsynth-side inspection -------------------------------------------------------
     def sync_server(self) -> None:
         self.peer.request(self.server_port, osc("/sync", 4711), "/synced")
@@ -474,11 +595,11 @@ UNIT_SCRIPT = SC_DIR / "test" / "tidalsort_unit.scd"
 
 
 def write_sclang_conf(path: Path) -> Path:
-    """An sclang config whose includePaths are the quark and the SuperDirt stand-in."""
+    """An sclang config whose includePaths are the quark and the vendored SuperDirt and Vowel."""
+    paths = "".join(f"  - {p}\n" for p in (QUARK_DIR, *VENDOR_QUARKS))
     path.write_text(
         "includePaths:\n"
-        f"  - {QUARK_DIR}\n"
-        f"  - {STANDIN_DIR}\n"
+        f"{paths}"
         "excludePaths: []\n"
         "postInlineWarnings: false\n"
         "excludeDefaultPaths: false\n"

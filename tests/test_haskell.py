@@ -19,10 +19,7 @@ import json
 import os
 import re
 import shutil
-import socket
-import struct
 import subprocess
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -31,15 +28,20 @@ import pytest
 
 from conftest import require
 
+try:
+    import hs_support as hs
+except ImportError:  # tests/ imported as a package
+    from tests import hs_support as hs  # type: ignore[no-redef]
+
 from tidalsort.haskell_banks import HASKELL_BANKS_NAME, render
 
-ROOT = Path(__file__).resolve().parents[1]
-HS = ROOT / "haskell"
-MODULE = HS / "src" / "Sound" / "Tidal" / "TidalSort.hs"
-SCRIPT = HS / "tidalsort.hs"
+ROOT, HS, MODULE, SCRIPT = hs.ROOT, hs.HS, hs.MODULE, hs.SCRIPT
+DirtCapture, free_udp_port, send_ctrl, boot_preamble, run_ghci = (
+    hs.DirtCapture, hs.free_udp_port, hs.send_ctrl, hs.boot_preamble, hs.run_ghci)
 
 PUBLIC = [
     "tsIn", "tsRand", "tsPat", "tsLabel", "tsNum", "tsDrift", "tsDriftIn", "tsSpread",
+    "tsFam", "tsFamRand", "tsFamDrift", "tsFamPat", "tsFamily", "tsFamRanges",
     "tsStatic", "tsBounds", "tsLabels", "tsKey", "tsLabelsKey", "tsStaticKey",
     "tsStaticLabelsKey", "tsParseBounds", "tsFallback",
 ]
@@ -53,16 +55,7 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="module")
 def toolchain() -> dict:
-    tools = {name: shutil.which(name) for name in ("ghc", "ghci", "ghc-pkg")}
-    missing = [name for name, path in tools.items() if not path]
-    if missing:
-        _unavailable(f"{', '.join(missing)} not found (apt-get install ghc libghc-tidal-dev)")
-    res = subprocess.run([tools["ghc-pkg"], "field", "tidal", "version", "--simple-output"],
-                         capture_output=True, text=True)
-    if res.returncode != 0 or not res.stdout.strip():
-        _unavailable("the Haskell package tidal is not installed (apt-get install libghc-tidal-dev)")
-    tools["tidal_version"] = res.stdout.split()[0]
-    return tools
+    return hs.require_toolchain()
 
 
 def _compile(toolchain: dict, outdir: Path, main: str, exe: str) -> Path:
@@ -195,6 +188,85 @@ def test_what_the_helpers_see(probe):
     assert probe["labels_missing"] == []
     assert probe["keys"] == ["tidalsort_kb6", "tidalsort_kb6_labels",
                              "tidalsort:static:kb6", "tidalsort:static:kb6:labels"]
+
+
+# --------------------------------------------------------------------------- families
+
+# Probe.hs, bank "x" sorted with --group sound (famC): the kick family is spread over three
+# clusters, hats come first.
+KICKS_C = [4, 5, 9, 10, 12, 13, 14]
+HATS_C = [0, 1, 2, 3, 11]
+SNARES_C = [6, 7, 8]
+
+
+def test_family_index_across_re_sorts(probe):
+    """tsFam "x" "kick" keeps playing kicks: before and after a re-sort that cut the clusters
+    differently (famA -> famB) and when the kicks are spread over clusters (famC), where
+    cluster 0 now holds hats (what tsIn "x" 0 plays)."""
+    assert values(probe, "fam_a") == [0, 1, 2, 3, 4, 5, 0, 5]
+    assert values(probe, "fam_b") == [0, 1, 2, 3, 4, 5, 6, 0, 6]
+    assert values(probe, "fam_c") == KICKS_C + [KICKS_C[0], KICKS_C[-1]]
+    assert values(probe, "fam_c_cluster_0") == [0, 1]  # a cluster number follows the layout, not the family
+    assert [o for o, _ in events(probe, "fam_c")] == [Fraction(k, 9) for k in range(9)]
+
+
+def test_family_static_and_live(probe):
+    assert values(probe, "fam_static") == KICKS_C[:3]
+    assert values(probe, "fam_live_over_static") == [0, 1, 2]
+
+
+def test_family_aliases_and_absent_families(probe):
+    # "<BD hh SD cy>": kick, hihat_closed, snare, cymbal (absent: no events in cycle 3)
+    assert per_cycle(probe, "fam_aliases") == {0: KICKS_C[:2], 1: HATS_C[:2], 2: SNARES_C[:2]}
+    assert probe["fam_absent"] == [] and probe["fam_no_labels"] == []
+    assert probe["fam_rand_absent"] == [] and probe["fam_drift_absent"] == []
+    # older banks: a label is its own family ("hat"); the abbreviation hh means hihat_closed
+    assert per_cycle(probe, "fam_old_labels") == {0: [4, 5]}
+    assert probe["family_names"] == [
+        "kick", "snare", "clap", "rim", "rim", "tom", "tom", "tom", "tom", "hihat_closed", "hihat_closed",
+        "hihat_open", "cymbal", "cymbal", "cymbal", "perc", "perc", "perc", "perc", "other", "other",
+        "kick", "hihat_open", "hat"]
+
+
+def test_family_random_member(probe):
+    got = values(probe, "fam_rand")
+    want = [KICKS_C[int(r * len(KICKS_C))] for _, _, r in probe["fam_rand_oracle"]]
+    assert got == want and len(got) == 32 and len(set(got)) > 3
+
+
+def test_family_drift_walks_the_family_in_bank_order(probe):
+    vals = values(probe, "fam_drift")
+    assert len(vals) == 400 and set(vals) == set(KICKS_C)
+    steps = {KICKS_C.index(b) - KICKS_C.index(a) for a, b in zip(vals, vals[1:])}
+    assert steps == {-1, 1}
+
+
+def test_family_pattern_words(probe):
+    # kick:0 [hihat_closed:1 hh:2] snare:0 oh:1 (absent: no event) bd:-1 sd
+    ev = events(probe, "fam_pat")
+    assert [v for _, v in ev] == [4, 1, 2, 6, 14, 6]
+    assert [o for o, _ in ev] == [Fraction(0), Fraction(1, 6), Fraction(1, 4), Fraction(1, 3), Fraction(2, 3), Fraction(5, 6)]
+
+
+def test_family_helpers_inside_n_and_ranges(probe):
+    assert values(probe, "fam_inside_n") == KICKS_C[:4]
+    assert probe["fam_ranges"] == [[4, 6], [9, 11], [12, 15]]
+    assert probe["fam_ranges_absent"] == []
+
+
+# --------------------------------------------------------------------------- live values in parts
+
+def test_live_values_sent_in_parts_are_joined(probe):
+    # "0 4 8 1" + "2 20 3" + "0" and "kick sn" + "are hat tom x"
+    assert probe["parts_bounds"] == [0, 4, 8, 12, 20, 30]
+    assert probe["parts_labels"] == ["kick", "snare", "hat", "tom", "x"]
+    assert values(probe, "parts_in") == [20, 21, 22, 23]
+    assert values(probe, "parts_label") == [20, 21]
+
+
+@pytest.mark.parametrize("case", ["parts_other_generation", "parts_missing", "parts_too_many", "parts_bad_header"])
+def test_parts_that_do_not_match_fall_back_to_static(probe, case):
+    assert probe[case] == [0, 2, 4, 6]
 
 
 # --------------------------------------------------------------------------- labels & tsPat
@@ -339,122 +411,6 @@ def test_spread_single_sample_clusters_and_missing(probe):
 
 # --------------------------------------------------------------------------- OSC helpers
 
-def _osc_str(s: str) -> bytes:
-    b = s.encode() + b"\0"
-    return b + b"\0" * (-len(b) % 4)
-
-
-def osc_message(address: str, *args) -> bytes:
-    tags, payload = ",", b""
-    for a in args:
-        if isinstance(a, str):
-            tags, payload = tags + "s", payload + _osc_str(a)
-        elif isinstance(a, int):
-            tags, payload = tags + "i", payload + struct.pack(">i", a)
-        else:
-            tags, payload = tags + "f", payload + struct.pack(">f", a)
-    return _osc_str(address) + _osc_str(tags) + payload
-
-
-def _read_str(data: bytes, i: int) -> tuple[str, int]:
-    j = data.index(b"\0", i)
-    return data[i:j].decode("latin-1"), j + 1 + (-(j + 1) % 4)
-
-
-def parse_osc(data: bytes) -> list[tuple[str, list]]:
-    if data.startswith(b"#bundle\0"):
-        out, i = [], 16
-        while i + 4 <= len(data):
-            (size,) = struct.unpack(">i", data[i:i + 4])
-            out += parse_osc(data[i + 4:i + 4 + size])
-            i += 4 + size
-        return out
-    address, i = _read_str(data, 0)
-    if i >= len(data):
-        return [(address, [])]
-    tags, i = _read_str(data, i)
-    args = []
-    for t in tags[1:]:
-        if t == "s":
-            v, i = _read_str(data, i)
-        elif t == "i":
-            (v,), i = struct.unpack(">i", data[i:i + 4]), i + 4
-        elif t == "f":
-            (v,), i = struct.unpack(">f", data[i:i + 4]), i + 4
-        elif t == "d":
-            (v,), i = struct.unpack(">d", data[i:i + 8]), i + 8
-        elif t == "h":
-            (v,), i = struct.unpack(">q", data[i:i + 8]), i + 8
-        else:
-            v = None
-        args.append(v)
-    return [(address, args)]
-
-
-class DirtCapture:
-    """A UDP socket standing in for SuperDirt; records every /dirt/play as a dict."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.plays: list[tuple[float, dict]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            now = time.monotonic()
-            for address, args in parse_osc(data):
-                if address == "/dirt/play":
-                    self.plays.append((now, dict(zip(args[0::2], args[1::2]))))
-
-    def between(self, t0: float, t1: float) -> list[dict]:
-        return [m for t, m in list(self.plays) if t0 <= t < t1]
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def send_ctrl(port: int, key: str, value) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.sendto(osc_message("/ctrl", key, value), ("127.0.0.1", port))
-
-
-def _wait_for_line(proc: subprocess.Popen, marker: str, timeout: float) -> str:
-    seen, deadline = [], time.monotonic() + timeout
-    box: list = []
-
-    def reader():
-        for line in proc.stdout:
-            seen.append(line)
-            if marker in line:
-                box.append(line)
-                return
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    t.join(max(0.0, deadline - time.monotonic()))
-    assert box, f"no {marker!r} within {timeout}s; output so far: {''.join(seen)[-2000:]!r}"
-    return "".join(seen)
-
-
 # --------------------------------------------------------------------------- integration
 
 WARMUP, SETTLE, WINDOW = 0.3, 0.6, 1.6
@@ -470,7 +426,7 @@ def live_run(binaries) -> dict:
                             text=True)
     phases = {}
     try:
-        banner = _wait_for_line(proc, "READY", 30)
+        banner = hs.wait_for_line(proc, "READY", 30)
         assert f"127.0.0.1:{ctrl_port}" in banner, banner
         t = time.monotonic() + WARMUP
         time.sleep(WARMUP + WINDOW)
@@ -478,11 +434,15 @@ def live_run(binaries) -> dict:
 
         send_ctrl(ctrl_port, "tidalsort_kb6", "0 4 8 12 20")
         send_ctrl(ctrl_port, "tidalsort_kb6_labels", "kick snare hat tom")
+        # bank fam re-sorted: more clusters, hats first, the kicks spread (Probe.hs's famC)
+        send_ctrl(ctrl_port, "tidalsort_fam", "0 4 6 9 11 12 15 15")
+        send_ctrl(ctrl_port, "tidalsort_fam_labels", "hihat_closed kick snare kick-2 HIHAT_CLOSED-2 kick-3 kick-4")
         t = time.monotonic() + SETTLE
         time.sleep(SETTLE + WINDOW)
         phases["live"] = dirt.between(t, t + WINDOW)
 
         send_ctrl(ctrl_port, "tidalsort_kb6", "zz top")
+        send_ctrl(ctrl_port, "tidalsort_fam", "zz top")
         t = time.monotonic() + SETTLE
         time.sleep(SETTLE + WINDOW)
         phases["garbage"] = dirt.between(t, t + WINDOW)
@@ -511,7 +471,8 @@ def test_live_stream_ran_cleanly(live_run):
     assert live_run["returncode"] == 0, live_run["stderr"]
     for phase in ("static", "live", "garbage"):
         sounds = {m["s"] for m in live_run[phase]}
-        assert sounds == {"tin", "tlabel", "trand", "tdrift", "tpat", "tnone", "tspread"}, (phase, sounds)
+        assert sounds == {"tin", "tlabel", "trand", "tdrift", "tpat", "tnone", "tspread",
+                          "tfam", "tfampat", "tfamrand", "tfamdrift"}, (phase, sounds)  # tfamnone: absent family
         assert all(float(m["n"]).is_integer() for m in live_run[phase])
 
 
@@ -577,6 +538,35 @@ def test_live_unknown_bank_plays_zero(live_run):
         assert msgs and all(m["n"] == 0 for m in msgs)
 
 
+# bank fam: static "0 3 6 10" (kick kick-2 snare); live famC of Probe.hs; garbage -> static
+FAM = {"static": {"kick": [0, 1, 2, 3, 4, 5], "snare": [6, 7, 8, 9], "hihat_closed": []},
+       "live": {"kick": KICKS_C, "snare": SNARES_C, "hihat_closed": HATS_C}}
+FAM["garbage"] = FAM["static"]
+
+
+@pytest.mark.parametrize("phase", ["static", "live", "garbage"])
+def test_live_family_helpers_keep_their_family(live_run, phase):
+    fam = FAM[phase]
+    msgs = _by_sound(live_run[phase], "tfam")  # tsFam "fam" "kick" "0 1 2 3"
+    assert len(msgs) >= 4
+    for m in msgs:
+        assert m["n"] == fam["kick"][_slot(m, 4)], (phase, m)
+    pat = _by_sound(live_run[phase], "tfampat")  # "bd sd hh:1 oh": oh never, hh:1 only with hats
+    assert len(pat) >= 2
+    want = {0: fam["kick"][0], 1: fam["snare"][0], 2: fam["hihat_closed"][1] if fam["hihat_closed"] else None}
+    for m in pat:
+        assert m["n"] == want[_slot(m, 4)], (phase, m)
+    assert {_slot(m, 4) for m in pat} == ({0, 1, 2} if fam["hihat_closed"] else {0, 1})
+    rnd = _by_sound(live_run[phase], "tfamrand")
+    assert len(rnd) >= 8 and all(m["n"] in fam["snare"] for m in rnd)
+    drift = _by_sound(live_run[phase], "tfamdrift")
+    assert len(drift) >= 8 and all(m["n"] in fam["kick"] for m in drift)
+    for a, b in zip(drift, drift[1:]):
+        if abs((b["cycle"] - a["cycle"]) - 1 / 8) < 1e-4:
+            assert abs(fam["kick"].index(b["n"]) - fam["kick"].index(a["n"])) == 1, (phase, a, b)
+    assert _by_sound(live_run[phase], "tfamnone") == []  # a family the bank lacks plays nothing
+
+
 # --------------------------------------------------------------------------- GHCi :script
 
 def banks_file(root: Path, banks: list[tuple[str, str, str]]) -> Path:
@@ -584,31 +574,6 @@ def banks_file(root: Path, banks: list[tuple[str, str, str]]) -> Path:
     path = root / HASKELL_BANKS_NAME
     path.write_text(render(banks, root), encoding="utf-8")
     return path
-
-
-def boot_preamble(dirt_port: int, ctrl_port: int, tempo_port: int) -> str:
-    return f"""\
-:set -XOverloadedStrings
-:set prompt ""
-:set prompt-cont ""
-import Sound.Tidal.Context
-import System.IO (hSetEncoding, stderr, utf8)
-hSetEncoding stderr utf8
-tidal <- startTidal (superdirtTarget {{oLatency = 0.05, oAddress = "127.0.0.1", oPort = {dirt_port}}}) (defaultConfig {{cFrameTimespan = 1/20, cCtrlPort = {ctrl_port}, cTempoPort = {tempo_port}}})
-:{{
-let only = (hush >>)
-    p = streamReplace tidal
-    hush = streamHush tidal
-    d1 = p 1 . (|< orbit 0)
-    d2 = p 2 . (|< orbit 1)
-    setcps = streamOnce tidal . cps
-:}}
-"""
-
-
-def run_ghci(toolchain: dict, script: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([toolchain["ghci"], "-v0", "-ignore-dot-ghci"], input=script,
-                          capture_output=True, text=True, timeout=timeout, cwd=str(HS))
 
 
 def _clean(res: subprocess.CompletedProcess) -> None:
@@ -804,8 +769,9 @@ def test_readme_section_examples():
     plays = [st for st in readme_statements() if st.startswith("d1 $")]
     assert len(plays) >= 5
     for name in ("tsIn", "tsRand", "tsPat", "tsLabel", "tsNum", "tsDrift", "tsDriftIn",
-                 "tsSpread", "tsStatic", "tsBounds"):
-        assert name in text
+                 "tsSpread", "tsFam", "tsFamRand", "tsFamDrift", "tsFamPat", "tsFamily",
+                 "tsFamRanges", "tsStatic", "tsBounds"):
+        assert f"`{name} " in text
 
 
 def test_readme_examples_run_in_ghci(toolchain, tmp_path):

@@ -1,14 +1,20 @@
-"""OSC client for the TidalSort SuperCollider quark (protocol version 1).
+"""OSC client for the TidalSort SuperCollider quark (protocol version 2).
 
 tidalsort writes a bank folder; this module tells a running sclang (with
 ``TidalSort.start(~dirt, roots: [...])``) to load it into SuperDirt and waits
 for the answer.
 
-Protocol version 1 (Python -> sclang, replies go back to the sending socket)::
+Protocol version 2 (Python -> sclang, replies go back to the sending socket)::
 
     /tidalsort/bank    bank folder count boundaries [labels]
                        -> /tidalsort/loaded bank count
                        or /tidalsort/error  bank reason
+    /tidalsort/sounds  root prefix
+                       -> /tidalsort/sounds root total name... (one or more messages)
+                       or /tidalsort/error  "" reason
+    /tidalsort/unload  sound folder
+                       -> /tidalsort/unloaded sound count
+                       or /tidalsort/error  sound reason
     /tidalsort/ping    -> /tidalsort/pong version
     /tidalsort/resend  [bank]
                        -> /tidalsort/resent n
@@ -16,6 +22,8 @@ Protocol version 1 (Python -> sclang, replies go back to the sending socket)::
 
 ``boundaries`` is one string of ints, the cluster starts plus the final stop
 (``"0 12 30 55"``); ``labels`` is one label per cluster (``"kick snare c2"``).
+A ``/tidalsort/bank`` message is at most :data:`MAX_DATAGRAM` bytes; the receiver
+passes long values on to Tidal's ``/ctrl`` in parts of at most 4,000 characters.
 
 Every call sends from a fresh UDP socket bound to a free port (on 127.0.0.1
 when sclang is on a loopback address) and waits for the matching reply, so
@@ -38,7 +46,7 @@ import os
 import re
 import socket
 import time
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, Sequence
 
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
@@ -52,8 +60,11 @@ __all__ = [
     "BridgeTimeout",
     "BankRejected",
     "InvalidBankMessage",
+    "MAX_DATAGRAM",
     "ping",
     "send_bank",
+    "sounds",
+    "unload",
     "resend",
     "format_boundaries",
     "format_labels",
@@ -62,12 +73,15 @@ __all__ = [
     "ctrl_labels_key",
 ]
 
-PROTOCOL_VERSION: int = 1
+PROTOCOL_VERSION: int = 2
 """Version of the OSC protocol this module speaks (answered by ``/tidalsort/pong``)."""
 
 DEFAULT_HOST: str = "127.0.0.1"
 DEFAULT_PORT: int = 57120
 """sclang's language port, where ``TidalSort.start`` listens unless told otherwise."""
+
+MAX_DATAGRAM: int = 64_000
+"""Largest ``/tidalsort/bank`` message sent (sclang reads UDP datagrams of up to 64 KiB)."""
 
 MAX_NAME_LENGTH: int = 64
 MAX_FILES: int = 4096
@@ -76,8 +90,8 @@ MAX_FILES: int = 4096
 _BANK_RE = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 _LABEL_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
 
-Boundaries = Union[str, Sequence[int]]
-Labels = Union[str, Sequence[str]]
+Boundaries = str | Sequence[int]
+Labels = str | Sequence[str]
 
 
 class BridgeError(Exception):
@@ -149,7 +163,7 @@ def _check_count(count: int) -> int:
     return value
 
 
-def format_boundaries(boundaries: Boundaries, count: Optional[int] = None) -> str:
+def format_boundaries(boundaries: Boundaries, count: int | None = None) -> str:
     """Validate cluster boundaries and return them as the protocol's string.
 
     Parameters
@@ -193,7 +207,7 @@ def format_boundaries(boundaries: Boundaries, count: Optional[int] = None) -> st
     return " ".join(str(v) for v in values)
 
 
-def format_labels(labels: Labels, clusters: Optional[int] = None) -> str:
+def format_labels(labels: Labels, clusters: int | None = None) -> str:
     """Validate cluster labels and return them as the protocol's string.
 
     Parameters
@@ -227,10 +241,10 @@ def format_labels(labels: Labels, clusters: Optional[int] = None) -> str:
 
 def build_bank_message(
     bank: str,
-    folder: Union[str, "os.PathLike[str]"],
+    folder: str | os.PathLike[str],
     count: int,
     boundaries: Boundaries,
-    labels: Optional[Labels] = None,
+    labels: Labels | None = None,
 ) -> bytes:
     """Validate the arguments and return the ``/tidalsort/bank`` datagram.
 
@@ -256,7 +270,8 @@ def build_bank_message(
     Raises
     ------
     InvalidBankMessage
-        If any argument is invalid (nothing is sent).
+        If any argument is invalid, or the message would be longer than
+        :data:`MAX_DATAGRAM` bytes (too many clusters); nothing is sent.
     """
     _check_bank(bank)
     count = _check_count(count)
@@ -267,13 +282,20 @@ def build_bank_message(
     builder.add_arg(folder_str, OscMessageBuilder.ARG_TYPE_STRING)
     builder.add_arg(count, OscMessageBuilder.ARG_TYPE_INT)
     builder.add_arg(bounds, OscMessageBuilder.ARG_TYPE_STRING)
+    clusters = len(bounds.split()) - 1
     if labels is not None:
-        label_str = format_labels(labels, len(bounds.split()) - 1)
-        builder.add_arg(label_str, OscMessageBuilder.ARG_TYPE_STRING)
-    return builder.build().dgram
+        builder.add_arg(format_labels(labels, clusters), OscMessageBuilder.ARG_TYPE_STRING)
+    datagram = builder.build().dgram
+    if len(datagram) > MAX_DATAGRAM:
+        raise InvalidBankMessage(
+            f"bank '{bank}' has too many clusters ({clusters}) for the OSC bridge: its boundaries and "
+            f"labels take {len(datagram):,} bytes, at most {MAX_DATAGRAM:,} fit in one message; "
+            "sort it into fewer clusters"
+        )
+    return datagram
 
 
-def _message(address: str, *args: Union[str, int]) -> bytes:
+def _message(address: str, *args: str | int) -> bytes:
     builder = OscMessageBuilder(address)
     for arg in args:
         builder.add_arg(arg)
@@ -294,7 +316,14 @@ def _iter_messages(datagram: bytes) -> Iterator[OscMessage]:
         return
 
 
-def _resolve(host: str, port: int) -> Tuple[str, int]:
+def _rejected(params: list, name: str) -> BankRejected:
+    """The error of a ``/tidalsort/error`` reply (``name`` when it echoes no name)."""
+    echoed = str(params[0]) if params else ""
+    reason = str(params[1]) if len(params) > 1 else "(no reason given)"
+    return BankRejected(echoed or name, reason)
+
+
+def _resolve(host: str, port: int) -> tuple[str, int]:
     try:
         infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -378,7 +407,7 @@ def ping(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, timeout: float = 5.
     Returns
     -------
     int
-        The receiver's protocol version (1 for this module's protocol).
+        The receiver's protocol version (:data:`PROTOCOL_VERSION` for this module's protocol).
 
     Raises
     ------
@@ -404,10 +433,10 @@ def send_bank(
     host: str,
     port: int,
     bank: str,
-    folder: Union[str, "os.PathLike[str]"],
+    folder: str | os.PathLike[str],
     count: int,
     boundaries: Boundaries,
-    labels: Optional[Labels] = None,
+    labels: Labels | None = None,
     timeout: float = 30.0,
 ) -> int:
     """Tell sclang to (re)load a bank folder and wait until it is swapped in.
@@ -466,10 +495,7 @@ def send_bank(
                     raise BridgeError(f"malformed /tidalsort/loaded from {host}:{port}: {params!r}")
                 return int(params[1])
             if msg.address == "/tidalsort/error":
-                # the socket is ours alone: any error answers our message
-                name = str(params[0]) if params else ""
-                reason = str(params[1]) if len(params) > 1 else "(no reason given)"
-                raise BankRejected(name or bank, reason)
+                raise _rejected(params, bank)  # the socket is ours alone: any error answers our message
         alive = True
         try:
             ping(host, port, timeout=min(timeout, 2.0))
@@ -486,7 +512,7 @@ def send_bank(
 def resend(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
-    bank: Optional[str] = None,
+    bank: str | None = None,
     timeout: float = 5.0,
 ) -> int:
     """Ask sclang to send the stored boundaries (and labels) to Tidal's ``/ctrl`` again.
@@ -519,7 +545,7 @@ def resend(
         If no answer arrived in time.
     """
     timeout = _check_timeout(timeout)
-    args: List[str] = []
+    args: list[str] = []
     if bank is not None:
         args.append(_check_bank(bank))
     with _Exchange(host, port) as ex:
@@ -529,7 +555,111 @@ def resend(
             if msg.address == "/tidalsort/resent" and params and isinstance(params[0], int):
                 return int(params[0])
             if msg.address == "/tidalsort/error":
-                name = str(params[0]) if params else ""
-                reason = str(params[1]) if len(params) > 1 else "(no reason given)"
-                raise BankRejected(name or (bank or ""), reason)
+                raise _rejected(params, bank or "")
+        raise ex.not_listening(timeout)
+
+
+def sounds(
+    host: str,
+    port: int,
+    root: str | os.PathLike[str],
+    prefix: str = "",
+    timeout: float = 5.0,
+) -> list[str]:
+    """Ask sclang which sounds it holds that were read from folders directly in ``root``.
+
+    Parameters
+    ----------
+    host, port : str, int
+        Where ``TidalSort.start`` listens.
+    root : str or os.PathLike
+        A folder of banks (made absolute); only sounds whose files were all read from
+        ``root/<sound>/`` (by TidalSort or by SuperDirt's own loading) and that lie below
+        the receiver's roots are listed.
+    prefix : str
+        Only sounds whose names start with it.
+    timeout : float
+        Seconds to wait for the whole answer.
+
+    Returns
+    -------
+    list of str
+        Sound names, sorted.
+
+    Raises
+    ------
+    BankRejected
+        If sclang rejected the request (``.reason`` says why).
+    BridgeTimeout
+        If no (complete) answer arrived in time.
+    """
+    timeout = _check_timeout(timeout)
+    root_str = os.path.abspath(os.fspath(root))
+    with _Exchange(host, port) as ex:
+        ex.send(_message("/tidalsort/sounds", root_str, prefix))
+        names: list[str] = []
+        total: int | None = None
+        for msg in ex.replies(timeout):
+            params = list(msg.params)
+            if msg.address == "/tidalsort/sounds" and len(params) >= 2 and isinstance(params[1], int):
+                total = int(params[1])
+                names.extend(str(name) for name in params[2:])
+                if len(names) >= total:
+                    return sorted(names)
+            elif msg.address == "/tidalsort/error":
+                raise _rejected(params, "")
+        if total is None:
+            raise ex.not_listening(timeout)
+        raise BridgeTimeout(f"sclang on {host}:{port} listed {len(names)} of {total} sounds within {timeout:g} s")
+
+
+def unload(
+    host: str,
+    port: int,
+    sound: str,
+    folder: str | os.PathLike[str],
+    timeout: float = 5.0,
+) -> int:
+    """Remove a sound from SuperDirt and clear its values in Tidal.
+
+    The receiver removes the sound from ``~dirt.soundLibrary``, frees its buffers after
+    its grace delay and sends ``""`` to Tidal under the sound's ``/ctrl`` keys, so the
+    Tidal helpers fall back to static boundaries.
+
+    Parameters
+    ----------
+    host, port : str, int
+        Where ``TidalSort.start`` listens.
+    sound : str
+        The SuperDirt sound name, ``^[a-z0-9][a-z0-9_-]*$``.
+    folder : str or os.PathLike
+        The folder the sound's files were read from (made absolute; it may no longer
+        exist); the receiver refuses a sound read from anywhere else.
+    timeout : float
+        Seconds to wait for ``/tidalsort/unloaded``.
+
+    Returns
+    -------
+    int
+        Number of buffers the sound had.
+
+    Raises
+    ------
+    InvalidBankMessage
+        If ``sound`` is not a valid name (nothing was sent).
+    BankRejected
+        If sclang refused, e.g. the sound is not loaded or came from another folder.
+    BridgeTimeout
+        If no answer arrived in time.
+    """
+    _check_bank(sound)
+    timeout = _check_timeout(timeout)
+    with _Exchange(host, port) as ex:
+        ex.send(_message("/tidalsort/unload", sound, os.path.abspath(os.fspath(folder))))
+        for msg in ex.replies(timeout):
+            params = list(msg.params)
+            if msg.address == "/tidalsort/unloaded" and len(params) >= 2 and params[0] == sound and isinstance(params[1], int):
+                return int(params[1])
+            if msg.address == "/tidalsort/error":
+                raise _rejected(params, sound)
         raise ex.not_listening(timeout)

@@ -29,7 +29,7 @@ from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, Stric
 from .evaluate import evaluate_bank
 from .journal import recover
 from .report import neighbour_line, neighbour_table, print_report
-from .notify import DEFAULT_TIMEOUT, notify_bank
+from .notify import DEFAULT_TIMEOUT, PING_TIMEOUT, check_receiver, notify_bank
 from .similarity import Library
 from .watch import watch
 
@@ -97,7 +97,7 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
 def _add_sc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sc-host", default=bridge.DEFAULT_HOST, help="host of sclang running TidalSort.start (default: 127.0.0.1)")
     p.add_argument("--sc-port", type=_positive, default=bridge.DEFAULT_PORT, help="port TidalSort listens on (default: 57120)")
-    p.add_argument("--sc-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for sclang's answer per folder (default: 30)")
+    p.add_argument("--sc-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for sclang's answer per folder (default: 30); whether anything answers at all is asked first, in at most 2 s")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notify", action="store_true", help="then tell SuperDirt to reload the bank (needs TidalSort.start in SuperCollider)")
     _add_sc_options(p)
 
-    p = commands.add_parser("notify", help="tell a running SuperDirt to reload sorted banks (TidalSort quark)", epilog=LIVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = commands.add_parser("notify", help="tell a running SuperDirt to reload sorted banks and unload their removed folders (TidalSort quark)", epilog=LIVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
     p.add_argument("--bank", action="append", help="only this bank (repeatable; default: every bank)")
     _add_sc_options(p)
@@ -205,9 +205,13 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
 
 
 def _notify(root: Path, entries: list[dict[str, Any]], args: argparse.Namespace, err: Console) -> None:
+    check_receiver(args.sc_host, args.sc_port, min(PING_TIMEOUT, args.sc_timeout))
     for entry in entries:
-        for sound, count in notify_bank(root, entry, args.sc_host, args.sc_port, args.sc_timeout):
+        loaded, unloaded = notify_bank(root, entry, args.sc_host, args.sc_port, args.sc_timeout)
+        for sound, count in loaded:
             err.print(f"SuperDirt reloaded {sound} ({count} files)", markup=False, highlight=False)
+        for sound, count in unloaded:
+            err.print(f"SuperDirt unloaded {sound} ({count} files; its folder is gone)", markup=False, highlight=False)
 
 
 def _watch(args: argparse.Namespace, err: Console) -> int:

@@ -50,6 +50,21 @@ def check_bank_name(name: str) -> str:
     return name
 
 
+def folder_name(bank: str, cluster: int | None = None) -> str:
+    """The folder (SuperDirt sound) of ``bank``: the bank name itself with ``--layout bank``,
+    ``<bank>-<cluster>`` for one cluster with ``--layout split``."""
+    return bank if cluster is None else f"{bank}-{cluster}"
+
+
+def may_be_folder_of(bank: str, name: str) -> bool:
+    """True if some layout of ``bank`` writes a folder called ``name`` (see :func:`folder_name`).
+
+    >>> may_be_folder_of("kit", "kit-12"), may_be_folder_of("kit", "kit-old")
+    (True, False)
+    """
+    return name == bank or re.fullmatch(re.escape(bank) + r"-[0-9]+", name) is not None
+
+
 def pad_width(count: int) -> int:
     """Zero-pad width for a folder of ``count`` files: 3 digits, more above 1000 files."""
     return max(3, len(str(max(count - 1, 0))))

@@ -21,7 +21,7 @@ from .haskell_banks import HASKELL_BANKS_NAME
 from .journal import Pending, recover, recover_locked
 from .labels import cluster_label, unique
 from .manifest import load, locked, manifest_path
-from .names import bank_name, check_bank_name, output_format, pad_width, sample_file_name
+from .names import bank_name, check_bank_name, folder_name, output_format, pad_width, sample_file_name
 from .order import ORDERS, Ordering, order_leaves, refine, reorder_clusters, representatives
 from .scaling import Scaler
 from .scan import path_text, scan
@@ -104,9 +104,9 @@ def cluster_and_order(X: np.ndarray, k: int | None, method: str = "ward", order:
 def _folders(bank: str, layout: Layout, ordering: Ordering) -> list[tuple[str, int]]:
     """(folder, n) of every position."""
     if layout == "bank":
-        return [(bank, p) for p in range(len(ordering.order))]
+        return [(folder_name(bank), p) for p in range(len(ordering.order))]
     starts = ordering.boundaries
-    return [(f"{bank}-{c}", p - starts[c]) for p, c in enumerate(ordering.clusters)]
+    return [(folder_name(bank, c), p - starts[c]) for p, c in enumerate(ordering.clusters)]
 
 
 def _plan(bank: str, layout: Layout, ordering: Ordering, analysis: Analysis) -> tuple[dict[str, list[PlannedFile]], list[tuple[str, int, str]]]:

@@ -30,7 +30,7 @@ play dirtPort ctrlPort tempoPort = do
     (superdirtTarget {oLatency = 0.05, oAddress = "127.0.0.1", oPort = dirtPort})
     (defaultConfig {cCtrlPort = ctrlPort, cTempoPort = tempoPort, cFrameTimespan = 1 / 20})
   -- static data, as `tsStatic tidal tidalsortBanks` does after loading tidalsort-banks.hs
-  tsStatic tidal [("kb6", "0 2 4 6", "lo mid hat"), ("other", "0 3", "x")]
+  tsStatic tidal [("kb6", "0 2 4 6", "lo mid hat"), ("other", "0 3", "x"), ("fam", "0 3 6 10", "kick kick-2 snare")]
   streamOnce tidal (cps 1)
   let d i = streamReplace tidal (fromInteger i)
   d 1 $ s "tin*4" # n (tsIn "kb6" 1 "0 1 2 3")
@@ -40,6 +40,11 @@ play dirtPort ctrlPort tempoPort = do
   d 5 $ s "tpat*2" # n (tsPat "kb6" "hat:1 0:-1")
   d 6 $ s "tnone*2" # n (tsIn "nobank" 1 "0 1")
   d 7 $ n (tsSpread "kb6" 4) # s "tspread"
+  d 8 $ s "tfam*4" # n (tsFam "fam" "kick" "0 1 2 3")
+  d 9 $ n (tsFamPat "fam" "bd sd hh:1 oh") # s "tfampat"
+  d 10 $ s "tfamrand*8" # n (tsFamRand "fam" "sd")
+  d 11 $ s "tfamnone*4" # n (tsFam "fam" "cymbal" "0 1 2 3")
+  d 12 $ n (tsFamDrift "fam" "kick" 8) # s "tfamdrift"
   putStrLn "READY"
   _ <- try getContents' :: IO (Either SomeException String)
   streamHush tidal

@@ -27,13 +27,40 @@ staticKV b bounds labels =
 withControls :: [(String, Value)] -> Pattern a -> Pattern a
 withControls kvs p = p {query = \st -> query p (st {controls = Map.union (Map.fromList kvs) (controls st)})}
 
-live, static, both, garbage, single, emptyCl :: [(String, Value)]
+-- A live value sent in parts (TidalSortCtrl): the header under the key, the parts under
+-- key.<g mod 2>.<i> as "<g>:<text>".
+partsKV :: String -> Int -> [String] -> [(String, Value)]
+partsKV k g texts = (k, VS ("@" ++ show g ++ " " ++ show (length texts)))
+  : [(k ++ "." ++ show (g `mod` 2) ++ "." ++ show i, VS (show g ++ ":" ++ text)) | (i, text) <- zip [0 :: Int ..] texts]
+
+live, static, both, garbage, single, emptyCl, parts :: [(String, Value)]
 live = liveKV "kb6" "0 4 8 12 20" "kick snare hat tom"
 static = staticKV "kb6" "0 2 4 6" "lo mid hat"
 both = live ++ static
 garbage = liveKV "kb6" "zz top" "kick" ++ static
 single = liveKV "one" "0 1 2 3" "a b c" ++ liveKV "solo" "5 6" "x"
 emptyCl = liveKV "gap" "0 4 4 8 8" "a b c d"
+parts = partsKV (tsKey "kb6") 7 ["0 4 8 1", "2 20 3", "0"] ++ partsKV (tsLabelsKey "kb6") 12 ["kick sn", "are hat tom x"] ++ static
+
+-- Families. famA: kicks then snares (default grouping); famB: the same bank re-sorted after
+-- samples were added, clusters cut differently; famC: --group sound, hats first and the
+-- kicks spread over three clusters: kick = n 4 5 9 10 12 13 14, hihat_closed = 0 1 2 3 11,
+-- snare = 6 7 8.
+famA, famB, famC, famStatic, famOld :: [(String, Value)]
+famA = liveKV "x" "0 3 6 10" "kick kick-2 snare"
+famB = liveKV "x" "0 2 7 9 13 16" "kick kick-2 snare snare-2 hihat_closed"
+famC = liveKV "x" "0 4 6 9 11 12 15 15" "hihat_closed kick snare kick-2 HIHAT_CLOSED-2 kick-3 kick-4"
+famStatic = staticKV "x" "0 4 6 9 11 12 15 15" "hihat_closed kick snare kick-2 HIHAT_CLOSED-2 kick-3 kick-4"
+famOld = liveKV "x" "0 2 4 6" "low mid hat"
+
+-- parts with one replaced, removed, or a header that promises too many (Map.fromList keeps
+-- the last value of a key)
+partsBroken :: Int -> [(String, Value)]
+partsBroken k = case k of
+  0 -> parts ++ [(tsKey "kb6" ++ ".1.1", VS "5:2 20 3")]
+  1 -> filter ((/= tsKey "kb6" ++ ".1.2") . fst) parts
+  2 -> parts ++ [(tsKey "kb6", VS "@7 65")]
+  _ -> parts ++ [(tsKey "kb6", VS "@7")]
 
 -- | Events with onsets in [from, to), as (onset, value), sorted by onset.
 onsets :: Pattern a -> Time -> Time -> [(Time, a)]
@@ -89,6 +116,37 @@ cases =
   , ints "in_wrong_type" [(tsKey "kb6", VF 3)] (tsIn "kb6" 1 "0 1 2") 0 1
   , ints "in_wrong_type_static" ((tsKey "kb6", VI 7) : static) (tsIn "kb6" 1 "0 1 2") 0 1
   , ("in_no_state_queryArc", jsonInts (onsets (tsIn "kb6" 1 "0 1 2" :: Pattern Int) 0 1))
+  -- live values in parts
+  , ints "parts_in" parts (tsIn "kb6" 4 "0 1 2 3") 0 1
+  , ints "parts_label" parts (tsLabel "kb6" "x" "0 1") 0 1
+  , ("parts_bounds", show' (tsBounds "kb6") parts)
+  , ("parts_labels", showL (tsLabels "kb6") parts)
+  , ("parts_other_generation", show' (tsBounds "kb6") (partsBroken 0))
+  , ("parts_missing", show' (tsBounds "kb6") (partsBroken 1))
+  , ("parts_too_many", show' (tsBounds "kb6") (partsBroken 2))
+  , ("parts_bad_header", show' (tsBounds "kb6") (partsBroken 3))
+  -- families
+  , ints "fam_a" famA (tsFam "x" "kick" "0 1 2 3 4 5 6 -1") 0 1
+  , ints "fam_b" famB (tsFam "x" "kick" "0 1 2 3 4 5 6 7 -1") 0 1
+  , ints "fam_c" famC (tsFam "x" "kick" "0 1 2 3 4 5 6 7 -1") 0 1
+  , ints "fam_c_cluster_0" famC (tsIn "x" 0 "0 1") 0 1
+  , ints "fam_static" famStatic (tsFam "x" "kick" "0 1 2") 0 1
+  , ints "fam_live_over_static" (famA ++ famStatic) (tsFam "x" "kick" "0 1 2") 0 1
+  , ints "fam_aliases" famC (tsFam "x" "<BD hh SD cy>" "0 1") 0 4
+  , ints "fam_absent" famC (tsFam "x" "oh" "0 1 2") 0 1
+  , ints "fam_no_labels" [] (tsFam "x" "kick" "0 1") 0 1
+  , ints "fam_old_labels" famOld (tsFam "x" "<hat hh>" "0 1") 0 2
+  , ints "fam_rand" famC (segment 16 $ tsFamRand "x" "kick") 0 2
+  , ("fam_rand_oracle", jsonDoubles (onsets (segment 16 (rand :: Pattern Double)) 0 2))
+  , ints "fam_rand_absent" famC (segment 4 $ tsFamRand "x" "cymbal") 0 1
+  , ints "fam_drift" famC (tsFamDrift "x" "kick" 8) 0 50
+  , ints "fam_drift_absent" famC (tsFamDrift "x" "clap" 8) 0 1
+  , ints "fam_pat" famC (tsFamPat "x" "kick:0 [hihat_closed:1 hh:2] snare:0 oh:1 bd:-1 sd") 0 1
+  , ("fam_inside_n", jsonInts (nOf (withControls famC (s "x*4" # n (tsFam "x" "kick" "0 1 2 3"))) 0 1))
+  , ("fam_ranges", showR (tsFamRanges "x" "bd") famC)
+  , ("fam_ranges_absent", showR (tsFamRanges "x" "rim") famC)
+  , ("family_names", "[" ++ intercalate "," (map (show . tsFamily)
+        ["bd", "SD", "cp", "rim", "rs", "lt", "mt", "ht", "tom", "hh", "ch", "oh", "cr", "rd", "cy", "perc", "cb", "sh", "tb", "fx", "misc", "Kick", "hihat_open", "hat"]) ++ "]")
   -- tsLabel / tsNum / tsPat
   , ints "label_live" live (tsLabel "kb6" "hat" "0 1 2 3 4") 0 1
   , ints "label_case_numbers" live (tsLabel "kb6" "<HAT c3 2 zz>" "0 1") 0 4
@@ -142,6 +200,9 @@ cases =
       _ -> "\"not exactly one event\""
     showL p kvs = case onsets (withControls kvs p) 0 1 of
       [(_, xs)] -> "[" ++ intercalate "," (map show xs) ++ "]"
+      _ -> "\"not exactly one event\""
+    showR p kvs = case onsets (withControls kvs p) 0 1 of
+      [(_, rs)] -> "[" ++ intercalate "," ["[" ++ show lo ++ "," ++ show hi ++ "]" | (lo, hi) <- rs] ++ "]"
       _ -> "\"not exactly one event\""
 
 main :: IO ()

@@ -20,13 +20,17 @@ Options of *start (all but dirt and roots have defaults):
 	maxFiles    largest accepted file count per bank, default 4096
 	verbose     post every accepted and ignored message, default false
 
+tidalsort can also unload a sound whose folder a re-sort removed (/tidalsort/unload): it leaves
+the sound library, its /ctrl values in Tidal are cleared and its buffers are freed after
+graceDelay.
+
 TidalSort.resend(bank) sends the stored boundaries of one bank (or, without argument, of all
 banks) to Tidal again, e.g. after Tidal restarted. TidalSort.stop removes the OSC responders
 (loaded banks stay). The classes behind it, one responsibility each: TidalSortReceiver (OSC),
 TidalSortAccess (allow-list), TidalSortRequest (message validation), TidalSortPaths (roots and
 folders), TidalSortLoader (buffers and the swap), TidalSortCtrl (Tidal's /ctrl).
 
-The OSC protocol (version 1) is documented in TidalSortReceiver and in tidalsort's README.
+The OSC protocol (version 2) is documented in TidalSortReceiver and in tidalsort's README.
 
 What TidalSort uses of SuperDirt's DirtSoundLibrary (1.7.x): server, buffers and bufferEvents
 (IdentityDictionary name -> Array), synthEvents (to refuse a bank named like a synth),
@@ -38,7 +42,7 @@ not used because they leak the replaced server buffers.
 TidalSort {
 
 	classvar <default;
-	classvar <protocolVersion = 1, <version = "1.0.0";
+	classvar <protocolVersion = 2, <version = "2.0.0";
 
 	var <dirt, <soundLibrary, <server, <port;
 	var <paths, <access, <loader, <ctrl, <receiver;
@@ -111,5 +115,11 @@ TidalSort {
 		} {
 			"TidalSort: loaded '%' (% files)".format(request[\bank], numBuffers).postln
 		};
+	}
+
+	// called by the receiver after an unload: Tidal's values of the sound are cleared
+	prUnloaded { |request, numBuffers|
+		ctrl.clear(request[\bank]);
+		"TidalSort: unloaded '%' (% files, read from %)".format(request[\bank], numBuffers, request[\folder]).postln;
 	}
 }

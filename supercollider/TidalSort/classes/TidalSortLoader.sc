@@ -2,9 +2,11 @@
 TidalSortLoader
 
 Reads a validated request (see TidalSortRequest) into new server buffers and swaps them into
-the sound library. One responsibility: buffers and the library's bank entries.
+the sound library, or unloads a sound. One responsibility: buffers and the library's bank
+entries.
 
-Loads run one at a time from a queue (at most maxQueue waiting). For each load:
+Loads and unloads run one at a time, in the order they came, from a queue (at most maxQueue
+waiting). For each load:
 
 1. one /b_allocRead per file, in the request's (byte) order; the server then answers a
    /b_query (sent as completion message of the last read of every 256) whose answer must
@@ -18,6 +20,10 @@ Loads run one at a time from a queue (at most maxQueue waiting). For each load:
    soundLibrary.makeEventForBuffer) are replaced, metaDataEvents[bank] is dropped;
 3. after graceDelay seconds the replaced buffers are freed (notes already scheduled with
    Tidal's latency still find them), except those still listed under any bank (aliases).
+
+An unload (enqueueUnload) removes a sound's buffers[bank], bufferEvents[bank] and
+metaDataEvents[bank] in one step, after a last check of the sound (e.g. that its files came
+from the expected folder), and frees its buffers after graceDelay seconds like replaced ones.
 
 Cmd-Period (which clears SystemClock) abandons the load in progress (its buffers are freed,
 its sender gets "interrupted by Cmd-Period"), keeps the queue going and schedules the pending
@@ -64,13 +70,23 @@ TidalSortLoader {
 
 	// onDone.(request, numBuffers) or onError.(request, reasonString) is called later
 	enqueue { |request, onDone, onError|
+		this.prEnqueue(\prLoad, request, onDone, onError)
+	}
+
+	// request: (bank: name, check: { |buffers| nil or a reason not to unload });
+	// onDone.(request, numBuffers) or onError.(request, reasonString) is called later
+	enqueueUnload { |request, onDone, onError|
+		this.prEnqueue(\prUnload, request, onDone, onError)
+	}
+
+	prEnqueue { |selector, request, onDone, onError|
 		if(queue.size >= maxQueue) {
 			TidalSortError("busy: % loads are waiting".format(queue.size)).throw
 		};
 		if(server.serverRunning.not) {
 			TidalSortError("the server % is not running".format(server.name)).throw
 		};
-		queue.add([request, onDone, onError]);
+		queue.add([selector, request, onDone, onError]);
 		if(busy.not) { this.prRun };
 	}
 
@@ -81,12 +97,12 @@ TidalSortLoader {
 			var job;
 			while { gen == generation and: { queue.notEmpty } } {
 				job = queue.removeAt(0);
-				try { this.prLoad(*job) } { |err|
+				try { this.perform(*job) } { |err|
 					"TidalSort: internal error while loading: %".format(err.errorString).postln;
 					if(gen == generation) {
 						current !? { current[\buffers].do { |buf| buf.free } };
 						current = nil;
-						try { job[2].value(job[0], "internal error: " ++ err.errorString) };
+						try { job[3].value(job[1], "internal error: " ++ err.errorString) };
 					}
 				};
 			};
@@ -158,6 +174,21 @@ TidalSortLoader {
 		if(old.notNil) { this.prFreeLater(old.asArray) };
 
 		onDone.value(request, buffers.size);
+	}
+
+	// runs inside the queue's Routine
+	prUnload { |request, onDone, onError|
+		var bank = request[\bank], old = soundLibrary.buffers[bank], error;
+		error = if(old.isNil) { "no sound named '%' is loaded".format(bank) } { request[\check].value(old) };
+		if(error.notNil) { ^onError.value(request, error) };
+		// no yield between these lines
+		soundLibrary.buffers.removeAt(bank);
+		soundLibrary.bufferEvents.removeAt(bank);
+		if(soundLibrary.respondsTo(\metaDataEvents) and: { soundLibrary.metaDataEvents.notNil }) {
+			soundLibrary.metaDataEvents.removeAt(bank)
+		};
+		this.prFreeLater(old.asArray);
+		onDone.value(request, old.size);
 	}
 
 	// Sends the reads; the last read of every chunk of queryChunk buffers carries a /b_query

@@ -19,6 +19,9 @@ Rules (each violation throws a TidalSortError, nothing is read):
   channels (SuperDirt has no synth for more).
 - files are ordered by plain unsigned byte comparison of their names, which is the order
   tidalsort writes (000_x.wav, 001_y.wav, ...) and the order SuperDirt uses.
+
+For unloading, a sound's folder is compared as a folder key (its parent folder resolved with
+File.realpath, then its name), which works for folders that no longer exist; see readFrom.
 */
 
 TidalSortPaths {
@@ -54,11 +57,7 @@ TidalSortPaths {
 	resolveFolder { |folder|
 		var real;
 		if(folder.isEmpty) { TidalSortError("folder is empty").throw };
-		if(folder.size > 4096) { TidalSortError("folder path is too long").throw };
-		if(folder[0] != $/) { TidalSortError("folder must be an absolute path: %".format(folder)).throw };
-		if(folder.split($/).any { |part| part == ".." }) {
-			TidalSortError("folder must not contain '..': %".format(folder)).throw
-		};
+		this.checkFolderArg(folder);
 		real = File.realpath(folder);
 		if(real.isNil) { TidalSortError("folder not found: %".format(folder)).throw };
 		real = real.withoutTrailingSlash;
@@ -67,6 +66,32 @@ TidalSortPaths {
 			TidalSortError("folder is outside the allowed roots: %".format(folder)).throw
 		};
 		^real
+	}
+
+	// an absolute folder path (no "..") for sounds to be looked up or unloaded, or throws
+	checkFolderArg { |folder|
+		if(folder.isEmpty or: { folder[0] != $/ }) { TidalSortError("folder must be an absolute path: %".format(folder)).throw };
+		if(folder.size > 4096) { TidalSortError("folder path is too long").throw };
+		if(folder.split($/).any { |part| part == ".." }) {
+			TidalSortError("folder must not contain '..': %".format(folder)).throw
+		};
+		^folder
+	}
+
+	// true if every buffer was read from a file directly in folder, and folder lies below a root
+	readFrom { |buffers, folder|
+		var key = this.class.folderKey(folder);
+		^this.isBelowRoot(key) and: {
+			buffers.asArray.every { |buf|
+				buf.notNil and: { buf.path.notNil } and: { this.class.folderKey(buf.path.asString.dirname) == key }
+			}
+		}
+	}
+
+	// a folder as a comparable string: its parent resolved with File.realpath, then its name
+	*folderKey { |folder|
+		var path = folder.asString.withoutTrailingSlash, parent = path.dirname;
+		^(File.realpath(parent) ? parent).withoutTrailingSlash ++ "/" ++ path.basename
 	}
 
 	// returns an Array of Events (path, name, numFrames, numChannels, sampleRate) in byte order

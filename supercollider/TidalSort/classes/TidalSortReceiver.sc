@@ -1,14 +1,25 @@
 /*
 TidalSortReceiver
 
-The OSC side (protocol version 1). One responsibility: messages in, replies out.
+The OSC side (protocol version 2). One responsibility: messages in, replies out.
 Registers permanent OSCFuncs (they survive Cmd-Period) on one UDP port:
 
 	/tidalsort/bank    bank folder count boundaries [labels]  -> /tidalsort/loaded bank count
 	                                                          or /tidalsort/error  bank reason
-	/tidalsort/ping    (any arguments are ignored)            -> /tidalsort/pong   1
+	/tidalsort/sounds  root prefix                            -> /tidalsort/sounds root total name...
+	                                                          or /tidalsort/error  "" reason
+	/tidalsort/unload  sound folder                           -> /tidalsort/unloaded sound count
+	                                                          or /tidalsort/error  sound reason
+	/tidalsort/ping    (any arguments are ignored)            -> /tidalsort/pong   2
 	/tidalsort/resend  [bank]                                 -> /tidalsort/resent n
 	                                                          or /tidalsort/error  bank reason
+
+/tidalsort/sounds lists the sounds whose names start with prefix and whose files were all read
+from root/<name> (by TidalSort or by SuperDirt's own loading), below the roots; a long answer
+comes in several messages of at most namesPerReply names, each with the total count.
+/tidalsort/unload removes such a sound from the sound library (queued after pending loads),
+frees its buffers after the grace delay and sends "" to Tidal under its /ctrl keys; the sound's
+files must all have been read from folder.
 
 Replies go to the sender's address and port (sclang sends them from its language port).
 Messages from senders the TidalSortAccess does not allow are dropped without a reply.
@@ -17,6 +28,8 @@ that no input can leave an error behind in the interpreter.
 */
 
 TidalSortReceiver {
+
+	classvar <namesPerReply = 200;
 
 	var <tidalSort, <port, <oscFuncs;
 
@@ -31,7 +44,11 @@ TidalSortReceiver {
 			OSCFunc({ |msg, time, addr| this.prGuard(addr, { this.prPing(msg, addr) }) },
 				'/tidalsort/ping', recvPort: port).fix,
 			OSCFunc({ |msg, time, addr| this.prGuard(addr, { this.prResend(msg, addr) }) },
-				'/tidalsort/resend', recvPort: port).fix
+				'/tidalsort/resend', recvPort: port).fix,
+			OSCFunc({ |msg, time, addr| this.prGuard(addr, { this.prSounds(msg, addr) }) },
+				'/tidalsort/sounds', recvPort: port).fix,
+			OSCFunc({ |msg, time, addr| this.prGuard(addr, { this.prUnload(msg, addr) }) },
+				'/tidalsort/unload', recvPort: port).fix
 		];
 	}
 
@@ -81,6 +98,53 @@ TidalSortReceiver {
 			if(err.isKindOf(TidalSortError)) { err.what } { "internal error: " ++ err.errorString }
 		};
 		if(error.notNil) { this.replyError(addr, name, error) };
+	}
+
+	// the arguments of a message that must be exactly count strings, or throws
+	*stringArgs { |msg, names|
+		if(msg.size != (names.size + 1)) {
+			TidalSortError("expected % arguments (%), got %".format(names.size, names.join(", "), msg.size - 1)).throw
+		};
+		^names.collect { |name, i| TidalSortRequest.stringArg(msg[i + 1], name) }
+	}
+
+	prSounds { |msg, addr|
+		var root, prefix, lib = tidalSort.soundLibrary, names, paths = tidalSort.paths;
+		var error = try {
+			#root, prefix = this.class.stringArgs(msg, ["root", "prefix"]);
+			paths.checkFolderArg(root);
+			names = lib.buffers.keys.asArray.collect(_.asString).select { |name|
+				(prefix.isEmpty or: { name.beginsWith(prefix) }) and: { paths.readFrom(lib.buffers[name.asSymbol], root.withoutTrailingSlash ++ "/" ++ name) }
+			}.sort;
+			nil
+		} { |err|
+			if(err.isKindOf(TidalSortError)) { err.what } { "internal error: " ++ err.errorString }
+		};
+		if(error.notNil) { ^this.replyError(addr, "", error) };
+		if(names.isEmpty) { ^this.reply(addr, '/tidalsort/sounds', root, 0) };
+		names.clump(namesPerReply).do { |chunk| this.reply(addr, '/tidalsort/sounds', root, names.size, *chunk) };
+	}
+
+	prUnload { |msg, addr|
+		var sound, folder, paths = tidalSort.paths;
+		var error = try {
+			#sound, folder = this.class.stringArgs(msg, ["sound", "folder"]);
+			if(TidalSortRequest.isBankName(sound).not) { TidalSortError("invalid sound name").throw };
+			paths.checkFolderArg(folder);
+			tidalSort.loader.enqueueUnload(
+				(bank: sound.asSymbol, folder: folder, check: { |buffers|
+					if(paths.readFrom(buffers, folder).not) {
+						"'%' was not loaded from % (or that folder is outside the allowed roots)".format(sound, folder)
+					}
+				}),
+				{ |req, num| tidalSort.prUnloaded(req, num); this.reply(addr, '/tidalsort/unloaded', sound, num) },
+				{ |req, reason| this.replyError(addr, sound, reason) }
+			);
+			nil
+		} { |err|
+			if(err.isKindOf(TidalSortError)) { err.what } { "internal error: " ++ err.errorString }
+		};
+		if(error.notNil) { this.replyError(addr, this.class.echoName(msg), error) };
 	}
 
 	prPing { |msg, addr|

@@ -1,7 +1,7 @@
 /*
 TidalSortRequest
 
-Parses and validates one `/tidalsort/bank` message (protocol version 1):
+Parses and validates one `/tidalsort/bank` message (protocol version 2; unchanged since 1):
 
 	/tidalsort/bank  bank  folder  count  boundaries  [labels]
 	                 s     s       i      s           s
@@ -14,6 +14,8 @@ Parses and validates one `/tidalsort/bank` message (protocol version 1):
   first is 0, strictly increasing, last equals count ("0 12 30 55").
 - labels (optional): one label per cluster, space-separated, each [A-Za-z0-9_.-]+ and at
   most 64 characters ("kick snare c2").
+- boundaries and labels are each at most TidalSortCtrl.maxValueSize characters (what can
+  reach Tidal's control input in parts; a datagram that carries them is smaller anyway).
 
 *fromMessage returns an Event (bank, folder, count, boundaries, boundariesString, labels,
 labelsString, files) or throws TidalSortError. It reads only file headers; no server state
@@ -115,6 +117,7 @@ TidalSortRequest {
 	*parseBoundaries { |string, count|
 		var tokens, values;
 		if(string.size > (12 * (count + 2))) { TidalSortError("boundaries string is too long").throw };
+		this.checkFitsTidal(string, "boundaries");
 		tokens = this.tokens(string);
 		if(tokens.size < 2) {
 			TidalSortError("boundaries need at least two ints (0 and the count), got %".format(string.cs)).throw
@@ -139,6 +142,7 @@ TidalSortRequest {
 	*parseLabels { |string, numClusters|
 		var tokens;
 		if(string.size > ((maxNameSize + 1) * numClusters + 1)) { TidalSortError("labels string is too long").throw };
+		this.checkFitsTidal(string, "labels");
 		tokens = this.tokens(string);
 		if(tokens.size != numClusters) {
 			TidalSortError("labels: expected % (one per cluster), got %".format(numClusters, tokens.size)).throw
@@ -150,6 +154,13 @@ TidalSortRequest {
 			}
 		};
 		^tokens
+	}
+
+	*checkFitsTidal { |string, what|
+		if(string.size > TidalSortCtrl.maxValueSize) {
+			TidalSortError("% are too long for Tidal's control input (% characters, at most %)"
+				.format(what, string.size, TidalSortCtrl.maxValueSize)).throw
+		}
 	}
 
 	*tokens { |string|

@@ -12,6 +12,20 @@ Every helper takes the bank name first and returns a pattern of sample numbers f
 
 > d1 $ s "kb6*8" # n (tsIn "kb6" "<0 2>" "0 .. 7")
 
+== Families
+
+Cluster labels name families: the family of a label is the label without a trailing
+@-\<digits\>@. Drum-family labels are @kick snare clap rim tom hihat_closed hihat_open
+cymbal perc other@, numbered within the family in bank order (@kick kick-2 kick-3 snare
+...@). A family is the concatenation, in bank order, of the clusters whose labels belong to
+it (contiguous when families are grouped, spread over the bank when clusters are grouped by
+sound alone).
+The family helpers ('tsFam', 'tsFamRand', 'tsFamDrift', 'tsFamPat') address a whole family
+by name or by a tidal-drum-machines abbreviation ('tsFamily'), so a pattern keeps playing
+the same kind of sound when samples are added or the bank is re-sorted, whatever happens to
+cluster numbers. A family the bank does not have plays nothing: no events, never another
+family's sound (and so does every family while a bank's labels are unknown).
+
 == Where the boundaries come from
 
 For bank @b@ the helpers read, at query time and in this order:
@@ -43,6 +57,13 @@ module Sound.Tidal.TidalSort
   , tsDrift
   , tsDriftIn
   , tsSpread
+    -- * Families
+  , tsFam
+  , tsFamRand
+  , tsFamDrift
+  , tsFamPat
+  , tsFamily
+  , tsFamRanges
     -- * Where the boundaries come from
   , tsStatic
   , tsBounds
@@ -142,6 +163,69 @@ tsSpread :: Num a => String -> TSC.Pattern TSC.Time -> TSC.Pattern a
 tsSpread b rp = fromIntegral <$> TSC.innerJoin
   ((\r -> tidalsortWith b ((\k (bs, _) -> tidalsortSpreadAt bs k) <$> tidalsortSteps r)) <$> rp)
 
+-- | Index @i@ within family @f@ of bank @b@: the family's samples in bank order, over all
+-- its clusters. The index wraps inside the family (@-1@ is its last sample); @f@ is a
+-- family name or abbreviation ('tsFamily'), sampled at each index event. Structure from
+-- the index pattern; a family the bank does not have plays no events.
+--
+-- > d1 $ s "kb6*4" # n (tsFam "kb6" "kick" "<0 3 5>")
+-- > d1 $ n (tsFam "kb6" "<bd sd>" "0 1 2 -1") # s "kb6"
+tsFam :: Num a => String -> TSC.Pattern String -> TSC.Pattern Int -> TSC.Pattern a
+tsFam b fp ip = fromIntegral <$> TSC.filterJust (tidalsortWith b
+  (TSC.applyPatToPatLeft ((\i f (bs, ls) -> tidalsortFamMember (tidalsortFamRanges bs ls f) i) <$> ip) fp))
+
+-- | A random member of family @f@ of bank @b@, drawn afresh for every event; a continuous
+-- pattern like 'tsRand' (give it structure with @#@ or 'TSC.segment'). A family the bank
+-- does not have plays no events.
+--
+-- > d1 $ s "kb6*8" # n (tsFamRand "kb6" "hh") # gain 0.8
+-- > d1 $ s "kb6(3,8)" # n (tsFamRand "kb6" "<kick tom>")
+tsFamRand :: Num a => String -> TSC.Pattern String -> TSC.Pattern a
+tsFamRand b fp = fromIntegral <$> TSC.filterJust (tidalsortWith b
+  (TSC.applyPatToPatLeft ((\r f (bs, ls) -> tidalsortFamPick (tidalsortFamRanges bs ls f) r) <$> (TSC.rand :: TSC.Pattern Double)) fp))
+
+-- | Drift inside family @f@: a bounded random walk over the family's samples in bank
+-- order, @r@ steps per cycle, each step to the neighbouring member (@n@ changes by 1 inside
+-- a contiguous family; where a family spans separate ranges, a step from the end of one
+-- range goes to the start of the next), bouncing off both ends of the family. Deterministic,
+-- like 'tsDrift'; a family the bank does not have plays no events.
+--
+-- > d1 $ s "kb6*16" # n (tsFamDrift "kb6" "snare" 16) # gain "0.9 0.7"
+-- > d1 $ n (tsFamDrift "kb6" "<cymbal perc>" 4) # s "kb6" # legato 1
+tsFamDrift :: Num a => String -> TSC.Pattern String -> TSC.Pattern TSC.Time -> TSC.Pattern a
+tsFamDrift b fp rp = fromIntegral <$> TSC.filterJust (TSC.innerJoin
+  ((\r -> tidalsortWith b (TSC.applyPatToPatLeft ((\k f (bs, ls) -> tidalsortFamWalk (tidalsortFamRanges bs ls f) k) <$> tidalsortSteps r) fp)) <$> rp))
+
+-- | A beat written as @family:index@ words: the family by name or abbreviation, the index
+-- optional (default 0) and wrapping inside the family as in 'tsFam'. A word whose family
+-- the bank does not have plays no event.
+--
+-- > d1 $ n (tsFamPat "kb6" "kick:0 [hihat_closed:1 hihat_closed:2] snare:0") # s "kb6"
+-- > d1 $ s "kb6*4" # n (tsFamPat "kb6" "bd <hh:1 oh> sd:<0 1 2> hh:-1")
+tsFamPat :: Num a => String -> TSC.Pattern String -> TSC.Pattern a
+tsFamPat b sp = fromIntegral <$> TSC.filterJust (tidalsortWith b ((\w (bs, ls) -> tidalsortFamWord bs ls w) <$> sp))
+
+-- | The family a name stands for, as the family helpers read it (case-insensitive):
+-- tidal-drum-machines abbreviations @bd@ kick, @sd@ snare, @cp@ clap, @rim@ \/ @rs@ rim,
+-- @lt@ \/ @mt@ \/ @ht@ \/ @tom@ tom, @hh@ \/ @ch@ hihat_closed, @oh@ hihat_open,
+-- @cr@ \/ @rd@ \/ @cy@ cymbal, @perc@ \/ @cb@ \/ @sh@ \/ @tb@ perc, @fx@ \/ @misc@ other;
+-- any other name in lower case (the family names themselves, or the label families of
+-- older banks such as @hat@).
+--
+-- > tsFamily "BD" == "kick"
+-- > tsFamily "hh" == "hihat_closed"
+tsFamily :: String -> String
+tsFamily name = maybe lower id (lookup lower tidalsortAliases)
+  where lower = map TSChar.toLower name
+
+-- | The @n@ ranges (start, stop) of family @f@ of bank @b@ in bank order, as the family
+-- helpers see them (empty when the bank has no such family), as a pattern, to build your
+-- own helpers.
+--
+-- > d1 $ s "kb6*4" # n (fromIntegral . sum . map fst . take 1 <$> tsFamRanges "kb6" "snare") -- the first snare
+tsFamRanges :: String -> TSC.Pattern String -> TSC.Pattern [(Int, Int)]
+tsFamRanges b fp = tidalsortWith b ((\f (bs, ls) -> tidalsortFamRanges bs ls f) <$> fp)
+
 -- | Store static boundaries and labels (usually @tidalsortBanks@ from the
 -- @tidalsort-banks.hs@ file) in the stream's control state, under keys the receiver
 -- never sends ('tsStaticKey'), so the helpers work with no bridge running and a live
@@ -220,8 +304,36 @@ tidalsortChoose live liveLabels static staticLabels =
 -- Internal: the boundaries and labels of bank b, one value per cycle.
 tidalsortSource :: String -> TSC.Pattern ([Int], [String])
 tidalsortSource b = tidalsortChoose
-  <$> TSC.cS "" (tsKey b) <*> TSC.cS "" (tsLabelsKey b)
+  <$> tidalsortLive (tsKey b) <*> tidalsortLive (tsLabelsKey b)
   <*> TSC.cS "" (tsStaticKey b) <*> TSC.cS "" (tsStaticLabelsKey b)
+
+-- Internal: the live value under control key k. Tidal 1.7 reads at most 8,192 bytes of an
+-- OSC message, so the receiver sends a longer value in parts: k then holds "@<g> <n>" and
+-- part i (0-based) sits under k.<g mod 2>.<i> as "<g>:<text>". The parts are joined when
+-- all n carry generation g; otherwise (a part lost or left from another reload) the value
+-- is "" and the helpers fall back.
+tidalsortLive :: String -> TSC.Pattern String
+tidalsortLive k = TSC.innerJoin (tidalsortJoin k <$> TSC.cS "" k)
+
+tidalsortJoin :: String -> String -> TSC.Pattern String
+tidalsortJoin k v = case tidalsortHeader v of
+  Nothing -> pure v
+  Just (g, count) -> maybe "" concat . mapM (tidalsortPart g)
+    <$> sequenceA [TSC.cS "" (k ++ "." ++ show (g `mod` 2) ++ "." ++ show i) | i <- [0 .. count - 1]]
+
+-- Internal: "@<g> <n>" with 1 <= n <= 64 (the receiver's cap) to Just (g, n).
+tidalsortHeader :: String -> Maybe (Int, Int)
+tidalsortHeader v = case v of
+  ('@' : rest) -> case mapM TSRead.readMaybe (words rest) of
+    Just [g, count] | g >= 0 && count >= 1 && count <= 64 -> Just (g, count)
+    _ -> Nothing
+  _ -> Nothing
+
+-- Internal: the text of a part of generation g.
+tidalsortPart :: Int -> String -> Maybe String
+tidalsortPart g p = case break (== ':') p of
+  (gs, ':' : text) | TSRead.readMaybe gs == Just g -> Just text
+  _ -> Nothing
 
 -- Internal: structure from the first pattern, the bank's source sampled at each event.
 tidalsortWith :: String -> TSC.Pattern (([Int], [String]) -> r) -> TSC.Pattern r
@@ -344,6 +456,58 @@ tidalsortWalkIn :: [Int] -> Int -> Int -> Int
 tidalsortWalkIn bs c k = case tidalsortCluster bs c of
   (lo, size) | size > 0 -> tidalsortWalk lo size k
              | otherwise -> tidalsortClamp bs lo
+
+-- Internal: abbreviations of tidal-drum-machines and the family each stands for.
+tidalsortAliases :: [(String, String)]
+tidalsortAliases =
+  [ ("bd", "kick"), ("sd", "snare"), ("cp", "clap"), ("rs", "rim")
+  , ("lt", "tom"), ("mt", "tom"), ("ht", "tom"), ("hh", "hihat_closed"), ("ch", "hihat_closed")
+  , ("oh", "hihat_open"), ("cr", "cymbal"), ("rd", "cymbal"), ("cy", "cymbal")
+  , ("cb", "perc"), ("sh", "perc"), ("tb", "perc"), ("fx", "other"), ("misc", "other") ]
+
+-- Internal: the family of a cluster label: the label without a trailing "-<digits>"
+-- ("kick-2" -> "kick", "hihat_closed" -> "hihat_closed"), read like a name by tsFamily.
+tidalsortLabelFamily :: String -> String
+tidalsortLabelFamily label = tsFamily (case break (== '-') (reverse label) of
+  (digits@(_ : _), '-' : rest) | all TSChar.isDigit digits && not (null rest) -> reverse rest
+  _ -> label)
+
+-- Internal: the non-empty (start, stop) ranges of the clusters of family f, in bank order.
+tidalsortFamRanges :: [Int] -> [String] -> String -> [(Int, Int)]
+tidalsortFamRanges bs ls f =
+  [ (lo, hi) | ((lo, hi), l) <- zip (zip bs (drop 1 bs)) ls, hi > lo, tidalsortLabelFamily l == family ]
+  where family = tsFamily f
+
+-- Internal: the n of member j (0 <= j < the family's size) of a family's ranges.
+tidalsortFamAt :: [(Int, Int)] -> Int -> Maybe Int
+tidalsortFamAt rs j = case rs of
+  ((lo, hi) : rest) | j < hi - lo -> Just (lo + j)
+                    | otherwise -> tidalsortFamAt rest (j - (hi - lo))
+  [] -> Nothing
+
+tidalsortFamSize :: [(Int, Int)] -> Int
+tidalsortFamSize rs = sum [hi - lo | (lo, hi) <- rs]
+
+tidalsortFamMember :: [(Int, Int)] -> Int -> Maybe Int
+tidalsortFamMember rs i
+  | size > 0 = tidalsortFamAt rs (i `mod` size)
+  | otherwise = Nothing
+  where size = tidalsortFamSize rs
+
+tidalsortFamPick :: [(Int, Int)] -> Double -> Maybe Int
+tidalsortFamPick rs r = tidalsortFamMember rs (max 0 (min (size - 1) (floor (r * fromIntegral size))))
+  where size = tidalsortFamSize rs
+
+tidalsortFamWalk :: [(Int, Int)] -> Int -> Maybe Int
+tidalsortFamWalk rs k
+  | size > 0 = tidalsortFamAt rs (tidalsortWalk 0 size k)
+  | otherwise = Nothing
+  where size = tidalsortFamSize rs
+
+-- Internal: one "family:index" word of tsFamPat.
+tidalsortFamWord :: [Int] -> [String] -> String -> Maybe Int
+tidalsortFamWord bs ls w = case break (== ':') w of
+  (f, rest) -> tidalsortFamMember (tidalsortFamRanges bs ls f) (maybe 0 id (TSRead.readMaybe (drop 1 rest)))
 
 -- Internal: step k of tsSpread.
 tidalsortSpreadAt :: [Int] -> Int -> Int
