@@ -8,6 +8,7 @@ among them the one between the folder swap and the manifest write, is a kill poi
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -30,6 +31,7 @@ from tidalsort.haskell_banks import HASKELL_BANKS_NAME, haskell_banks
 from tidalsort.index import load_index
 from tidalsort.manifest import load
 from tidalsort.pipeline import SortOptions, sort_library
+from tidalsort.strudel import STRUDEL_MAP_NAME, sample_map
 
 BANK = "b"
 #: The file system calls a sort makes while it writes (module, name): each is a kill point.
@@ -105,7 +107,7 @@ def on_disk(root: Path, bank: str) -> dict[str, dict[str, str]]:
 
 
 def assert_described(root: Path, bank: str, features: dict[str, np.ndarray]) -> dict[str, dict[str, str]]:
-    """The manifest, feature index and banks file say exactly what the bank's folders hold."""
+    """The manifest, feature index, banks file and Strudel map say exactly what the bank's folders hold."""
     manifest = load(root)
     entry = manifest["banks"][bank]
     described: dict[str, dict[str, str]] = {}
@@ -117,6 +119,7 @@ def assert_described(root: Path, bank: str, features: dict[str, np.ndarray]) -> 
     index = load_index(root, bank)
     np.testing.assert_allclose(index.features, np.array([features[s["source"]] for s in entry["samples"]]), rtol=1e-4)  # the row of the right sound
     assert (root / HASKELL_BANKS_NAME).read_text() == haskell_banks(manifest, root)
+    assert json.loads((root / STRUDEL_MAP_NAME).read_text()) == sample_map(manifest)
     return disk
 
 

@@ -23,7 +23,7 @@ from tidalsort.demo import KIT
 from tidalsort.manifest import load
 from tidalsort.pipeline import Progress, SortOptions, sort_library
 
-ROOT_FILES = {"tidalsort.yaml", "tidalsort-banks.hs"}
+ROOT_FILES = {"tidalsort.yaml", "tidalsort-banks.hs", "strudel.json"}
 
 
 def run(*argv: str | Path) -> int:
@@ -394,7 +394,7 @@ def test_out_inside_or_equal_to_a_source_never_lists_tidalsorts_own_files(kit: P
         assert run("sort", kit, "--out", out, "--bank", "kb", "--strict", "--clusters", "3") == 0
     entry = manifest(out)["banks"]["kb"]
     assert entry["skipped"] == [] and len(entry["samples"]) == 18
-    assert (out / "kb-dendrogram.png").is_file() and (out / "tidalsort-banks.hs").is_file()
+    assert (out / "kb-dendrogram.png").is_file() and (out / "tidalsort-banks.hs").is_file() and (out / "strudel.json").is_file()
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__, bridge
+from . import __version__, bridge, strudel
 from .audio import UnreadableAudio
 from .bank import BankClash
 from .demo import make_kit
@@ -24,12 +24,13 @@ from .features import FEATURE_SETS, FeatureSettings
 from .order import ORDERS
 from .scaling import SCALINGS
 from .scan import path_text
-from .manifest import ManifestError
+from .manifest import ManifestError, load
 from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entries, sort_library
 from .evaluate import evaluate_bank
 from .journal import recover
 from .report import neighbour_line, neighbour_table, print_report
 from .notify import DEFAULT_TIMEOUT, PING_TIMEOUT, check_receiver, notify_bank
+from .serve import SampleServer, paste_line
 from .similarity import Library
 from .watch import watch
 
@@ -40,6 +41,7 @@ EXAMPLES = """examples:
   tidalsort report ~/tidal-samples --bank kb6
   tidalsort similar ~/Downloads/kick.wav --out ~/tidal-samples
   tidalsort eval ~/tidal-samples --bank kb6 --labels labels.csv
+  tidalsort serve ~/tidal-samples
 """
 
 
@@ -54,6 +56,12 @@ LIVE_EXAMPLES = """examples:
   tidalsort notify ~/tidal-samples --bank kb6
   tidalsort watch ~/samples/incoming --out ~/tidal-samples --bank fresh
   tidalsort sort ~/samples/kb6 --out ~/tidal-samples --notify --sc-port 57120
+"""
+
+
+SERVE_EXAMPLES = """examples:
+  tidalsort serve ~/tidal-samples                # then, in Strudel: samples('http://127.0.0.1:5432/strudel.json')
+  tidalsort serve ~/tidal-samples --port 6000    # the map served says port 6000 by itself
 """
 
 
@@ -92,6 +100,7 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=_positive, default=None, help="processes analysing files (default: one per core)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache ROOT/.tidalsort/cache.sqlite")
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
+    p.add_argument("--strudel-base", type=strudel.base_url, metavar="URL", help=f"where Strudel finds ROOT's folders, the _base of ROOT/strudel.json (default: the one it has, else {strudel.DEFAULT_BASE}, tidalsort serve's default address; serve itself always serves its own)")
 
 
 def _add_sc_options(p: argparse.ArgumentParser) -> None:
@@ -131,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settle", type=float, default=1.0, help="seconds without further changes before sorting (default: 1)")
     p.add_argument("--no-notify", dest="notify", action="store_false", help="only sort; do not tell SuperDirt")
     _add_sc_options(p)
+
+    p = commands.add_parser("serve", help="serve the banks and their Strudel sample map over HTTP, for the Strudel REPL", epilog=SERVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
+    p.add_argument("--port", type=int, default=strudel.SERVE_PORT, help=f"TCP port (default: {strudel.SERVE_PORT}; 0: any free port)")
+    p.add_argument("--host", default=strudel.SERVE_HOST, help=f"address to listen on (default: {strudel.SERVE_HOST}, this machine only)")
 
     p = commands.add_parser("report", help="print the cluster report of sorted banks again, from the manifest")
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
@@ -190,6 +204,7 @@ def _options(args: argparse.Namespace) -> SortOptions:
         strict=args.strict,
         jobs=args.jobs,
         cache=not args.no_cache,
+        strudel_base=args.strudel_base,
     )
 
 
@@ -232,6 +247,32 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
         watch(args.sources, sort_and_notify, args.interval, args.settle)
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _serve(args: argparse.Namespace, err: Console) -> int:
+    root = args.root.expanduser().absolute()
+    if not root.is_dir():
+        raise OSError(f"{root} is not a folder")
+    try:
+        server = SampleServer(root, args.host, args.port)
+    except OSError as exc:
+        raise OSError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    banks = list(load(root)["banks"])
+    say = lambda text: err.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+    say(f"serving {', '.join(banks) or 'no banks yet'} from {root} at {server.url} (read-only; Ctrl-C to stop)")
+    if not server.loopback:
+        say(f"tidalsort: warning: {args.host} is not a loopback address: every machine that reaches it can read these banks")
+    say("in Strudel, run:")
+    print(paste_line(server.url), flush=True)
+    if banks:
+        say(f'then play, e.g.: s("{banks[0]}").n(3)')
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 
@@ -281,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = lambda message, *rest: err.print(f"tidalsort: warning: {message}", markup=False, highlight=False, soft_wrap=True)
     out = Console() if sys.stdout.isatty() else Console(width=160)  # piped: keep Tidal lines whole
     try:
-        if args.command in ("report", "notify", "similar", "eval"):
+        if args.command in ("report", "notify", "similar", "eval", "serve"):
             recover(args.root.expanduser().absolute())  # a sort killed in the middle: finish it first
         if args.command == "sort":
             return _sort(args, err, out)
@@ -297,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _watch(args, err)
         if args.command == "similar":
             return _similar(args, out)
+        if args.command == "serve":
+            return _serve(args, err)
         if args.command == "eval":
             return _eval(args, out)
         if args.command == "demo":

@@ -5,7 +5,8 @@ folders, its feature index and its dendrogram (a :class:`Pending`). Then it writ
 journal, ``ROOT/.tidalsort/journal-BANK.json``, naming those and holding the bank's new
 manifest entry, flushes the file system, and carries the journal out: swaps the folders
 in (each in one step), removes the bank's folders no longer needed, moves the index and
-the dendrogram in, writes the manifest and ``tidalsort-banks.hs``, flushes again, and
+the dendrogram in, writes the manifest, ``tidalsort-banks.hs`` and ``strudel.json`` (both
+made from the whole manifest), flushes again, and
 deletes the replaced folders and the journal. Every step can be done again, so a run that
 finds a journal (a sort killed or a power loss after the journal was written) carries it
 out again, under the root's lock, before it reads the manifest. Without a journal nothing
@@ -25,6 +26,7 @@ from .atomic import flush, write_atomic
 from .bank import STATE_DIR, Built, build_folders, clean_state, delete_replaced, discard, remove_folder, swap_in
 from .haskell_banks import write_haskell_banks
 from .manifest import locked, save_bank
+from .strudel import write_strudel_map
 
 _JOURNALS = "journal-*.json"
 
@@ -66,8 +68,11 @@ class Pending:
         self.files[final] = Path(tmp)
         write(Path(tmp))
 
-    def commit(self, entry: dict[str, Any]) -> dict[str, Any]:
-        """Put the bank in place with manifest ``entry``; returns the whole manifest as written."""
+    def commit(self, entry: dict[str, Any], strudel_base: str | None = None) -> dict[str, Any]:
+        """Put the bank in place with manifest ``entry``; returns the whole manifest as written.
+
+        ``strudel_base`` is the ``_base`` of ``strudel.json`` (None: keep the one it has).
+        """
         assert self.built is not None, "build() the folders first"
         state = self.root / STATE_DIR
         journal = {
@@ -76,6 +81,7 @@ class Pending:
             "stale": self.built.stale,
             "files": {str(final.relative_to(self.root)): staged.name for final, staged in self.files.items()},
             "entry": entry,
+            "strudel_base": strudel_base,
         }
         write_atomic(journal_path(self.root, self.bank), lambda tmp: tmp.write_text(json.dumps(journal), encoding="utf-8"), state)
         self.committed = True
@@ -95,6 +101,7 @@ def _carry_out(root: Path, journal: dict[str, Any]) -> dict[str, Any]:
             os.replace(state / staged, root / final)
     manifest = save_bank(root, bank, journal["entry"])
     write_haskell_banks(root, manifest)
+    write_strudel_map(root, manifest, journal.get("strudel_base"))
     flush(root)  # all in place on disk before the journal goes
     delete_replaced(root, [state / built for built, _ in journal["folders"].values()])
     journal_path(root, bank).unlink()

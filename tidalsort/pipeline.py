@@ -25,6 +25,7 @@ from .names import bank_name, check_bank_name, folder_name, output_format, pad_w
 from .order import ORDERS, Ordering, order_leaves, refine, reorder_clusters, representatives
 from .scaling import Scaler
 from .scan import path_text, scan
+from .strudel import STRUDEL_MAP_NAME
 
 Layout = Literal["bank", "split"]
 
@@ -54,6 +55,7 @@ class SortOptions:
     strict: bool = False
     jobs: int | None = None  # None: one per core
     cache: bool = True
+    strudel_base: str | None = None  # _base of ROOT/strudel.json; None: keep the one it has
 
 
 @dataclass
@@ -250,7 +252,7 @@ def sort_library(
 
 def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
     """(device, inode) of the files tidalsort wrote directly in ``root``, never sources."""
-    paths = [manifest_path(root), root / HASKELL_BANKS_NAME, *(dendrogram_path(root, bank) for bank in banks)]
+    paths = [manifest_path(root), root / HASKELL_BANKS_NAME, root / STRUDEL_MAP_NAME, *(dendrogram_path(root, bank) for bank in banks)]
     return {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in paths if p.is_file())}
 
 
@@ -298,7 +300,7 @@ def _finish(
         if options.dendrogram and len(placed) > 1:
             leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
             pending.stage(dendrogram_path(root, bank), lambda path: draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", path))
-        pending.commit(entry)
+        pending.commit(entry, options.strudel_base)
         if cache:
             cache.put_written(built.written)
     return {"name": bank, **entry}
