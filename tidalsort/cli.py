@@ -136,8 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+", type=Path, help="sample files and folders to watch (recursively)")
     p.add_argument("--out", required=True, type=Path, metavar="ROOT", help="output root")
     _add_sort_options(p)
-    p.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the sources (default: 1)")
-    p.add_argument("--settle", type=float, default=1.0, help="seconds without further changes before sorting (default: 1)")
+    p.add_argument("--settle", type=float, default=0.3, help="seconds without further changes before sorting (default: 0.3)")
+    p.add_argument("--poll", action="store_true", help="look at the sources every --interval seconds instead of waiting for file-system events (for network file systems, which raise no events for changes made elsewhere); used anyway where events are not available")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between looks when polling (default: 1)")
     p.add_argument("--no-notify", dest="notify", action="store_false", help="only sort; do not tell SuperDirt")
     _add_sc_options(p)
 
@@ -242,9 +243,11 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
         except (NothingToSort, StrictSkip, BankClash, ManifestError, ValueError, OSError, bridge.BridgeError) as exc:
             err.print(f"tidalsort: {exc}; watching on", markup=False, highlight=False)
 
-    err.print(f"watching {', '.join(map(str, args.sources))} (Ctrl-C to stop)", markup=False, highlight=False)
+    def say(how: str) -> None:
+        err.print(f"watching {', '.join(map(str, args.sources))} {how} (Ctrl-C to stop)", markup=False, highlight=False)
+
     try:
-        watch(args.sources, sort_and_notify, args.interval, args.settle)
+        watch(args.sources, sort_and_notify, args.interval, args.settle, poll=args.poll, say=say)
     except KeyboardInterrupt:
         pass
     return 0
