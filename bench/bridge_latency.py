@@ -16,7 +16,6 @@ and SuperDirt 1.7.3 with Vowel in ../shared/vendor.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
 import time
@@ -43,17 +42,7 @@ def main(argv: list | None = None) -> int:
     ap.add_argument("--runs", type=int, default=30, help="timed reloads (default 30)")
     ap.add_argument("--seconds", type=float, default=0.5, help="length of each sample in s (default 0.5)")
     args = ap.parse_args(argv)
-
-    missing = sc.missing_tools() + sc.missing_vendor()
-    if missing:
-        print(f"missing: {', '.join(missing)}", file=sys.stderr)
-        return 2
-
-    tmp = sc.make_tmpdir("tidalsort-bench-")
-    try:
-        return run(args, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return sc.run_bench(lambda tmp: run(args, tmp))
 
 
 def run(args: argparse.Namespace, tmp: Path) -> int:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import queue
-import shutil
 import signal
 import statistics
 import subprocess
@@ -128,6 +127,20 @@ def run_mode(mode: str, args: argparse.Namespace, stack: sc.ScStack, source: Pat
     return {"how": how, "sorted": sorted_after, "loaded": loaded_after, "idle": idle}
 
 
+def measure(args: argparse.Namespace, tmp: Path, results: dict) -> int:
+    """Make the source, start the SuperCollider stack, run every mode into ``results``."""
+    rng = np.random.default_rng(7)
+    source = tmp / "source"
+    source.mkdir()
+    for i in range(args.files):
+        sf.write(source / f"hit{i:04d}.wav", one_shot(rng), 44100, subtype="PCM_16")
+    (tmp / "root").mkdir()
+    with sc.ScStack(tmp / "run", tmp / "root", grace=0.5, allow=None, num_buffers=65536) as stack:
+        for mode in args.modes.split(","):
+            results[mode] = run_mode(mode, args, stack, source, rng)
+    return 0
+
+
 def main(argv: list | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=1000, help="samples in the watched source (default 1000)")
@@ -136,24 +149,10 @@ def main(argv: list | None = None) -> int:
     ap.add_argument("--idle", type=float, default=60.0, help="seconds of idle CPU measured (default 60)")
     ap.add_argument("--modes", default=",".join(MODES), help=f"any of {', '.join(MODES)} (default: all)")
     args = ap.parse_args(argv)
-    missing = sc.missing_tools() + sc.missing_vendor()
-    if missing:
-        print(f"missing: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    tmp = sc.make_tmpdir("tidalsort-bench-")
-    try:
-        rng = np.random.default_rng(7)
-        source = tmp / "source"
-        source.mkdir()
-        for i in range(args.files):
-            sf.write(source / f"hit{i:04d}.wav", one_shot(rng), 44100, subtype="PCM_16")
-        (tmp / "root").mkdir()
-        results = {}
-        with sc.ScStack(tmp / "run", tmp / "root", grace=0.5, allow=None, num_buffers=65536) as stack:
-            for mode in args.modes.split(","):
-                results[mode] = run_mode(mode, args, stack, source, rng)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    results: dict = {}
+    status = sc.run_bench(lambda tmp: measure(args, tmp, results))
+    if status:
+        return status
     print(f"tidalsort watch, source of {args.files} samples (0.2 s, 16-bit), {args.runs} files dropped one at a time")
     for mode, r in results.items():
         print(f"{mode} ({' '.join(MODES[mode]) or 'default options'}): {r['how']}")

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -659,3 +659,17 @@ def wait_for_line(log: Path, proc: subprocess.Popen, marker: str, timeout: float
 
 def make_tmpdir(prefix: str = "tidalsort-sc-") -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def run_bench(body: Callable[[Path], int]) -> int:
+    """Run a benchmark needing the SuperCollider stack: ``body(tmp)`` in a temporary folder
+    deleted after. Returns its exit status, or 2 (naming what is missing) without the tools."""
+    missing = missing_tools() + missing_vendor()
+    if missing:
+        print(f"missing: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    tmp = make_tmpdir("tidalsort-bench-")
+    try:
+        return body(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -5,9 +5,9 @@ folders, its feature index and its dendrogram (a :class:`Pending`). Then it writ
 journal, ``ROOT/.tidalsort/journal-BANK.json``, naming those and holding the bank's new
 manifest entry, flushes the file system, and carries the journal out: swaps the folders
 in (each in one step), removes the bank's folders no longer needed, moves the index and
-the dendrogram in, writes the manifest, ``tidalsort-banks.hs`` and ``strudel.json`` (both
-made from the whole manifest), flushes again, and
-deletes the replaced folders and the journal. Every step can be done again, so a run that
+the dendrogram in, writes the manifest, then ``tidalsort-banks.hs`` and ``strudel.json``
+(both made from the whole manifest), flushes again, and deletes the replaced folders and
+the journal. Every step can be done again, so a run that
 finds a journal (a sort killed or a power loss after the journal was written) carries it
 out again, under the root's lock, before it reads the manifest. Without a journal nothing
 was put in place yet: what the sort prepared is deleted.
