@@ -234,14 +234,22 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
     root = args.out.expanduser().absolute()
     options = _options(args)
 
+    def failed(exc: Exception) -> None:
+        err.print(f"tidalsort: {exc}; watching on", markup=False, highlight=False)
+
+    def reload(entry: dict[str, Any]) -> None:  # as soon as the bank is in place, before its dendrogram
+        err.print(f"sorted {entry['name']}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters", markup=False, highlight=False)
+        if args.notify:
+            try:
+                _notify(root, [entry], args, err)
+            except bridge.BridgeError as exc:
+                failed(exc)
+
     def sort_and_notify() -> None:
         try:
-            entry = sort_library(args.sources, root, options)
-            err.print(f"sorted {entry['name']}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters", markup=False, highlight=False)
-            if args.notify:
-                _notify(root, [entry], args, err)
-        except (NothingToSort, StrictSkip, BankClash, ManifestError, ValueError, OSError, bridge.BridgeError) as exc:
-            err.print(f"tidalsort: {exc}; watching on", markup=False, highlight=False)
+            sort_library(args.sources, root, options, JobProgress(committed=reload))
+        except (NothingToSort, StrictSkip, BankClash, ManifestError, ValueError, OSError) as exc:
+            failed(exc)
 
     def say(how: str) -> None:
         err.print(f"watching {', '.join(map(str, args.sources))} {how} (Ctrl-C to stop)", markup=False, highlight=False)

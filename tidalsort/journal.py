@@ -1,13 +1,13 @@
 """Put a sorted bank in place so that the manifest always describes the files on disk.
 
 A sort first prepares everything out of sight under ``ROOT/.tidalsort/``: the bank's new
-folders, its feature index and its dendrogram (a :class:`Pending`). Then it writes a
+folders and its feature index (a :class:`Pending`). Then it writes a
 journal, ``ROOT/.tidalsort/journal-BANK.json``, naming those and holding the bank's new
 manifest entry, flushes the file system, and carries the journal out: swaps the folders
-in (each in one step), removes the bank's folders no longer needed, moves the index and
-the dendrogram in, writes the manifest, then ``tidalsort-banks.hs`` and ``strudel.json``
-(both made from the whole manifest), flushes again, and deletes the replaced folders and
-the journal. Every step can be done again, so a run that
+in (each in one step), removes the bank's folders no longer needed, moves the index in,
+writes the manifest, then ``tidalsort-banks.hs`` and ``strudel.json`` (both made from the
+whole manifest), flushes again, and deletes the replaced folders and the journal. (The
+dendrogram, a picture, is drawn after that, so that a watched bank is reloaded sooner.) Every step can be done again, so a run that
 finds a journal (a sort killed or a power loss after the journal was written) carries it
 out again, under the root's lock, before it reads the manifest. Without a journal nothing
 was put in place yet: what the sort prepared is deleted.

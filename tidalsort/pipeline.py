@@ -11,6 +11,7 @@ import numpy as np
 
 from . import __version__
 from .analysis import Analysis, Problem, analyse
+from .atomic import write_atomic
 from .bank import STATE_DIR, LinkMode, PlannedFile, check_folders, owned_folders, own_files
 from .cache import FeatureCache, identity
 from .cluster import cluster_tree, match_ids
@@ -64,6 +65,8 @@ class Progress:
 
     start: Callable[[str, int], None] = lambda stage, total: None
     advance: Callable[[str, int], None] = lambda stage, count=1: None
+    #: The bank is in place (its manifest entry, with "name"); the dendrogram is drawn after.
+    committed: Callable[[dict[str, Any]], None] = lambda entry: None
 
 
 def default_bank_name(sources: Sequence[str | os.PathLike[str]]) -> str:
@@ -297,12 +300,13 @@ def _finish(
             cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
         entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, ordering, X, k, placed, built.hashes, skipped)
         pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
-        if options.dendrogram and len(placed) > 1:
-            leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
-            pending.stage(dendrogram_path(root, bank), lambda path: draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", path))
         pending.commit(entry, options.strudel_base)
         if cache:
             cache.put_written(built.written)
+        progress.committed({"name": bank, **entry})
+        if options.dendrogram and len(placed) > 1:  # a picture taking seconds for large banks: after the bank is in use
+            leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
+            write_atomic(dendrogram_path(root, bank), lambda path: draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", path), root / STATE_DIR)
     return {"name": bank, **entry}
 
 
