@@ -25,6 +25,7 @@ from .names import bank_name, check_bank_name, folder_name, output_format, pad_w
 from .order import ORDERS, Ordering, order_leaves, refine, reorder_clusters, representatives
 from .scaling import Scaler
 from .scan import path_text, scan
+from .soundmap import map_outputs
 
 Layout = Literal["bank", "split"]
 
@@ -250,7 +251,7 @@ def sort_library(
 
 def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
     """(device, inode) of the files tidalsort wrote directly in ``root``, never sources."""
-    paths = [manifest_path(root), root / HASKELL_BANKS_NAME, *(dendrogram_path(root, bank) for bank in banks)]
+    paths = [manifest_path(root), root / HASKELL_BANKS_NAME, *(dendrogram_path(root, bank) for bank in banks), *(p for bank in banks for p in map_outputs(root, bank))]
     return {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in paths if p.is_file())}
 
 
