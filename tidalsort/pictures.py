@@ -83,7 +83,7 @@ def draw_map(entry: dict[str, Any], xy: np.ndarray, title: str, path: Path) -> N
     n = len(xy)
     fig, ax = plt.subplots(figsize=(12, 10))
     ax.plot(xy[:, 0], xy[:, 1], color="#000000", alpha=0.12 if n > 2000 else 0.25, linewidth=0.5, zorder=1)
-    ax.scatter(xy[:, 0], xy[:, 1], s=float(np.clip(6000 / max(n, 1), 1.5, 40)), c=[groups.colours[g] for g in groups.of_sample], linewidths=0, zorder=2)
+    ax.scatter(xy[:, 0], xy[:, 1], s=float(np.clip(30000 / max(n, 1), 3, 40)), c=[groups.colours[g] for g in groups.of_sample], linewidths=0, zorder=2)
     clusters = np.array([s["cluster"] for s in entry["samples"]])
     if len(entry["clusters"]) <= NAMED_CLUSTERS:
         for c in entry["clusters"]:
