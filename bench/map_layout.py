@@ -16,7 +16,10 @@ UMAP from umap-learn, PCA; fixed seeds) it prints, on the 533 labelled drums of
 With ``--map-samples N`` it also makes a library of N one-shots (``bench/speed.py``'s
 generator, 0.05-1 s), sorts it (symbolic links) and times ``tidalsort map`` on the sorted
 bank in fresh processes: the first run (the layout is computed and cached) and the next
-(cached).
+(cached); then opens the page in headless Chromium (software rendering), drags the map
+across 30 steps and prints the median and slowest time to draw a frame.
+
+UMAP needs ``pip install umap-learn`` (not a dependency of tidalsort).
 
     python bench/map_layout.py                       # all candidates
     python bench/map_layout.py --only tidalsort --sizes 1000 20000
@@ -133,7 +136,31 @@ def timed_map(samples: int) -> dict[str, float]:
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "tidalsort", "map", str(root), "--bank", "big"], check=True, capture_output=True)
             times[run] = time.perf_counter() - start
+        times["frame_ms_median"], times["frame_ms_max"] = frame_times(root / "big-map.html")
         return times
+
+
+def frame_times(page: Path, steps: int = 30) -> tuple[float, float]:
+    """Median and slowest milliseconds to draw the map while it is dragged, in headless Chromium."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from browser_support import chromium
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    with chromium() as driver:
+        driver.get(page.as_uri())
+        canvas = driver.find_element(By.ID, "map")
+        ms = []
+        drag = ActionChains(driver).move_to_element(canvas).click_and_hold()
+        drag.perform()
+        for step in range(steps):
+            frames = driver.execute_script("return window.tidalsortMap.frames")
+            ActionChains(driver).move_by_offset(7 if step % 2 else -5, 3).perform()
+            while driver.execute_script("return window.tidalsortMap.frames") == frames:
+                time.sleep(0.005)
+            ms.append(driver.execute_script("return window.tidalsortMap.drawMs"))
+        ActionChains(driver).release().perform()
+        return float(np.median(ms)), float(max(ms))
 
 
 def main() -> None:
@@ -173,6 +200,7 @@ def main() -> None:
         times = timed_map(args.map_samples)
         results["map"] = times
         print(f"tidalsort map, {args.map_samples} samples: first run (layout computed) {times['first']:.1f} s, next run (cached) {times['cached']:.1f} s")
+        print(f"page, {args.map_samples} dots: a frame while dragging takes {times['frame_ms_median']:.1f} ms (median), {times['frame_ms_max']:.1f} ms at most")
     print(json.dumps(results))
 
 

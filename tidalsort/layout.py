@@ -2,7 +2,7 @@
 
 The method (openTSNE's t-SNE, fixed seed) was chosen by ``bench/map_layout.py`` against
 UMAP, scikit-learn's t-SNE and PCA (see README, "Sound map"). It takes a while on large
-banks (about a minute at 20,000 samples), so every layout is cached in
+banks (80 s at 20,000 samples on two cores), so every layout is cached in
 ``ROOT/.tidalsort/layout-BANK.npz`` under a key made from the bank's scaled features:
 ``tidalsort map`` on an unchanged bank reads it back instead. Rows are laid out in a
 canonical order (sorted by their values), so a bank re-sorted into another order keeps its
