@@ -93,6 +93,7 @@ def press(driver: Any, key: str) -> None:
 
 
 def test_page_from_disk_draws_plays_searches_and_toggles(browser: Any, demo: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -116,6 +117,13 @@ def test_page_from_disk_draws_plays_searches_and_toggles(browser: Any, demo: Pat
         voice = wait_for(lambda: [v for v in state(browser, "voices()") if v["n"] == i and v["time"] > 0 and not v["paused"]])
         assert voice and voice[0]["src"] == (demo / url).as_uri()  # the browser is playing that very file
     assert "demo:%d" % aiff in browser.find_element(By.ID, "details").text
+    # sweeping across many dots: every one plays, never more than 8 at once
+    played = len(state(browser, "played"))
+    most = 0
+    for i in range(12):
+        at_sample(browser, i)
+        most = max(most, len(state(browser, "voices()")))
+    assert len(state(browser, "played")) >= played + 11 and 0 < most <= 8
 
     # clicking copies the Tidal line, or the Strudel line; arrows walk the n order
     at_sample(browser, 7, click=True)
@@ -150,6 +158,17 @@ def test_page_from_disk_draws_plays_searches_and_toggles(browser: Any, demo: Pat
     assert wait_for(lambda: state(browser, "drawn") == 36 - size)
     browser.find_elements(By.CSS_SELECTOR, "#legend button")[0].click()
     assert wait_for(lambda: state(browser, "drawn") == 36)
+
+    # the n order's path can be hidden
+    path = browser.find_element(By.ID, "path")
+    ActionChains(browser).move_to_element(path).perform()  # the pointer off the map: no hover ring
+    frames = state(browser, "frames")
+    wait_for(lambda: state(browser, "frames") > frames, timeout=0.5)
+    before = canvas_pixels(browser)
+    path.click()
+    assert wait_for(lambda: canvas_pixels(browser) != before)
+    path.click()
+    assert wait_for(lambda: canvas_pixels(browser) == before)
 
     # zooming in leaves dots outside the view undrawn; 0 shows the whole map again
     canvas = browser.find_element(By.ID, "map")
