@@ -52,7 +52,7 @@ def column_groups(settings: FeatureSettings) -> list[tuple[str, int]]:
             for frame in range(settings.frames):
                 span = f"{frame * FRAME_SECONDS * 1000:.0f}-{(frame + 1) * FRAME_SECONDS * 1000:.0f} ms"
                 groups += [(f"paa {span} {name}", width) for name, width in _PAA_GROUPS]
-                groups.append((f"paa {span} deltas", FEATURES_PER_FRAME // 2))
+                groups.append((f"paa {span} deltas" + (" (none: first frame)" if frame == 0 else ""), FEATURES_PER_FRAME // 2))
         else:
             groups += [(f"mel {a * 1000:.0f}-{b * 1000:.0f} ms", 13) for a, b in MEL_SPANS]
     return groups
