@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import warnings
+import webbrowser
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
@@ -32,6 +33,7 @@ from .report import neighbour_line, neighbour_table, print_report
 from .notify import DEFAULT_TIMEOUT, PING_TIMEOUT, check_receiver, notify_bank
 from .serve import SampleServer, paste_line
 from .similarity import Library
+from .soundmap import make_map
 from .watch import watch
 
 EXAMPLES = """examples:
@@ -42,6 +44,7 @@ EXAMPLES = """examples:
   tidalsort similar ~/Downloads/kick.wav --out ~/tidal-samples
   tidalsort eval ~/tidal-samples --bank kb6 --labels labels.csv
   tidalsort serve ~/tidal-samples
+  tidalsort map ~/tidal-samples --bank kb6 --open
 """
 
 
@@ -62,6 +65,13 @@ LIVE_EXAMPLES = """examples:
 SERVE_EXAMPLES = """examples:
   tidalsort serve ~/tidal-samples                # then, in Strudel: samples('http://127.0.0.1:5432/strudel.json')
   tidalsort serve ~/tidal-samples --port 6000    # the map served says port 6000 by itself
+"""
+
+
+MAP_EXAMPLES = """examples:
+  tidalsort map ~/tidal-samples --bank kb6 --open
+  tidalsort sort ~/samples/kb6 --out ~/tidal-samples --bank kb6 --map
+  cd ~/tidal-samples && python -m http.server 8000 --bind 127.0.0.1   # then http://127.0.0.1:8000/kb6-map.html
 """
 
 
@@ -101,6 +111,7 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache ROOT/.tidalsort/cache.sqlite")
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
     p.add_argument("--strudel-base", type=strudel.base_url, metavar="URL", help=f"where Strudel finds ROOT's folders, the _base of ROOT/strudel.json (default: the one it has, else {strudel.DEFAULT_BASE}, tidalsort serve's default address; serve itself always serves its own)")
+    p.add_argument("--map", action="store_true", help="then write the sound map and pictures (as tidalsort map does), after the bank, the manifest and --notify")
 
 
 def _add_sc_options(p: argparse.ArgumentParser) -> None:
@@ -165,7 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", required=True, type=Path, metavar="CSV", help="CSV with columns relative_path,label; paths relative to the CSV's folder")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
-    p = commands.add_parser("demo", help="synthesise a small drum kit and sort it: try tidalsort with no samples at hand")
+    p = commands.add_parser("map", help="write a bank's interactive sound map (ROOT/BANK-map.html) and pictures (BANK-map.png, BANK-heatmap.png)", epilog=MAP_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
+    p.add_argument("--bank", help="the bank (default: the root's only bank)")
+    p.add_argument("--open", action="store_true", help="then open the page in the web browser")
+
+    p = commands.add_parser("demo", help="synthesise a small drum kit, sort it and map it: try tidalsort with no samples at hand")
     p.add_argument("dir", type=Path, metavar="DIR", help="folder for the kit (DIR/kit) and the sorted bank (DIR/samples/demo)")
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
     return parser
@@ -217,7 +233,29 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
     _show([entry], root, args.json, out)
     if args.notify:
         _notify(root, [entry], args, err)
+    if args.map:
+        _map(root, entry["name"], False, err)
     return 0
+
+
+def _map(root: Path, bank: str | None, show: bool, err: Console) -> int:
+    say = lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+    bank = bank or _only_bank(root)
+    written = make_map(root, bank, say)
+    for problem in written.problems:
+        say(f"tidalsort: warning: {problem}")
+    say(f"map: {written.page}")
+    say(f"pictures: {', '.join(str(p) for p in written.pictures)}")
+    if show:
+        webbrowser.open(written.page.as_uri())
+    return 0
+
+
+def _only_bank(root: Path) -> str:
+    names = [entry["name"] for entry in bank_entries(root)]
+    if len(names) > 1:
+        raise KeyError(f"{root} holds several banks ({', '.join(names)}): choose one with --bank")
+    return names[0]
 
 
 def _notify(root: Path, entries: list[dict[str, Any]], args: argparse.Namespace, err: Console) -> None:
@@ -247,7 +285,9 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
 
     def sort_and_notify() -> None:
         try:
-            sort_library(args.sources, root, options, JobProgress(committed=reload))
+            entry = sort_library(args.sources, root, options, JobProgress(committed=reload))
+            if args.map:
+                _map(root, entry["name"], False, err)
         except (NothingToSort, StrictSkip, BankClash, ManifestError, ValueError, OSError) as exc:
             failed(exc)
 
@@ -333,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = lambda message, *rest: err.print(f"tidalsort: warning: {message}", markup=False, highlight=False, soft_wrap=True)
     out = Console() if sys.stdout.isatty() else Console(width=160)  # piped: keep Tidal lines whole
     try:
-        if args.command in ("report", "notify", "similar", "eval", "serve"):
+        if args.command in ("report", "notify", "similar", "eval", "serve", "map"):
             recover(args.root.expanduser().absolute())  # a sort killed in the middle: finish it first
         if args.command == "sort":
             return _sort(args, err, out)
@@ -353,10 +393,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args, err)
         if args.command == "eval":
             return _eval(args, out)
+        if args.command == "map":
+            return _map(args.root.expanduser().absolute(), args.bank, args.open, err)
         if args.command == "demo":
             folder = args.dir.expanduser().absolute()
             make_kit(folder / "kit")
-            sort_args = ["sort", str(folder / "kit"), "--out", str(folder / "samples"), "--bank", "demo"]
+            sort_args = ["sort", str(folder / "kit"), "--out", str(folder / "samples"), "--bank", "demo", "--map"]
             return _sort(build_parser().parse_args(sort_args + ["--json"] * args.json), err, out)
     except (NothingToSort, StrictSkip, BankClash, ManifestError, UnreadableAudio, bridge.BridgeError, ValueError, KeyError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)

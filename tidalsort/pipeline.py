@@ -27,6 +27,7 @@ from .order import ORDERS, Ordering, order_leaves, refine, reorder_clusters, rep
 from .scaling import Scaler
 from .scan import path_text, scan
 from .strudel import STRUDEL_MAP_NAME
+from .soundmap import map_outputs
 
 Layout = Literal["bank", "split"]
 
@@ -255,7 +256,7 @@ def sort_library(
 
 def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
     """(device, inode) of the files tidalsort wrote directly in ``root``, never sources."""
-    paths = [manifest_path(root), root / HASKELL_BANKS_NAME, root / STRUDEL_MAP_NAME, *(dendrogram_path(root, bank) for bank in banks)]
+    paths = [manifest_path(root), root / HASKELL_BANKS_NAME, root / STRUDEL_MAP_NAME, *(dendrogram_path(root, bank) for bank in banks), *(p for bank in banks for p in map_outputs(root, bank))]
     return {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in paths if p.is_file())}
 
 

@@ -1,0 +1,71 @@
+"""Sound files a browser can play for every sample of a bank, for the sound map.
+
+Browsers play WAV but not AIFF, which banks keep as it is (SuperDirt loads both). For
+every AIFF sample the map plays a WAV preview instead (its first :data:`PREVIEW_SECONDS`,
+16-bit), written once under ``ROOT/.tidalsort/map-BANK/`` and named by the source's SHA-1;
+previews no sample needs any more are deleted.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import soundfile as sf
+
+from .atomic import write_atomic
+from .bank import STATE_DIR
+
+#: How much of a sound its preview holds.
+PREVIEW_SECONDS = 3.0
+#: File name endings browsers play as they are.
+PLAYABLE = (".wav",)
+
+
+def preview_folder(root: Path, bank: str) -> Path:
+    """Where the previews of ``bank`` are kept."""
+    return root / STATE_DIR / f"map-{bank}"
+
+
+def _write_preview(source: Path, target: Path, scratch: Path) -> None:
+    with sf.SoundFile(os.fsencode(source)) as f:
+        data = f.read(int(PREVIEW_SECONDS * f.samplerate), dtype="float32", always_2d=True)
+        rate = f.samplerate
+    write_atomic(target, lambda tmp: sf.write(os.fsencode(tmp), data, rate, subtype="PCM_16", format="WAV"), scratch)
+
+
+def audio_urls(root: Path, bank: str, entry: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Relative URL (from a page in ``root``) of a playable file for every sample of ``entry``.
+
+    Returns
+    -------
+    urls, problems
+        One URL per sample in bank order (the bank's own file, or its preview), and one line
+        for every preview that could not be made (the sample's own file is used instead).
+    """
+    folder = preview_folder(root, bank)
+    urls, problems, needed = [], [], set()
+    for s in entry["samples"]:
+        own = f"{quote(s['folder'])}/{quote(s['file'])}"
+        if s["file"].lower().endswith(PLAYABLE):
+            urls.append(own)
+            continue
+        name = f"{s['sha1']}.wav"
+        needed.add(name)
+        target = folder / name
+        if not target.exists():
+            try:
+                folder.mkdir(exist_ok=True)
+                _write_preview(root / s["folder"] / s["file"], target, root / STATE_DIR)
+            except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+                problems.append(f"{root / s['folder'] / s['file']}: no preview for the map ({exc})")
+                urls.append(own)
+                continue
+        urls.append(f"{quote(STATE_DIR)}/{quote(folder.name)}/{name}")
+    if folder.is_dir():
+        for stale in folder.iterdir():
+            if stale.name not in needed:
+                stale.unlink()
+    return urls, problems

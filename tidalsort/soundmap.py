@@ -1,0 +1,89 @@
+"""``tidalsort map``: a bank's interactive sound map and its pictures, from what the sort left.
+
+Reads the bank's manifest entry and feature index, lays the samples out in 2-D (computed
+once per bank content, then cached: :mod:`tidalsort.layout`), and writes, directly in the
+root where SuperDirt ignores files:
+
+- ``<bank>-map.html`` and ``<bank>-map.js``: the page and its data (:mod:`tidalsort.page`);
+- ``<bank>-map.png`` and ``<bank>-heatmap.png``: the static pictures (:mod:`tidalsort.pictures`).
+
+Nothing of the bank or the manifest changes. The files are written under the root's lock
+from one consistent reading of the manifest and the index, each atomically; a new layout is
+computed before the lock is taken, so sorts into the root need not wait for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .atomic import write_atomic
+from .bank import STATE_DIR
+from .features import FeatureSettings
+from .index import load_index
+from .layout import cached_layout
+from .manifest import load, locked
+from .page import data_path, page_data, page_path, write_page
+from .pictures import draw_heatmap, draw_map, heatmap_path, map_picture_path
+from .previews import audio_urls
+
+
+@dataclass(frozen=True)
+class MapFiles:
+    """What :func:`make_map` wrote, and how."""
+
+    page: Path
+    data: Path
+    pictures: list[Path]
+    problems: list[str] = field(default_factory=list)
+
+
+def map_outputs(root: Path, bank: str) -> list[Path]:
+    """Every file :func:`make_map` writes directly in ``root`` for ``bank``."""
+    return [page_path(root, bank), data_path(root, bank), map_picture_path(root, bank), heatmap_path(root, bank)]
+
+
+def make_map(root: Path, bank: str, say: Callable[[str], None] = lambda line: None) -> MapFiles:
+    """Write the sound map and the pictures of ``bank`` under ``root``.
+
+    Parameters
+    ----------
+    root
+        Output root holding ``tidalsort.yaml``.
+    bank
+        The bank.
+    say
+        Called with a line before anything slow (a new layout).
+
+    Raises
+    ------
+    KeyError
+        If ``root`` has no such bank.
+    FileNotFoundError, ValueError
+        If the bank's feature index is missing or damaged (sort the bank again).
+    """
+    computing = lambda: say(f"laying out the samples of {bank} on the map (once for this bank's content; cached)")  # noqa: E731
+    try:  # the slow part, outside the lock, so sorts into the root need not wait for it
+        cached_layout(root, bank, load_index(root, bank).scaled, computing)
+    except (FileNotFoundError, ValueError):
+        pass  # said below, under the lock
+    with locked(root):
+        entry = load(root)["banks"].get(bank)
+        if entry is None:
+            raise KeyError(f"no bank {bank!r} in {root}")
+        try:
+            index = load_index(root, bank)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"bank {bank!r} has no feature index (written by an older tidalsort): sort it again to map it") from None
+        if len(index.features) != len(entry["samples"]):
+            raise ValueError(f"bank {bank!r}: {len(index.features)} samples in its feature index, {len(entry['samples'])} in the manifest; sort it again")
+        xy, _ = cached_layout(root, bank, index.scaled, computing)
+        audio, problems = audio_urls(root, bank, entry)
+        page, data = write_page(root, bank, page_data(bank, entry, xy, audio))
+        settings = FeatureSettings(entry["settings"]["features"], entry["settings"]["frames"])
+        title = f"tidalsort bank {bank!r}"
+        scratch = root / STATE_DIR
+        write_atomic(map_picture_path(root, bank), lambda tmp: draw_map(entry, xy, title, tmp), scratch)
+        write_atomic(heatmap_path(root, bank), lambda tmp: draw_heatmap(entry, index.features, settings, title, tmp), scratch)
+    return MapFiles(page, data, [map_picture_path(root, bank), heatmap_path(root, bank)], problems)
