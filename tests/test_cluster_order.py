@@ -1,13 +1,12 @@
 """Clustering and order: Ward cuts, auto K, leaf orders that keep neighbours alike."""
 
 import numpy as np
-import pytest
 from scipy.cluster.hierarchy import leaves_list
 from sklearn.metrics import adjusted_rand_score
 
-from tidalsort.cluster import choose_k, cluster_tree, cut, grouped_tree, kmeans, match_ids, ward_tree
+from tidalsort.cluster import base_count, choose_k, cluster_tree, cut, grouped_tree, kmeans, match_ids, ward_tree
+from tidalsort.grouping import cluster_and_order
 from tidalsort.order import order_leaves, path_length, refine, reorder_clusters, representatives
-from tidalsort.pipeline import cluster_and_order
 
 
 def blobs(k: int, per: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -17,12 +16,36 @@ def blobs(k: int, per: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, np.repeat(np.arange(k), per)
 
 
-@pytest.mark.parametrize("k", [3, 5, 8])
-def test_auto_finds_well_separated_clusters(k: int) -> None:
-    X, truth = blobs(k, 12)
+def test_auto_count_grows_with_the_square_root_of_the_bank() -> None:
+    assert [base_count(n) for n in (1, 4, 5, 18, 100, 533, 2000, 20000)] == [1, 1, 2, 3, 7, 16, 32, 100]
+    even = lambda k: np.full(k, 1000 // k)  # noqa: E731
+    assert choose_k(1000, even) == 22  # no cluster above a quarter: the rule of thumb stands
+
+
+def test_auto_splits_until_no_cluster_holds_a_quarter_of_a_large_bank() -> None:
+    # one tight blob of 600 and 20 spread-out small groups: the starting cut leaves the blob
+    # whole, so the count grows until Ward splits it below a quarter of the bank
+    rng = np.random.default_rng(5)
+    blob = rng.normal(0, 1.0, (600, 4))
+    groups = np.concatenate([rng.normal(0, 0.3, (20, 4)) + rng.normal(0, 60, 4) for _ in range(20)])
+    X = np.concatenate([blob, groups])
     Z = ward_tree(X)
-    assert choose_k(X, lambda j: cut(Z, j)) == k
-    assert choose_k(X, lambda j: kmeans(X, j)) == k
+    sizes = lambda k: np.bincount(cut(Z, k))  # noqa: E731
+    assert sizes(base_count(len(X))).max() > 0.25 * len(X)
+    k = choose_k(len(X), sizes)
+    assert k > base_count(len(X)) and sizes(k).max() <= 0.25 * len(X)
+    _, labels, used = cluster_tree(X, None)
+    assert used == k and np.bincount(labels).max() <= 0.25 * len(X)
+
+
+def test_auto_keeps_a_big_cluster_whose_sounds_really_are_one_kind() -> None:
+    # 300 identical sounds and 100 spread ones: no cut separates the identical ones
+    rng = np.random.default_rng(6)
+    X = np.concatenate([np.zeros((300, 3)), rng.normal(0, 5, (100, 3))])
+    Z = ward_tree(X)
+    k = choose_k(len(X), lambda j: np.bincount(cut(Z, j)))
+    assert k == base_count(len(X))
+    assert choose_k(40, lambda j: np.array([40])) == base_count(40)  # small banks: the rule of thumb
 
 
 def test_clusters_are_contiguous_and_boundaries_match() -> None:
@@ -59,10 +82,10 @@ def test_kmeans_clusters_are_subtrees_of_the_grouped_tree() -> None:
     labels = kmeans(X, 6)
     Z = grouped_tree(X, labels)
     assert adjusted_rand_score(cut(Z, 6), labels) == 1.0
-    Z, labels, k = cluster_tree(X, None, "kmeans")
+    Z, labels, k = cluster_tree(X, 6, "kmeans")
     assert k == 6 and adjusted_rand_score(labels, truth) == 1.0
     ordering, _ = cluster_and_order(X, None, "kmeans")
-    assert len(ordering.boundaries) == 7
+    assert len(ordering.boundaries) == base_count(len(X)) + 1
 
 
 def test_order_does_not_depend_on_row_order_beyond_a_permutation() -> None:
@@ -70,6 +93,7 @@ def test_order_does_not_depend_on_row_order_beyond_a_permutation() -> None:
     perm = np.random.default_rng(0).permutation(len(X))
     a, _ = cluster_and_order(X, None)
     b, _ = cluster_and_order(X[perm], None)
+    assert len(a.boundaries) == base_count(len(X)) + 1
     assert np.array_equal(a.order, perm[b.order]) or np.array_equal(a.order, perm[b.order][::-1])
 
 
@@ -108,10 +132,10 @@ def test_reorder_clusters_lays_out_blocks_in_id_order() -> None:
 
 def test_summary_strategy_finds_the_clusters_and_keeps_them_contiguous() -> None:
     X, truth = blobs(5, 60, seed=8)
-    Z, labels, k = cluster_tree(X, None, "ward", strategy="summary")
+    Z, labels, k = cluster_tree(X, 5, "ward", strategy="summary")
     assert k == 5 and adjusted_rand_score(labels, truth) == 1.0
     assert adjusted_rand_score(cut(Z, 5), labels) == 1.0
-    ordering, _ = cluster_and_order(X, None, strategy="summary")
+    ordering, _ = cluster_and_order(X, 5, strategy="summary")
     for a, b in zip(ordering.boundaries, ordering.boundaries[1:]):
         assert len(set(truth[ordering.order[a:b]])) == 1
     assert sorted(ordering.order) == list(range(300))

@@ -8,14 +8,13 @@ which every cluster is a subtree, so that any leaf order of it (see
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage, optimal_leaf_ordering
 from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import pdist, squareform
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import silhouette_score
 
 METHODS = ("ward", "kmeans")
 STRATEGIES = ("auto", "exact", "summary")
@@ -29,10 +28,12 @@ SUMMARY_MAX_GROUPS = 2000
 #: Largest tree put in optimal leaf order at once (the cost grows with the cube of its
 #: size: about 1.5 s at 1,000 samples). Larger trees are ordered cluster by cluster.
 OPTIMAL_MAX = 1000
-#: Largest number of clusters ``auto`` considers.
-AUTO_MAX_CLUSTERS = 24
-#: Rows on which the silhouette is estimated in ``auto`` (all rows below this size).
-_SILHOUETTE_SAMPLE = 3000
+#: Banks of at least this many samples get no cluster above :data:`MAX_SHARE` of them
+#: from ``auto`` (unless the sounds are one kind, see :func:`choose_k`).
+LARGE_BANK = 100
+MAX_SHARE = 0.25
+#: ``auto`` tries at most this many times its starting count of clusters.
+MAX_GROWTH = 4
 
 
 def ward_tree(X: np.ndarray) -> np.ndarray:
@@ -50,29 +51,46 @@ def kmeans(X: np.ndarray, k: int) -> np.ndarray:
     return KMeans(n_clusters=k, n_init=4, random_state=0).fit_predict(X)
 
 
-def choose_k(X: np.ndarray, labelling: Callable[[int], np.ndarray], k_max: int = AUTO_MAX_CLUSTERS) -> int:
+def base_count(n: int) -> int:
+    """The number of clusters :func:`choose_k` starts from: ``round(sqrt(n / 2))``, at least 1.
+
+    A rule of thumb for hierarchical clusterings: 5 samples give 2 clusters, 100 give 7,
+    500 give 16, 2,000 give 32, so clusters stay small enough to pick from by ear while
+    large libraries do not shatter into thousands of clusters.
+
+    >>> [base_count(n) for n in (1, 5, 100, 500, 2000)]
+    [1, 2, 7, 16, 32]
+    """
+    return max(1, round(math.sqrt(n / 2)))
+
+
+def choose_k(n: int, sizes_at: Callable[[int], np.ndarray]) -> int:
     """Number of clusters for ``--clusters auto``.
 
-    The criterion: among the clusterings ``labelling(k)`` for k from 2 to ``k_max`` (fewer
-    when there are few samples), pick the one with the highest mean silhouette coefficient,
-    that is, where samples are on average closest to their own cluster relative to the
-    nearest other cluster. The silhouette is computed on a fixed random subset of at most
-    3,000 samples, so the choice is deterministic.
+    Start from :func:`base_count`. In a bank of :data:`LARGE_BANK` samples or more, no
+    cluster may hold more than :data:`MAX_SHARE` of them: the count grows until the
+    largest cluster of the cut is small enough, up to :data:`MAX_GROWTH` times the start.
+    If even that cut keeps a cluster above the share, its sounds really are one kind (the
+    cut splits everything else first), and the starting count is kept.
+
+    Parameters
+    ----------
+    n
+        Number of samples.
+    sizes_at
+        Cluster sizes of the clustering into ``k`` clusters, for any ``k``.
     """
-    n = len(X)
-    if n < 4:
-        return 1
-    rows = np.sort(np.random.default_rng(0).choice(n, _SILHOUETTE_SAMPLE, replace=False)) if n > _SILHOUETTE_SAMPLE else np.arange(n)
-    distances = squareform(pdist(X[rows]))  # once, for every k
-    best_k, best_score = 1, -np.inf
-    for k in range(2, min(k_max, n - 1) + 1):
-        labels = labelling(k)[rows]
-        if not 2 <= len(np.unique(labels)) < len(rows):
-            continue
-        score = silhouette_score(distances, labels, metric="precomputed")
-        if score > best_score + 1e-12:
-            best_k, best_score = k, score
-    return best_k
+    k = base_count(n)
+    if n < LARGE_BANK:
+        return k
+    for candidate in range(k, min(MAX_GROWTH * k, n) + 1):
+        if sizes_at(candidate).max() <= MAX_SHARE * n:
+            return candidate
+    return k
+
+
+def _sizes(labels: np.ndarray) -> np.ndarray:
+    return np.bincount(np.unique(labels, return_inverse=True)[1])
 
 
 def grouped_tree(X: np.ndarray, labels: np.ndarray, optimal: bool = False) -> np.ndarray:
@@ -113,10 +131,10 @@ def grouped_tree(X: np.ndarray, labels: np.ndarray, optimal: bool = False) -> np
             rows.append([node_ids[a], node_ids[b], top + height + 1e-9, sizes[a] + sizes[b]])
             node_ids.append(n + len(rows) - 1)
             sizes.append(sizes[a] + sizes[b])
-    return _sorted_by_height(np.array(rows, dtype=np.float64).reshape(-1, 4), n)
+    return sorted_by_height(np.array(rows, dtype=np.float64).reshape(-1, 4), n)
 
 
-def _sorted_by_height(Z: np.ndarray, n: int) -> np.ndarray:
+def sorted_by_height(Z: np.ndarray, n: int) -> np.ndarray:
     """The same tree with merges in ascending height, as SciPy's cutting functions expect."""
     order = np.argsort(Z[:, 2], kind="stable")  # children stay before parents on ties
     new_id = np.arange(n + len(Z))
@@ -143,7 +161,10 @@ def summary_tree(X: np.ndarray, k: int | None, method: str = "ward") -> tuple[np
     present = np.unique(micro)
     micro = np.searchsorted(present, micro)
     centroids = np.array([X[micro == g].mean(axis=0) for g in range(len(present))])
-    top, top_labels, k = cluster_tree(centroids, k, method, strategy="exact")
+    if k is None:  # cluster sizes count samples, not micro-clusters
+        _, labelling = _labelling(centroids, method)
+        k = choose_k(n, lambda j: np.bincount(labelling(j)[micro]))
+    top, top_labels, k = cluster_tree(centroids, min(k, len(centroids)), method, strategy="exact")
     labels = top_labels[micro]
     # the micro-clusters' tree, with every cluster a subtree of it
     group_tree = grouped_tree(centroids, top_labels, optimal=True) if k > 1 else optimal_leaf_ordering(ward_tree(centroids), centroids)
@@ -174,7 +195,7 @@ def _expand(X: np.ndarray, groups: np.ndarray, group_tree: np.ndarray) -> np.nda
         size = sizes[a] + sizes[b]
         rows.append([node[a], node[b], top + height + 1e-9, size])
         node[count + i], sizes[count + i] = n + len(rows) - 1, size
-    return _sorted_by_height(np.array(rows, dtype=np.float64).reshape(-1, 4), n)
+    return sorted_by_height(np.array(rows, dtype=np.float64).reshape(-1, 4), n)
 
 
 def cluster_tree(X: np.ndarray, k: int | None, method: str = "ward", strategy: str = "auto") -> tuple[np.ndarray, np.ndarray, int]:
@@ -206,16 +227,22 @@ def cluster_tree(X: np.ndarray, k: int | None, method: str = "ward", strategy: s
         raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     if strategy == "summary" or (strategy == "auto" and n > EXACT_MAX):
         return summary_tree(X, k, method)
+    Z, labelling = _labelling(X, method)
+    k = choose_k(n, lambda j: _sizes(labelling(j))) if k is None else max(1, min(k, n))
+    labels = labelling(k)
+    if Z is not None and n <= OPTIMAL_MAX:
+        return Z, labels, k
+    # Ward's tree inside each cluster depends only on its members: rebuilding it per
+    # cluster keeps it, and lets large trees be put in order cluster by cluster.
+    return grouped_tree(X, labels, optimal=n > OPTIMAL_MAX), labels, k
+
+
+def _labelling(X: np.ndarray, method: str) -> tuple[np.ndarray | None, Callable[[int], np.ndarray]]:
+    """Ward's tree of the rows of ``X`` (None for k-means), and their clustering into any number of clusters."""
     if method == "ward":
         Z = ward_tree(X)
-        k = choose_k(X, lambda j: cut(Z, j)) if k is None else max(1, min(k, n))
-        labels = cut(Z, k)
-        # Ward's tree inside each cluster depends only on its members: rebuilding it per
-        # cluster keeps it, and lets large trees be put in order cluster by cluster.
-        return (Z if n <= OPTIMAL_MAX else grouped_tree(X, labels, optimal=True)), labels, k
-    k = choose_k(X, lambda j: kmeans(X, j)) if k is None else max(1, min(k, n))
-    labels = kmeans(X, k)
-    return grouped_tree(X, labels, optimal=n > OPTIMAL_MAX), labels, k
+        return Z, lambda k: cut(Z, k)
+    return None, lambda k: kmeans(X, k)
 
 
 def match_ids(new: list[set[str]], old: list[set[str]]) -> list[int]:
