@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 import yaml
 from conftest import PROJECT, noise, require, tone, write

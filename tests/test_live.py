@@ -135,14 +135,14 @@ def test_resort_into_fewer_split_folders_unloads_the_removed_ones(stack: sc.ScSt
     root, port = stack.root, str(stack.listen_port)
     stack.wait_idle()
     count = stack.allocated_buffer_count()
-    assert main(["sort", str(kit), "--out", str(root), "--bank", "shrink", "--layout", "split", "--clusters", "3", "--notify", "--sc-port", port]) == 0
+    assert main(["sort", str(kit), "--out", str(root), "--bank", "shrink", "--group", "sound", "--layout", "split", "--clusters", "3", "--notify", "--sc-port", port]) == 0
     # a bank of its own whose name looks like a folder of shrink: it keeps its folder, so it stays
     assert main(["sort", str(kit), "--out", str(root), "--bank", "shrink-9", "--clusters", "2", "--notify", "--sc-port", port]) == 0
     stack.wait_idle()
     assert stack.allocated_buffer_count() == count + 2 * 18
     capsys.readouterr()
     stack.ctrl.drain()
-    assert main(["sort", str(kit), "--out", str(root), "--bank", "shrink", "--layout", "split", "--clusters", "2", "--notify", "--sc-port", port]) == 0
+    assert main(["sort", str(kit), "--out", str(root), "--bank", "shrink", "--group", "sound", "--layout", "split", "--clusters", "2", "--notify", "--sc-port", port]) == 0
     assert not (root / "shrink-2").exists() and stack.state("shrink-2") is None
     for folder in ("shrink-0", "shrink-1", "shrink-9"):
         assert loaded_frames(stack, folder) == written_frames(root, folder)

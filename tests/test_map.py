@@ -92,7 +92,9 @@ def test_map_writes_page_data_and_pictures_beside_the_banks(demo_root: Path, cap
     data = read_data(demo_root / "demo-map.js")
     assert data["size"] == len(entry["samples"]) == 36
     assert data["n"] == list(range(36)) and data["file"] == [s["file"] for s in entry["samples"]]
-    assert data["family"] is None and len(data["clusterNames"]) == len(entry["clusters"])
+    assert len(data["clusterNames"]) == len(entry["clusters"])
+    assert [data["families"][g] for g in data["family"]] == [s["family"] for s in entry["samples"]]
+    assert data["confidence"] == [s["confidence"] for s in entry["samples"]]
     page = (demo_root / "demo-map.html").read_text()
     assert '<script src="demo-map.js"></script>' in page and "http" not in page.replace("http(s)", "").replace("https?", "")
     for url, s in zip(data["audio"], entry["samples"]):

@@ -11,8 +11,9 @@ import pytest
 from conftest import tone, write
 
 from tidalsort.cli import main
-from tidalsort.evaluate import adjacent_agreement, knn_precision, purity, random_agreement, supervised_reference
-from tidalsort.labels import cluster_label, name_label, sound_label, unique
+from tidalsort.evaluate import adjacent_agreement, knn_precision, purity, random_agreement
+from tidalsort.families import family_of_label, numbered
+from tidalsort.labels import name_family
 from tidalsort.similarity import Library, nearest_rows
 
 
@@ -36,48 +37,32 @@ def test_metrics_on_known_sequences() -> None:
     assert knn_precision(X, list("aaabba"), k=2, rows=[5]) == 0.0
 
 
-def test_supervised_reference_learns_what_unsupervised_distances_miss() -> None:
-    # The label lives in column 0 only; 20 noise columns hide it from plain distances,
-    # but models trained on the labels find it.
-    rng = np.random.default_rng(1)
-    labels = np.repeat(["a", "b", "c"], 30)
-    X = np.hstack([np.repeat([0.0, 1.5, 3.0], 30)[:, None] + rng.normal(0, 0.05, (90, 1)), rng.normal(0, 1.0, (90, 20))])
-    assert knn_precision(X, labels) < 0.6
-    ref = supervised_reference(X, labels)
-    assert ref["nca_knn"] > 0.85 and ref["svm_ari"] > 0.7 and ref["svm_accuracy"] > 0.85
-    shuffled = supervised_reference(X, rng.permutation(labels))
-    assert shuffled["svm_accuracy"] < 0.6 and shuffled["nca_knn"] < 0.6
+def test_file_and_folder_names_name_families() -> None:
+    assert name_family("/x/Kick 03.wav") == "kick"
+    assert name_family("/lib/bd/BT0A0A7.wav") == "kick"  # the folder names it
+    assert name_family("/x/hh/000_hh3closedhh.wav") == "hihat_closed"
+    assert name_family("/x/SnareRoll.wav") == "snare"  # camelCase
+    assert name_family("/x/openhat_2.aif") == "hihat_open"
+    assert name_family("/x/thing/zap 1.wav") is None
 
 
-def test_name_labels_from_file_and_folder_names() -> None:
-    assert name_label("/x/Kick 03.wav") == "kick"
-    assert name_label("/lib/bd/BT0A0A7.wav") == "kick"  # the folder names it
-    assert name_label("/x/hh/000_hh3closedhh.wav") == "hat"
-    assert name_label("/x/SnareRoll.wav") == "snare"  # camelCase
-    assert name_label("/x/openhat_2.aif") == "open-hat"
-    assert name_label("/x/thing/zap 1.wav") is None
-
-
-def test_cluster_label_needs_agreement_else_describes_the_sound() -> None:
-    assert cluster_label(["/a/kick1.wav", "/a/bd2.wav", "/a/zap.wav"], [80, 90, 100], [0.5] * 3) == "kick"
-    assert cluster_label(["/a/kick1.wav", "/a/zap.wav", "/a/zop.wav"], [5000, 6000, 7000], [0.1] * 3) == "bright-short"
-    assert sound_label(300, 2.0) == "low-long" and sound_label(1500, 0.5) == "mid"
-    assert unique(["kick", "hat", "kick", "kick"]) == ["kick", "hat", "kick-2", "kick-3"]
+def test_cluster_labels_number_each_family_in_bank_order() -> None:
+    assert numbered(["kick", "hihat_closed", "kick", "kick"]) == ["kick", "hihat_closed", "kick-2", "kick-3"]
+    assert [family_of_label(label) for label in ("kick", "kick-12", "hihat_open-2", "other")] == ["kick", "kick", "hihat_open", "other"]
 
 
 @pytest.fixture
 def sorted_kit(kit: Path, tmp_path: Path) -> Path:
     out = tmp_path / "out"
-    assert main(["sort", str(kit), "--out", str(out), "--bank", "kit", "--clusters", "3"]) == 0
+    assert main(["sort", str(kit), "--out", str(out), "--bank", "kit", "--group", "sound", "--clusters", "3"]) == 0
     return out
 
 
-def test_report_labels_clusters_from_names(sorted_kit: Path) -> None:
+def test_cluster_labels_name_their_family_and_reach_tidal(sorted_kit: Path) -> None:
     entry = json.loads(json.dumps(Library(sorted_kit).entries["kit"]))
-    labels = {c["label"] for c in entry["clusters"]}
-    assert {"tom", "hat"} < labels  # bells have no instrument name: described by sound
-    assert (labels - {"tom", "hat"}).pop() in {"mid", "bright"}
-    assert (sorted_kit / "tidalsort-banks.hs").read_text().count("tom") == 1
+    labels = [c["label"] for c in entry["clusters"]]
+    assert labels == numbered([c["family"] for c in entry["clusters"]])
+    assert f'"{" ".join(labels)}"' in (sorted_kit / "tidalsort-banks.hs").read_text()
 
 
 def test_similar_to_a_file_outside_the_library(sorted_kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

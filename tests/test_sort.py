@@ -40,7 +40,7 @@ def family(name: str) -> str:
 
 def test_bank_is_zero_padded_and_byte_order_is_similarity_order(kit: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run("sort", kit, "--out", out, "--bank", "kb6", "--clusters", "3") == 0
+    assert run("sort", kit, "--out", out, "--bank", "kb6", "--group", "sound", "--clusters", "3") == 0
     files = sorted(p.name for p in (out / "kb6").iterdir() if not p.name.startswith("."))
     entry = manifest(out)["banks"]["kb6"]
     assert [s["file"] for s in entry["samples"]] == files  # byte order == n order
@@ -80,7 +80,7 @@ def test_same_files_give_byte_identical_output_whatever_the_source_order(kit: Pa
 
 def test_split_layout_one_folder_per_cluster(kit: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run("sort", kit, "--out", out, "--bank", "kit", "--layout", "split", "--clusters", "3") == 0
+    assert run("sort", kit, "--out", out, "--bank", "kit", "--group", "sound", "--layout", "split", "--clusters", "3") == 0
     folders = sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert folders == ["kit-0", "kit-1", "kit-2"]
     entry = manifest(out)["banks"]["kit"]
@@ -89,7 +89,7 @@ def test_split_layout_one_folder_per_cluster(kit: Path, tmp_path: Path) -> None:
         assert (c["start"], c["stop"]) == (0, len(names)) and names[0].startswith("000_")
         assert len({family(n[4:]) for n in names}) == 1
     # re-sorting into fewer clusters removes the bank's own stale folders
-    assert run("sort", kit, "--out", out, "--bank", "kit", "--layout", "split", "--clusters", "2") == 0
+    assert run("sort", kit, "--out", out, "--bank", "kit", "--group", "sound", "--layout", "split", "--clusters", "2") == 0
     assert sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")) == ["kit-0", "kit-1"]
     # and switching layout replaces the split folders with one bank
     assert run("sort", kit, "--out", out, "--bank", "kit") == 0

@@ -16,9 +16,14 @@ from typing import Callable, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .audio import AudioInfo, UnreadableAudio, read_head
+from .audio import ANALYSIS_RATE, AudioInfo, UnreadableAudio, read_head
 from .cache import Entry, FeatureCache, identity
+from .descriptors import DESCRIPTOR_COUNT, DESCRIPTORS_VERSION, SECONDS as WHOLE_SECONDS, whole_sound
 from .features import FEATURES_VERSION, FeatureSettings, describe
+
+#: The similarity features that are part of the family model's input, whatever
+#: features the user chose for similarity.
+MODEL_FEATURES = FeatureSettings()
 
 #: Files per task sent to a worker process.
 CHUNK = 64
@@ -41,6 +46,7 @@ class Analysis:
     sources: list[Path]
     infos: list[AudioInfo]
     features: np.ndarray
+    family_inputs: np.ndarray
     centroids: np.ndarray
     skipped: list[Problem]
 
@@ -50,22 +56,42 @@ class Analysis:
         return [Problem(s, i.warning) for s, i in zip(self.sources, self.infos) if i.warning]
 
 
-def analyse_file(path: Path, settings: FeatureSettings) -> tuple[np.ndarray, float, AudioInfo]:
-    """Feature vector, spectral centroid (Hz) and header information of one file.
+def family_input(signal: np.ndarray, duration: float, features: np.ndarray | None = None) -> np.ndarray:
+    """The family model's input for a sound: its whole-sound descriptors and default similarity features.
+
+    Parameters
+    ----------
+    signal
+        Mono signal at the analysis rate, from the start of the file (or its first sound).
+    duration
+        The file's length in seconds.
+    features
+        The sound's similarity features under :data:`MODEL_FEATURES`, if already computed.
+    """
+    if features is None:
+        features, _ = describe(signal[: round(MODEL_FEATURES.seconds * ANALYSIS_RATE)], MODEL_FEATURES)
+    return np.concatenate([whole_sound(signal, duration), features])
+
+
+def analyse_file(path: Path, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray, float, AudioInfo]:
+    """Similarity features, family model input, spectral centroid (Hz) and header information of one file.
 
     Raises :class:`~tidalsort.audio.UnreadableAudio` with the reason it cannot be analysed.
     """
-    signal, info = read_head(path, settings.seconds)
+    signal, info = read_head(path, max(settings.seconds, WHOLE_SECONDS))
     with np.errstate(over="ignore", invalid="ignore"):  # checked below
-        vector, brightness = describe(signal, settings)
-    if not (np.isfinite(vector).all() and np.isfinite(brightness)):
+        vector, brightness = describe(signal[: round(settings.seconds * ANALYSIS_RATE)], settings)
+        inputs = family_input(signal, info.duration, vector if settings == MODEL_FEATURES else None)
+    if not (np.isfinite(vector).all() and np.isfinite(brightness) and np.isfinite(inputs).all()):
         raise UnreadableAudio("sample values far beyond full scale (no finite features)")
-    return vector, brightness, info
+    return vector, inputs, brightness, info
 
 
 def _analyse_entry(path: Path, settings: FeatureSettings) -> Entry:
+    """What the cache keeps of a file: the features and the model input in one vector, or why not."""
     try:
-        return analyse_file(path, settings)
+        features, inputs, brightness, info = analyse_file(path, settings)
+        return np.concatenate([features, inputs]), brightness, info
     except UnreadableAudio as exc:
         return str(exc)
 
@@ -76,7 +102,7 @@ def _analyse_chunk(paths: list[Path], settings: FeatureSettings) -> list[Entry]:
 
 def cache_key(settings: FeatureSettings) -> str:
     """The feature settings as the cache keys them (with the feature code's version)."""
-    return f"{settings.name}/frames={settings.frames}/v{FEATURES_VERSION}"
+    return f"{settings.name}/frames={settings.frames}/v{FEATURES_VERSION}/d{DESCRIPTORS_VERSION}"
 
 
 def default_jobs() -> int:
@@ -159,5 +185,11 @@ def analyse(
         infos.append(info)
         vectors.append(vector)
         centroids.append(brightness)
-    width = vectors[0].size if vectors else 0
-    return Analysis(sources, infos, np.array(vectors).reshape(len(vectors), width), np.array(centroids), skipped)
+    width = sum(size for _, size in settings.group_sizes())
+    matrix = np.array(vectors).reshape(len(vectors), -1) if vectors else np.zeros((0, width + family_input_width()))
+    return Analysis(sources, infos, matrix[:, :width], matrix[:, width:], np.array(centroids), skipped)
+
+
+def family_input_width() -> int:
+    """Length of :func:`family_input`'s vector."""
+    return DESCRIPTOR_COUNT + sum(size for _, size in MODEL_FEATURES.group_sizes())

@@ -27,6 +27,7 @@ RATE_TOLERANCE = 0.01
 #: Peak level (linear, about -80 dBFS) below which audio counts as silence.
 SILENCE = 1e-4
 _SCAN_BLOCK = 65536
+_HEAD_BLOCK = 8192
 _TRUNCATION = re.compile(r"^\s*(data|SSND)\s*:.*should be|> file length", re.MULTILINE)
 #: Encodings that can hold NaN and infinity; files in them are checked whole.
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
@@ -116,6 +117,28 @@ def blocks(f: sf.SoundFile) -> Iterator[np.ndarray]:
         yield block
 
 
+def _read(f: sf.SoundFile, need: int) -> np.ndarray:
+    """Up to ``need`` float32 frames from the current position, as (frames, channels).
+
+    Reads in small blocks so that a file cut off inside the head (a FLAC that loses sync)
+    gives what was decoded before the damage; damage before the first block raises.
+    """
+    parts: list[np.ndarray] = []
+    got = 0
+    while got < need:
+        try:
+            block = f.read(min(_HEAD_BLOCK, need - got), dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError):
+            if not parts:
+                raise
+            break
+        if len(block) == 0:
+            break
+        parts.append(block)
+        got += len(block)
+    return np.concatenate(parts) if parts else np.zeros((0, f.channels), dtype=np.float32)
+
+
 def _sound_after(f: sf.SoundFile, need: int) -> np.ndarray:
     """``need`` frames from the first sample above :data:`SILENCE` on; raise if there is none.
 
@@ -200,7 +223,7 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
             raise UnreadableAudio("no audio frames (empty or cut-off file)")
         need = math.ceil(seconds * info.samplerate) + 1
         try:
-            head = f.read(need, dtype="float32", always_2d=True)
+            head = _read(f, need)
             if head.size == 0 or np.abs(head).max() < SILENCE:
                 head = _sound_after(f, need)[:need]
             problem = _non_finite(f) if info.subtype in FLOAT_SUBTYPES and f.seekable() else None

@@ -26,7 +26,8 @@ from .order import ORDERS
 from .scaling import SCALINGS
 from .scan import path_text
 from .manifest import ManifestError, load
-from .pipeline import NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entries, sort_library
+from .grouping import GROUPS
+from .pipeline import LAYOUTS, NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entries, sort_library
 from .evaluate import evaluate_bank
 from .journal import recover
 from .report import neighbour_line, neighbour_table, print_report
@@ -96,9 +97,12 @@ def _positive(text: str) -> int:
 
 def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bank", help="bank (SuperDirt sound) name; default: the first source folder's name, sanitised")
-    p.add_argument("--layout", choices=["bank", "split"], default="bank", help="bank: one folder, clusters contiguous (default); split: one folder per cluster, NAME-0, NAME-1, ...")
+    p.add_argument("--group", choices=list(GROUPS), default="families", help="families (default): kicks, snares, claps, rims, toms, closed hats, open hats, cymbals, percussion, then effects and other sounds, as the family model hears them, each cut into clusters of similar sounds; sound: clusters of similar sounds over the whole bank, whatever their family")
+    p.add_argument("--names", action="store_true", help="let file and folder names decide a sample's family where they name an instrument (Kick 03.wav, bd/x.wav); by default only the audio counts")
+    p.add_argument("--model", type=Path, metavar="FILE", help="a family model file written by train/train_families.py (default: the one tidalsort ships)")
+    p.add_argument("--layout", choices=list(LAYOUTS), default="bank", help="bank: one folder, clusters contiguous (default); split: one folder per cluster, NAME-0, NAME-1, ...; families: one folder per family, NAME_bd, NAME_sd, NAME_cp, NAME_rim, NAME_tom, NAME_hh, NAME_oh, NAME_cr, NAME_perc, NAME_fx (for s \"bd\" # bank \"NAME\" and Strudel's .bank)")
     p.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="copy", help="how samples get into the bank (default: copy); formats SuperDirt cannot load are always converted to WAV")
-    p.add_argument("--clusters", type=_clusters, default=None, metavar="K|auto", help="number of clusters, or auto (default): the Ward cut with the best silhouette, 2 to 24 clusters")
+    p.add_argument("--clusters", type=_clusters, default=None, metavar="K|auto", help="number of clusters (with --group families: in all, shared out over the families by size), or auto (default): round(sqrt(n/2)) for n samples (of a family), more if one cluster would hold over a quarter of a bank of 100 or more")
     p.add_argument("--frames", type=_positive, default=2, help="50 ms frames analysed from the start of each sound (default: 2)")
     p.add_argument("--features", choices=list(FEATURE_SETS), default="paa+mel", help="feature set: paa (pyAudioAnalysis short-term features of the first --frames 50 ms frames), mel (log-mel cepstra of five spans from attack to 1 s), paa+mel (default: both, equally weighted)")
     p.add_argument("--scaling", choices=list(SCALINGS), default="standard", help="standard (default): every feature column to unit variance, every feature group equal weight; none: raw values, as the original workflow")
@@ -209,6 +213,9 @@ class _Bars:
 def _options(args: argparse.Namespace) -> SortOptions:
     return SortOptions(
         bank=args.bank,
+        group=args.group,
+        names=args.names,
+        model=args.model,
         layout=args.layout,
         link=args.link,
         clusters=args.clusters,
@@ -344,7 +351,9 @@ def _similar(args: argparse.Namespace, out: Console) -> int:
     if args.json:
         print(json.dumps([asdict(nb) for nb in neighbours], indent=2))
         return 0
-    out.print(neighbour_table(args.query, neighbours))
+    query_file = Path(args.query)
+    family = library.family_of(query_file) if query_file.is_file() else None
+    out.print(neighbour_table(args.query, neighbours, family))
     line = neighbour_line(neighbours)
     if line:
         out.print(line, markup=False, highlight=False, soft_wrap=True)

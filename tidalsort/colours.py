@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: Drum families, in legend order.
-FAMILIES = ("kick", "snare", "clap", "rim", "tom", "hihat_closed", "hihat_open", "cymbal", "perc", "other")
+from .families import FAMILIES
+
 #: A fixed colour per family, so maps of different banks read alike (matplotlib's tab10).
 FAMILY_COLOURS = dict(zip(FAMILIES, ("#d62728", "#1f77b4", "#ff7f0e", "#8c564b", "#9467bd", "#2ca02c", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f")))
 #: Cluster colours, by cluster id, repeating after 20 (matplotlib's tab20).

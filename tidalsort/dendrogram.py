@@ -10,7 +10,10 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from scipy.cluster.hierarchy import dendrogram  # noqa: E402
+
+from .colours import FAMILY_COLOURS  # noqa: E402
 
 #: Vertical space per leaf, in inches: enough for a 6-point label.
 _LEAF_INCHES = 0.11
@@ -39,8 +42,17 @@ def _spans(Z: np.ndarray, order: Sequence[int]) -> tuple[np.ndarray, np.ndarray]
     return first, last
 
 
-def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path) -> None:
-    """Draw tree ``Z`` sideways, one readable row per leaf, coloured by cluster.
+def _node_families(Z: np.ndarray, families_by_row: Sequence[str]) -> list[str | None]:
+    """The family of every node of ``Z``: the one all its leaves share, else None."""
+    n = len(families_by_row)
+    families: list[str | None] = list(families_by_row) + [None] * len(Z)
+    for i, (a, b) in enumerate(Z[:, :2].astype(int)):
+        families[n + i] = families[a] if families[a] == families[b] else None
+    return families
+
+
+def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path, families: Sequence[str] | None = None) -> None:
+    """Draw tree ``Z`` sideways, one readable row per leaf, coloured by family (or by cluster).
 
     Parameters
     ----------
@@ -57,6 +69,9 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
         Figure title.
     path
         PNG to write.
+    families
+        Family of every leaf in bank order: branches inside one family take its colour
+        (:data:`~tidalsort.colours.FAMILY_COLOURS`), with a legend. Without it, clusters are coloured.
     """
     n = len(leaf_labels)
     k = len(boundaries) - 1
@@ -71,6 +86,13 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
     labels_by_row = [""] * n
     for position, row in enumerate(order):
         labels_by_row[row] = leaf_labels[position]
+    colouring: dict = {"color_threshold": threshold}
+    if families is not None:
+        by_row = [""] * n
+        for position, row in enumerate(order):
+            by_row[row] = families[position]
+        node_family = _node_families(Z, by_row)
+        colouring = {"link_color_func": lambda node: FAMILY_COLOURS.get(node_family[node] or "", "#999999")}
 
     def label(node: int) -> str:
         if node < n:
@@ -84,13 +106,16 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
         leaf_label_func=label,
         truncate_mode="lastp" if shown < n else None,
         p=shown,
-        color_threshold=threshold,
         above_threshold_color="#999999",
+        **colouring,
         leaf_font_size=6,
         ax=ax,
     )
     ax.invert_yaxis()  # n = 0 at the top
     ax.set_title(title)
+    if families is not None:
+        present = [f for f in FAMILY_COLOURS if f in set(families)]
+        ax.legend(handles=[Line2D([0], [0], color=FAMILY_COLOURS[f], lw=3) for f in present], labels=present, loc="lower left", fontsize=7, frameon=False)
     ax.set_xlabel("Ward distance")
     fig.tight_layout()
     try:

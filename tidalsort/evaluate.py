@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from .cluster import cluster_tree
+from .families import FAMILIES
 from .index import load_index
 from .manifest import load
 from .scan import path_text
@@ -66,43 +67,6 @@ def cluster_scores(labels: Sequence[str], clusters: Sequence[int]) -> dict[str, 
     }
 
 
-def supervised_reference(X: np.ndarray, labels: Sequence[str], k: int = 5, folds: int = 5) -> dict[str, float]:
-    """What a model trained on the labels gets out of the feature space ``X``.
-
-    A reference for the unsupervised figures, never a part of sorting: a figure that even
-    models learning from the labels do not reach on these features is out of reach of any
-    unsupervised distance or clustering on them, short of luck. Stratified ``folds``-fold cross-validation (fixed seed);
-    every figure is measured on held-out samples only.
-
-    Returns
-    -------
-    dict
-        ``svm_accuracy``: accuracy of an RBF support-vector classifier; ``svm_ari``: ARI of
-        its held-out predictions against the labels (a clustering that knows the labels);
-        ``nca_knn``: ``k``-NN precision of the held-out samples (neighbours among all
-        samples) after a neighbourhood components analysis, a distance learnt from the
-        labels of the training folds to maximise exactly this figure.
-    """
-    # imported here: only benchmarks need them, and every CLI command imports this module
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.neighbors import NeighborhoodComponentsAnalysis
-    from sklearn.svm import SVC
-
-    labels = np.asarray(labels)
-    predicted = np.empty_like(labels)
-    hits = 0.0
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(X, labels):
-        predicted[test] = SVC(C=10.0).fit(X[train], labels[train]).predict(X[test])
-        nca = NeighborhoodComponentsAnalysis(n_components=min(30, X.shape[1]), max_iter=100, random_state=0)
-        Z = nca.fit(X[train], labels[train]).transform(X)
-        hits += knn_precision(Z, labels, k, rows=test) * len(test)
-    return {
-        "svm_accuracy": float(np.mean(predicted == labels)),
-        "svm_ari": float(adjusted_rand_score(labels, predicted)),
-        "nca_knn": hits / len(labels),
-    }
-
-
 def read_labels(path: Path) -> dict[str, str]:
     """``relative_path,label`` rows of a CSV, keyed by the file's real absolute path.
 
@@ -113,14 +77,14 @@ def read_labels(path: Path) -> dict[str, str]:
         return {path_text(os.path.realpath(base / row["relative_path"])): row["label"] for row in csv.DictReader(f)}
 
 
-def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5, reference: bool = False) -> dict[str, Any]:
+def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5) -> dict[str, Any]:
     """All quality metrics of the sorted ``bank`` under ``root`` against ``labels_csv``.
 
     Returns adjacent-pair agreement of the written order and its random baseline; ARI,
     NMI and purity of the bank's clustering method re-run at K = number of labels on the
     bank's scaled features; leave-one-out ``k``-NN precision of those features; coverage
-    (labelled files sorted / labelled files); with ``reference``, also the figures of
-    :func:`supervised_reference` on the same features. Only labelled samples are counted.
+    (labelled files sorted / labelled files); :func:`family_scores` of the written
+    families. Only labelled samples are counted.
     """
     entry = load(root)["banks"][bank]
     truth = read_labels(labels_csv)
@@ -140,6 +104,17 @@ def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5, reference
         **cluster_scores(labels, clusters),
         f"knn{k}": knn_precision(X, labels, k),
         "coverage": len(rows) / len(truth),
-        **(supervised_reference(X, labels, k) if reference else {}),
+        **family_scores(labels, [entry["samples"][i].get("family") for i in rows]),
         "settings": entry["settings"],
     }
+
+
+def family_scores(labels: Sequence[str], families: Sequence[str | None]) -> dict[str, float]:
+    """How the written families match the labels: ARI, and the share right where the
+    labels are family names. Empty for banks sorted before families existed."""
+    if any(f is None for f in families):
+        return {}
+    scores = {"family_ari": float(adjusted_rand_score(labels, families))}
+    if set(labels) <= set(FAMILIES):
+        scores["family_accuracy"] = float(np.mean(np.array(labels) == np.array(families)))
+    return scores

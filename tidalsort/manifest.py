@@ -17,14 +17,20 @@ import yaml
 
 from .atomic import write_atomic
 from .bank import STATE_DIR
+from .families import FAMILIES
 from .names import BANK_NAME
 
 MANIFEST_NAME = "tidalsort.yaml"
-VERSION = 1
+#: The format written; :data:`READABLE` lists the formats read.
+VERSION = 2
+#: Version 1 (before families) is read as it is: its entries lack the ``family``,
+#: ``confidence`` and ``families`` fields, which readers treat as unknown.
+READABLE = (1, 2)
 _HEADER = (
-    "# tidalsort manifest (format version 1): the banks tidalsort wrote under this folder.\n"
-    "# For every bank: its clusters with their n ranges [start, stop), each sample's source,\n"
-    "# and the files that were skipped. Rewritten by every sort; edits are lost.\n"
+    "# tidalsort manifest (format version 2): the banks tidalsort wrote under this folder.\n"
+    "# For every bank: its families and clusters with their n ranges [start, stop), each sample's\n"
+    "# source, family and confidence, and the files that were skipped. Rewritten by every sort;\n"
+    "# edits are lost.\n"
 )
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -66,25 +72,26 @@ def load(root: Path) -> dict[str, Any]:
     try:
         mirror = json.loads(_mirror_path(root).read_text(encoding="utf-8"))
         if mirror["yaml"] == _stat(path) and _problem(mirror["manifest"]) is None:
-            return mirror["manifest"]
+            return {**mirror["manifest"], "version": VERSION}
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no usable copy: read the YAML
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
-    if isinstance(data, dict) and data.get("version") != VERSION and isinstance(data.get("banks"), dict):
-        raise ManifestError(f"{path}: manifest version {data.get('version')!r}, this tidalsort reads {VERSION}")
+    if isinstance(data, dict) and data.get("version") not in READABLE and isinstance(data.get("banks"), dict):
+        raise ManifestError(f"{path}: manifest version {data.get('version')!r}, this tidalsort reads {', '.join(map(str, READABLE))}")
     problem = _problem(data)
     if problem:
         raise ManifestError(f"{path}: {problem}")
-    return data
+    return {**data, "version": VERSION}
 
 
 _SAMPLE = {"folder": str, "n": int, "file": str, "source": str, "cluster": int, "sha1": str}
 _CLUSTER = {"id": int, "folder": str, "start": int, "stop": int, "size": int, "representative": int}
 _SETTINGS = {"features": str, "frames": int, "method": str}
 _PROBLEM = {"source": str, "reason": str}
+_RUN = {"family": str, "folder": str, "start": int, "stop": int}
 
 
 def _wrong(record: Any, fields: dict[str, type], where: str) -> str | None:
@@ -102,7 +109,7 @@ def _entry_problem(entry: Any) -> str | None:
     wrong = _wrong(entry, {"settings": dict, "clusters": list, "samples": list}, "the entry") or _wrong(entry["settings"], _SETTINGS, "settings")
     if wrong:
         return wrong
-    for key, fields in (("clusters", _CLUSTER), ("samples", _SAMPLE), ("skipped", _PROBLEM), ("warnings", _PROBLEM)):
+    for key, fields in (("clusters", _CLUSTER), ("samples", _SAMPLE), ("families", _RUN), ("skipped", _PROBLEM), ("warnings", _PROBLEM)):
         for i, record in enumerate(entry.get(key) or []):
             wrong = _wrong(record, fields, f"{key}[{i}]")
             if wrong:
@@ -111,9 +118,15 @@ def _entry_problem(entry: Any) -> str | None:
     for i, s in enumerate(entry["samples"]):
         if not 0 <= s["cluster"] < len(entry["clusters"]):
             return f"samples[{i}]: no cluster {s['cluster']}"
+        if "family" in s and s["family"] not in FAMILIES:
+            return f"samples[{i}]: family {s['family']!r} is not one of {', '.join(FAMILIES)}"
+        if "confidence" in s and not (isinstance(s["confidence"], (int, float)) and 0 <= s["confidence"] <= 1):
+            return f"samples[{i}]: confidence is not a number from 0 to 1"
     for i, c in enumerate(entry["clusters"]):
         if not isinstance(c.get("label"), (str, type(None))):
             return f"clusters[{i}]: label is not a string"
+        if "family" in c and c["family"] not in FAMILIES:
+            return f"clusters[{i}]: family {c['family']!r} is not one of {', '.join(FAMILIES)}"
         if (c["folder"], c["representative"]) not in places or any((c["folder"], n) not in places for n in range(c["start"], c["stop"])):
             return f"clusters[{i}]: refers to samples the entry does not have"
     return None
@@ -121,7 +134,7 @@ def _entry_problem(entry: Any) -> str | None:
 
 def _problem(data: Any) -> str | None:
     """What is wrong with a whole manifest, or None."""
-    if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or data.get("version") != VERSION:
+    if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or data.get("version") not in READABLE:
         return "not a tidalsort manifest"
     for name, entry in data["banks"].items():
         if not isinstance(name, str) or not BANK_NAME.match(name):

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from .families import ABBREVIATIONS
+
 #: Bank (folder) names safe in Tidal's mini-notation, Strudel and SuperDirt.
 BANK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _SLUG_MAX = 40
@@ -35,8 +37,15 @@ def bank_name(text: str) -> str:
     return name
 
 
-def check_bank_name(name: str) -> str:
-    """Return ``name`` if it is a safe bank name, else raise ValueError saying why."""
+def check_bank_name(name: str, layout: str = "bank") -> str:
+    """Return ``name`` if it is a safe bank name for ``layout``, else raise ValueError saying why.
+
+    With ``--layout families`` the name may not hold ``_``: Strudel's ``.bank()`` and
+    SuperDirt's ``bank`` join the bank name and the sound with ``_``, and Strudel splits
+    names on it again.
+    """
+    if layout == "families" and "_" in name:
+        raise ValueError(f"bank name {name!r} holds '_', which --layout families uses between the bank and the family (kb6_bd): use '-' instead")
     if not BANK_NAME.match(name):
         raise ValueError(
             f"bank name {name!r} is not safe in Tidal patterns: use lowercase letters, digits, "
@@ -56,13 +65,22 @@ def folder_name(bank: str, cluster: int | None = None) -> str:
     return bank if cluster is None else f"{bank}-{cluster}"
 
 
-def may_be_folder_of(bank: str, name: str) -> bool:
-    """True if some layout of ``bank`` writes a folder called ``name`` (see :func:`folder_name`).
+def family_folder(bank: str, family: str) -> str:
+    """The folder of one family with ``--layout families``: ``<bank>_<abbreviation>``.
 
-    >>> may_be_folder_of("kit", "kit-12"), may_be_folder_of("kit", "kit-old")
-    (True, False)
+    >>> family_folder("kb6", "kick"), family_folder("kb6", "hihat_open")
+    ('kb6_bd', 'kb6_oh')
     """
-    return name == bank or re.fullmatch(re.escape(bank) + r"-[0-9]+", name) is not None
+    return f"{bank}_{ABBREVIATIONS[family]}"
+
+
+def may_be_folder_of(bank: str, name: str) -> bool:
+    """True if some layout of ``bank`` writes a folder called ``name`` (:func:`folder_name`, :func:`family_folder`).
+
+    >>> may_be_folder_of("kit", "kit-12"), may_be_folder_of("kit", "kit_bd"), may_be_folder_of("kit", "kit-old")
+    (True, True, False)
+    """
+    return name == bank or re.fullmatch(re.escape(bank) + r"-[0-9]+", name) is not None or name in {family_folder(bank, f) for f in ABBREVIATIONS}
 
 
 def pad_width(count: int) -> int:

@@ -1,4 +1,4 @@
-"""The sort job: scan sources, analyse, cluster, order, write the banks and the manifest."""
+"""The sort job: scan sources, analyse, name the families, cluster, order, write the banks and the manifest."""
 
 from __future__ import annotations
 
@@ -14,22 +14,25 @@ from .analysis import Analysis, Problem, analyse
 from .atomic import write_atomic
 from .bank import STATE_DIR, LinkMode, PlannedFile, check_folders, owned_folders, own_files
 from .cache import FeatureCache, identity
-from .cluster import cluster_tree, match_ids
 from .dendrogram import dendrogram_path, draw
 from .features import FeatureSettings
 from .index import index_path, write_index
 from .haskell_banks import HASKELL_BANKS_NAME
 from .journal import Pending, recover, recover_locked
-from .labels import cluster_label, unique
+from .families import FAMILIES, numbered
+from .grouping import GROUPS, group_by_family, group_by_sound, keep_ids
+from .labels import name_family
+from .model import FamilyModel
 from .manifest import load, locked, manifest_path
-from .names import bank_name, check_bank_name, folder_name, output_format, pad_width, sample_file_name
-from .order import ORDERS, Ordering, order_leaves, refine, reorder_clusters, representatives
+from .names import bank_name, check_bank_name, family_folder, folder_name, output_format, pad_width, sample_file_name
+from .order import Ordering, representatives
 from .scaling import Scaler
 from .scan import path_text, scan
 from .strudel import STRUDEL_MAP_NAME
 from .soundmap import map_outputs
 
-Layout = Literal["bank", "split"]
+Layout = Literal["bank", "split", "families"]
+LAYOUTS = ("bank", "split", "families")
 
 
 class NothingToSort(Exception):
@@ -45,6 +48,9 @@ class SortOptions:
     """Everything ``tidalsort sort`` can be told, with its defaults."""
 
     bank: str | None = None
+    group: str = "families"
+    names: bool = False  # file and folder names may decide a sample's family
+    model: Path | None = None  # None: the shipped family model
     layout: Layout = "bank"
     link: LinkMode = "copy"
     clusters: int | None = None  # None: choose automatically
@@ -76,47 +82,24 @@ def default_bank_name(sources: Sequence[str | os.PathLike[str]]) -> str:
     return bank_name(first.name if first.is_dir() else first.parent.name)
 
 
-def cluster_and_order(X: np.ndarray, k: int | None, method: str = "ward", order: str = "refined", strategy: str = "auto") -> tuple[Ordering, int]:
-    """Cluster the rows of a scaled feature matrix and order them.
-
-    Parameters
-    ----------
-    X
-        Scaled features, one row per sample.
-    k
-        Number of clusters, or None to choose it (:func:`tidalsort.cluster.choose_k`).
-    method
-        ``"ward"`` or ``"kmeans"``.
-    order
-        ``"refined"`` (optimal leaf order, then 2-opt inside clusters), ``"optimal"`` or
-        ``"tree"`` (the tree's plain leaf order).
-    strategy
-        ``"auto"``, ``"exact"`` or ``"summary"`` (see :func:`tidalsort.cluster.cluster_tree`).
-
-    Returns
-    -------
-    ordering, k
-        The ordering and the number of clusters used.
-    """
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}; choose from {', '.join(ORDERS)}")
-    if len(X) == 1:
-        return Ordering(np.zeros(1, int), np.zeros(1, int), [0, 1], np.zeros((0, 4))), 1
-    Z, labels, k = cluster_tree(X, k, method, strategy)
-    ordering = order_leaves(Z, X, labels, optimal=order != "tree")
-    return (refine(ordering, X) if order == "refined" else ordering), k
-
-
-def _folders(bank: str, layout: Layout, ordering: Ordering) -> list[tuple[str, int]]:
-    """(folder, n) of every position."""
+def _folders(bank: str, layout: Layout, ordering: Ordering, cluster_families: list[str]) -> list[tuple[str, int]]:
+    """(folder, n) of every position: one folder, one per cluster, or one per family."""
     if layout == "bank":
         return [(folder_name(bank), p) for p in range(len(ordering.order))]
-    starts = ordering.boundaries
-    return [(folder_name(bank, c), p - starts[c]) for p, c in enumerate(ordering.clusters)]
+    if layout == "split":
+        starts = ordering.boundaries
+        return [(folder_name(bank, c), p - starts[c]) for p, c in enumerate(ordering.clusters)]
+    filled: dict[str, int] = {}
+    slots = []
+    for c in ordering.clusters:
+        folder = family_folder(bank, cluster_families[c])
+        slots.append((folder, filled.get(folder, 0)))
+        filled[folder] = slots[-1][1] + 1
+    return slots
 
 
-def _plan(bank: str, layout: Layout, ordering: Ordering, analysis: Analysis) -> tuple[dict[str, list[PlannedFile]], list[tuple[str, int, str]]]:
-    slots = _folders(bank, layout, ordering)
+def _plan(bank: str, layout: Layout, ordering: Ordering, cluster_families: list[str], analysis: Analysis) -> tuple[dict[str, list[PlannedFile]], list[tuple[str, int, str]]]:
+    slots = _folders(bank, layout, ordering, cluster_families)
     sizes: dict[str, int] = {}
     for folder, _ in slots:
         sizes[folder] = sizes.get(folder, 0) + 1
@@ -131,26 +114,55 @@ def _plan(bank: str, layout: Layout, ordering: Ordering, analysis: Analysis) -> 
     return folders, placed
 
 
+@dataclass(frozen=True)
+class Families:
+    """The family of every analysed sample (rows as in the analysis) and how sure it is."""
+
+    names: np.ndarray
+    confidence: np.ndarray
+    model: str
+
+
+def name_families(analysis: Analysis, model: FamilyModel, names: bool = False) -> Families:
+    """Families of the analysed samples from the model; with ``names``, a file or folder
+    name that names an instrument decides instead (confidence 1)."""
+    families, confidence = model.predict(analysis.family_inputs)
+    if names:
+        for row, source in enumerate(analysis.sources):
+            named = name_family(source)
+            if named is not None:
+                families[row], confidence[row] = named, 1.0
+    return Families(families, confidence, f"families-v{model.meta['version']}")
+
+
+def family_runs(placed: list[tuple[str, int, str]], families: list[str]) -> list[dict[str, Any]]:
+    """``n`` ranges of the families: one per run of a family inside a folder, in bank order."""
+    runs: list[dict[str, Any]] = []
+    for (folder, n, _), family in zip(placed, families):
+        last = runs[-1] if runs else None
+        if last and last["family"] == family and last["folder"] == folder and last["stop"] == n:
+            last["stop"] += 1
+            last["size"] += 1
+        else:
+            runs.append({"family": family, "folder": folder, "start": n, "stop": n + 1, "size": 1})
+    return runs
+
+
 def _entry(
     options: SortOptions,
     sources: Sequence[Path],
     analysis: Analysis,
+    families: Families,
     ordering: Ordering,
+    cluster_families: list[str],
     X: np.ndarray,
-    k: int,
     placed: list[tuple[str, int, str]],
     hashes: dict[Path, str],
     skipped: list[Problem],
 ) -> dict[str, Any]:
     reps = representatives(X, ordering)
     b = ordering.boundaries
-    rows = [ordering.order[start:stop] for start, stop in zip(b, b[1:])]
-    labels = unique(
-        [
-            cluster_label([analysis.sources[r] for r in members], analysis.centroids[members], [analysis.infos[r].duration for r in members])
-            for members in rows
-        ]
-    )
+    labels = numbered(cluster_families)
     clusters = []
     for c, (start, stop) in enumerate(zip(b, b[1:])):
         folder, first_n, _ = placed[start]
@@ -158,6 +170,7 @@ def _entry(
             {
                 "id": c,
                 "label": labels[c],
+                "family": cluster_families[c],
                 "folder": folder,
                 "start": first_n,
                 "stop": first_n + stop - start,
@@ -176,6 +189,8 @@ def _entry(
                 "file": name,
                 "source": path_text(source),
                 "cluster": int(ordering.clusters[p]),
+                "family": str(families.names[row]),
+                "confidence": round(float(families.confidence[row]), 3),
                 "duration": round(info.duration, 4),
                 "centroid": round(float(analysis.centroids[row])),
                 "samplerate": info.samplerate,
@@ -187,12 +202,15 @@ def _entry(
     return {
         "layout": options.layout,
         "settings": {
+            "group": options.group,
+            "names": options.names,
+            "model": families.model,
             "features": options.features.name,
             "frames": options.features.frames,
             "scaling": options.scaling,
             "method": options.method,
             "clusters": "auto" if options.clusters is None else options.clusters,
-            "clusters_used": k,
+            "clusters_used": len(clusters),
             "order": options.order,
             "strategy": options.strategy,
             "link": options.link,
@@ -200,6 +218,7 @@ def _entry(
         },
         "sources": sorted(path_text(s) for s in sources),
         "boundaries": b,
+        "families": family_runs(placed, [str(families.names[row]) for row in ordering.order]),
         "clusters": clusters,
         "samples": samples,
         "skipped": [{"source": path_text(s.source), "reason": s.reason} for s in skipped],
@@ -231,12 +250,15 @@ def sort_library(
     """
     progress = progress or Progress()
     root = Path(root).expanduser().absolute()
-    bank = check_bank_name(options.bank or default_bank_name(sources))
+    bank = check_bank_name(options.bank or default_bank_name(sources), options.layout)
+    if options.group not in GROUPS:
+        raise ValueError(f"unknown grouping {options.group!r}; choose from {', '.join(GROUPS)}")
+    model = FamilyModel.load(options.model)
     skip: set[tuple[int, int]] = set()
     if root.is_dir():  # fail on a clash or an unusable manifest before the long part
         recover(root)
         skip = _own_outputs(root, [bank, *load(root)["banks"]])
-        check_folders(root, bank, [bank] if options.layout == "bank" else owned_folders(root, bank))
+        check_folders(root, bank, _possible_folders(root, bank, options.layout))
     files, missing = scan(sources, skip)
     progress.start("analyse", len(files))
     cache = FeatureCache(root / STATE_DIR) if options.cache else None
@@ -248,7 +270,7 @@ def sort_library(
         if options.strict and skipped:
             first = skipped[0]
             raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {path_text(first.source)}: {first.reason}")
-        return _finish(root, bank, sources, options, analysis, skipped, cache, progress)
+        return _finish(root, bank, sources, options, analysis, model, skipped, cache, progress)
     finally:
         if cache:
             cache.close()
@@ -260,16 +282,23 @@ def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
     return {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in paths if p.is_file())}
 
 
-def _keep_cluster_ids(ordering: Ordering, sources: list[Path], old: dict[str, Any] | None) -> Ordering:
-    """Renumber clusters so that a cluster that persists from the bank's last sort keeps its id."""
-    if not old:
-        return ordering
+def _possible_folders(root: Path, bank: str, layout: Layout) -> list[str]:
+    """Folders a sort of ``bank`` in ``layout`` may write (checked for clashes before analysis)."""
+    if layout == "bank":
+        return [folder_name(bank)]
+    if layout == "families":
+        return [family_folder(bank, f) for f in FAMILIES]
+    return owned_folders(root, bank)
+
+
+def _previous_clusters(old: dict[str, Any] | None) -> list[tuple[str, set[str]]]:
+    """(family, member sources) of a bank's clusters at its last sort (none before families existed)."""
+    if not old or any("family" not in c for c in old["clusters"]):
+        return []
     members: list[set[str]] = [set() for _ in old["clusters"]]
     for s in old["samples"]:
         members[s["cluster"]].add(s["source"])
-    b = ordering.boundaries
-    new = [{path_text(sources[r]) for r in ordering.order[start:stop]} for start, stop in zip(b, b[1:])]
-    return reorder_clusters(ordering, match_ids(new, members))
+    return [(c["family"], m) for c, m in zip(old["clusters"], members)]
 
 
 def _finish(
@@ -278,18 +307,22 @@ def _finish(
     sources: Sequence[str | os.PathLike[str]],
     options: SortOptions,
     analysis: Analysis,
+    model: FamilyModel,
     skipped: list[Problem],
     cache: FeatureCache | None,
     progress: Progress,
 ) -> dict[str, Any]:
-    """Cluster, order and write what :func:`analyse` found."""
+    """Name families, cluster, order and write what :func:`analyse` found."""
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
-    ordering, k = cluster_and_order(X, options.clusters, options.method, options.order, options.strategy)
-    ordering = _keep_cluster_ids(ordering, analysis.sources, load(root)["banks"].get(bank))
+    families = name_families(analysis, model, options.names)
+    group = group_by_family if options.group == "families" else group_by_sound
+    ordering, cluster_families = group(X, families.names, options.clusters, options.method, options.order, options.strategy)
+    keys = [path_text(source) for source in analysis.sources]
+    ordering = keep_ids(ordering, cluster_families, keys, _previous_clusters(load(root)["banks"].get(bank)))
     progress.advance("cluster")
-    folders, placed = _plan(bank, options.layout, ordering, analysis)
+    folders, placed = _plan(bank, options.layout, ordering, cluster_families, analysis)
     progress.start("write", len(placed))
     identities = {path: identity(path) for path in analysis.sources}
     known = cache.hashes(identities.items()) if cache else {}
@@ -299,7 +332,7 @@ def _finish(
         built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
         if cache:
             cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
-        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, ordering, X, k, placed, built.hashes, skipped)
+        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, built.hashes, skipped)
         pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
         pending.commit(entry, options.strudel_base)
         if cache:
@@ -307,7 +340,7 @@ def _finish(
         progress.committed({"name": bank, **entry})
         if options.dendrogram and len(placed) > 1:  # a picture taking seconds for large banks: after the bank is in use
             leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
-            write_atomic(dendrogram_path(root, bank), lambda path: draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", path), root / STATE_DIR)
+            write_atomic(dendrogram_path(root, bank), lambda path: draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", path, [str(families.names[r]) for r in ordering.order]), root / STATE_DIR)
     return {"name": bank, **entry}
 
 

@@ -14,6 +14,8 @@ from rich.table import Table
 MEMBERS_SHOWN = 3
 #: Problem files listed one per line before the rest are summarised by reason.
 SKIPPED_SHOWN = 20
+#: Confidence below which the report counts a sample as unsure of its family.
+LOW_CONFIDENCE = 0.5
 
 
 def tidal_line(folder: str, start: int, stop: int) -> str:
@@ -28,21 +30,61 @@ def tidal_line(folder: str, start: int, stop: int) -> str:
     return f'd1 $ s "{folder}" # n {pick}'
 
 
+def _confidence(samples: list[dict[str, Any]]) -> str:
+    """Median confidence of ``samples`` (``""`` where the manifest has none)."""
+    values = sorted(s["confidence"] for s in samples if "confidence" in s)
+    return f"{values[len(values) // 2]:.2f}" if values else ""
+
+
+def family_table(entry: dict[str, Any]) -> Table | None:
+    """One row per family, in bank order: n range(s), samples, clusters, confidence, a Tidal line.
+
+    None for banks sorted before families existed.
+    """
+    runs = entry.get("families")
+    if not runs:
+        return None
+    name = entry["name"]
+    table = Table(title=f"bank {name}: families", title_justify="left")
+    for column in ("family", "n", "samples", "clusters", "confidence", "low", "play it"):
+        table.add_column(column, no_wrap=column == "play it", justify="right" if column in ("samples", "clusters", "confidence", "low") else "left")
+    by_family: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        by_family.setdefault(run["family"], []).append(run)
+    for family, family_runs in by_family.items():
+        members = [s for s in entry["samples"] if s.get("family") == family]
+        clusters = sum(c.get("family") == family for c in entry["clusters"])
+        where = ", ".join(f"{r['start']}..{r['stop'] - 1}" if r["folder"] == name else f"{r['folder']}:{r['start']}..{r['stop'] - 1}" for r in family_runs[:3])
+        where += f", … ({len(family_runs)} runs)" if len(family_runs) > 3 else ""
+        first = family_runs[0]
+        play = tidal_line(first["folder"], first["start"], first["stop"]) if len(family_runs) == 1 else f'd1 $ s "{name}" # n (tsFamRand "{name}" "{family}")'
+        low = sum(s.get("confidence", 1.0) < LOW_CONFIDENCE for s in members)
+        table.add_row(family, where, str(len(members)), str(clusters), _confidence(members), str(low) if low else "", play)
+    return table
+
+
 def cluster_table(entry: dict[str, Any]) -> Table:
-    """One row per cluster: id, label, n range, size, members (the medoid first, starred), a Tidal line."""
+    """One row per cluster, grouped by family: id, label, n range, size, confidence,
+    members (the medoid first, starred), a Tidal line."""
     name = entry["name"]
     title = f"bank {name}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters (*n: the most typical member)"
     table = Table(title=title, title_justify="left")
     labelled = any(c.get("label") for c in entry["clusters"])
+    sure = any("confidence" in s for s in entry["samples"])
     widths = {"label": 8, "n": 9, "members": 24}
-    for column in ("id", "label", "n", "size", "members", "play it"):
-        if column != "label" or labelled:
-            table.add_column(column, overflow="fold", no_wrap=column == "play it", min_width=widths.get(column))
+    columns = ["id", *(["label"] if labelled else []), "n", "size", *(["conf"] if sure else []), "members", "play it"]
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column == "play it", min_width=widths.get(column))
     samples = {(s["folder"], s["n"]): s for s in entry["samples"]}
+    previous = None
     for c in entry["clusters"]:
+        if previous is not None and c.get("family") != previous:
+            table.add_section()
+        previous = c.get("family")
         folder, start, stop = c["folder"], c["start"], c["stop"]
         rep = samples[(folder, c["representative"])]
-        others = [Path(samples[(folder, n)]["source"]).name for n in range(start, stop) if n != rep["n"]]
+        members = [samples[(folder, n)] for n in range(start, stop)]
+        others = [Path(s["source"]).name for s in members if s["n"] != rep["n"]]
         shown = f"*{rep['n']} {Path(rep['source']).name}" + "".join(f", {name}" for name in others[: MEMBERS_SHOWN - 1])
         shown += f", … +{len(others) - MEMBERS_SHOWN + 1}" if len(others) >= MEMBERS_SHOWN else ""
         where = f"{start}..{stop - 1}" if folder == name else f"{folder}:{start}..{stop - 1}"
@@ -51,6 +93,7 @@ def cluster_table(entry: dict[str, Any]) -> Table:
             *([c.get("label") or ""] if labelled else []),
             where,
             str(c["size"]),
+            *([_confidence(members)] if sure else []),
             escape(shown),  # file names may hold [brackets]
             tidal_line(folder, start, stop),
         )
@@ -66,7 +109,10 @@ def problem_lines(problems: list[dict[str, str]]) -> list[str]:
 
 
 def print_report(entry: dict[str, Any], root: Path, console: Console) -> None:
-    """Print the cluster table, the skipped files and where things are."""
+    """Print the family and cluster tables, the skipped files and where things are."""
+    families = family_table(entry)
+    if families is not None:
+        console.print(families)
     console.print(cluster_table(entry))
     for key, heading in (("skipped", "skipped"), ("warnings", "sorted, with a warning")):
         problems = entry.get(key) or []
@@ -79,14 +125,19 @@ def print_report(entry: dict[str, Any], root: Path, console: Console) -> None:
     console.print(f'in SuperCollider: ~dirt.loadSoundFiles("{root}/*");', markup=False, highlight=False, soft_wrap=True)
 
 
-def neighbour_table(query: str, neighbours: list[Any]) -> Table:
-    """The answers of ``tidalsort similar``: rank, ``bank:n``, distance, cluster, source."""
-    table = Table(title=f"sounds like {query}", title_justify="left")
-    for column in ("#", "bank:n", "distance", "cluster", "source"):
+def neighbour_table(query: str, neighbours: list[Any], family: tuple[str, float] | None = None) -> Table:
+    """The answers of ``tidalsort similar``: rank, ``bank:n``, distance, cluster, family and confidence, source.
+
+    ``family`` is the query's own family and confidence, when it is a sound file.
+    """
+    title = f"sounds like {query}" + (f" (itself {family[0]}, {family[1]:.2f})" if family else "")
+    table = Table(title=escape(title), title_justify="left")
+    for column in ("#", "bank:n", "distance", "cluster", "family", "source"):
         table.add_column(column, overflow="fold", no_wrap=column == "bank:n")
     for rank, nb in enumerate(neighbours, 1):
         cluster = f"{nb.cluster} {nb.label}" if nb.label else str(nb.cluster)
-        table.add_row(str(rank), nb.ref, f"{nb.distance:.3f}", cluster, escape(nb.source))
+        family_cell = f"{nb.family} {nb.confidence:.2f}" if nb.family is not None else ""
+        table.add_row(str(rank), nb.ref, f"{nb.distance:.3f}", cluster, family_cell, escape(nb.source))
     return table
 
 

@@ -10,10 +10,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .analysis import analyse_file
+from .analysis import MODEL_FEATURES, analyse_file
 from .features import FeatureSettings
 from .index import BankIndex, load_index
 from .manifest import load
+from .model import FamilyModel
 
 
 def nearest_rows(X: np.ndarray, query: np.ndarray, k: int, exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -56,6 +57,8 @@ class Neighbour:
     bank: str
     cluster: int
     label: str | None
+    family: str | None  # None for banks sorted before families existed
+    confidence: float | None
 
 
 class IndexWarning(UserWarning):
@@ -96,6 +99,7 @@ class Library:
         if not self.spaces:
             raise KeyError(f"no searchable tidalsort banks in {root}")
         self.refs = {f"{s['folder']}:{s['n']}": (bank, row) for bank, e in self.entries.items() for row, s in enumerate(e["samples"])}
+        self._analysed: dict[tuple[Path, FeatureSettings], tuple[np.ndarray, np.ndarray]] = {}
 
     def locate(self, ref: str) -> tuple[str, int]:
         """Bank and row of a ``folder:n`` reference; raises KeyError if there is none."""
@@ -103,12 +107,21 @@ class Library:
             raise KeyError(f"no sample {ref!r} in the sorted banks")
         return self.refs[ref]
 
-    def _features_of(self, path: Path, bank: str, cache: dict[tuple[str, int], np.ndarray]) -> np.ndarray:
+    def _analyse(self, path: Path, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+        """Similarity features and family model input of ``path`` (each file and setting analysed once)."""
+        if (path, settings) not in self._analysed:
+            self._analysed[(path, settings)] = analyse_file(path, settings)[:2]
+        return self._analysed[(path, settings)]
+
+    def _features_of(self, path: Path, bank: str) -> np.ndarray:
         settings = FeatureSettings(self.entries[bank]["settings"]["features"], self.entries[bank]["settings"]["frames"])
-        key = (settings.name, settings.frames)
-        if key not in cache:
-            cache[key] = analyse_file(path, settings)[0]
-        return cache[key]
+        return self._analyse(path, settings)[0]
+
+    def family_of(self, path: Path, model: FamilyModel | None = None) -> tuple[str, float]:
+        """Family and confidence of an audio file, as a sort would give them (the shipped model by default)."""
+        inputs = self._analyse(path, MODEL_FEATURES)[1]
+        families, confidence = (model or FamilyModel.load()).predict(inputs[None, :])
+        return str(families[0]), float(confidence[0])
 
     def query(self, query: str | Path, k: int = 8) -> list[Neighbour]:
         """The ``k`` samples nearest ``query``: an audio file path or a ``folder:n`` reference.
@@ -124,7 +137,6 @@ class Library:
             For an audio file that cannot be analysed.
         """
         found: list[Neighbour] = []
-        computed: dict[tuple[str, int], np.ndarray] = {}
         is_ref = not Path(query).exists() and re.fullmatch(r"[a-z0-9][a-z0-9_-]*:\d+", str(query))
         home, own_row = self.locate(str(query)) if is_ref else (None, None)
         for bank, (index, scaled) in self.spaces.items():
@@ -134,10 +146,12 @@ class Library:
                     continue
                 vector = self.spaces[home][0].features[own_row]
             else:
-                vector = self._features_of(Path(query), bank, computed)
+                vector = self._features_of(Path(query), bank)
             rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k, exclude=own_row if bank == home else None)
             samples, clusters = self.entries[bank]["samples"], self.entries[bank]["clusters"]
             for row, distance in zip(rows, distances):
                 s = samples[row]
-                found.append(Neighbour(f"{s['folder']}:{s['n']}", float(distance), s["source"], bank, s["cluster"], clusters[s["cluster"]].get("label")))
+                found.append(
+                    Neighbour(f"{s['folder']}:{s['n']}", float(distance), s["source"], bank, s["cluster"], clusters[s["cluster"]].get("label"), s.get("family"), s.get("confidence"))
+                )
         return sorted(found, key=lambda nb: (nb.distance, nb.ref))[:k]
