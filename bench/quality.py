@@ -22,7 +22,7 @@ train: 1,169 one-shots of drum machines; ten labels). Labels are read only here.
 
     python bench/quality.py                          # all four (about 20 minutes on 2 cores)
     python bench/quality.py --only model,sorts
-    python bench/quality.py --only similarity --json similarity.json
+    python bench/quality.py --only similarity --halves 10   # and on 10 random halves of dev's kits
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from rich.console import Console
@@ -177,11 +178,15 @@ def rule_part(console: Console) -> dict:
     return figures
 
 
-def similarity_part(console: Console) -> list[dict]:
-    """Every configuration of CONFIGS on dev, grouped by sound at K = 10."""
-    data, labels = DATASETS / "dev", DATASETS / "dev" / "labels.csv"
+def label_count(labels: Path) -> int:
+    """Number of distinct labels in a ``relative_path,label`` CSV."""
     with open(labels, newline="", encoding="utf-8") as f:
-        k = len({row["label"] for row in csv.DictReader(f)})
+        return len({row["label"] for row in csv.DictReader(f)})
+
+
+def similarity_runs(data: Path, labels: Path) -> list[dict]:
+    """Every configuration of CONFIGS on ``data``, grouped by sound at K = number of labels."""
+    k = label_count(labels)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, (features, frames, scaling, method, order, strategy)) in enumerate(CONFIGS.items()):
@@ -190,6 +195,39 @@ def similarity_part(console: Console) -> list[dict]:
             sort_library([data], root, options)
             figures = evaluate_bank(root, "bench", labels)
             results.append({"config": name, **{m: round(figures[m], 4) for m in (*METRICS, "random_agreement")}})
+    return results
+
+
+def halves(data: Path, labels: Path, count: int, seed: int = 0) -> Iterator[tuple[Path, Path]]:
+    """``count`` random halves of ``data``'s top-level folders (kits), as (folder, labels CSV).
+
+    Each half is a temporary folder of links to the chosen folders, with a labels CSV of
+    their files; both are removed when the iteration moves on.
+    """
+    with open(labels, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    kits = sorted({row["relative_path"].split("/")[0] for row in rows})
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        chosen = set(rng.choice(kits, len(kits) // 2, replace=False))
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "half"
+            folder.mkdir()
+            for kit in chosen:
+                (folder / kit).symlink_to((data / kit).resolve(), target_is_directory=True)
+            csv_path = Path(tmp) / "labels.csv"
+            with open(csv_path, "w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=["relative_path", "label"])
+                writer.writeheader()
+                writer.writerows({"relative_path": f"half/{r['relative_path']}", "label": r["label"]} for r in rows if r["relative_path"].split("/")[0] in chosen)
+            yield folder, csv_path
+
+
+def similarity_part(console: Console, count: int) -> dict:
+    """CONFIGS on dev at K = 10, against the original; with ``count``, also on random halves of dev's kits."""
+    data, labels = DATASETS / "dev", DATASETS / "dev" / "labels.csv"
+    results = similarity_runs(data, labels)
+    k = label_count(labels)
     base = results[0]
     table = Table(title=f"similarity on dev, by sound at K = {k} (random order agreement {base['random_agreement']:.3f}); x = ratio to the original")
     for column in ("config", *METRICS):
@@ -197,13 +235,30 @@ def similarity_part(console: Console) -> list[dict]:
     for r in results:
         table.add_row(r["config"], *[f"{r[m]:.3f} (x{r[m] / base[m]:.2f})" if base[m] else f"{r[m]:.3f}" for m in METRICS])
     console.print(table)
-    return results
+    report: dict = {"dev": results}
+    if count:
+        runs = [similarity_runs(folder, csv_path) for folder, csv_path in halves(data, labels, count)]
+        report["halves"] = []
+        table = Table(title=f"median [min-max] over {count} random halves of dev's kits; share of halves beating the original")
+        for column in ("config", *METRICS[:-1]):
+            table.add_column(column, justify="left" if column == "config" else "right")
+        for i, name in enumerate(CONFIGS):
+            row: dict = {"config": name}
+            for m in METRICS[:-1]:
+                values = np.array([r[i][m] for r in runs])
+                base_values = np.array([r[0][m] for r in runs])
+                row[m] = {"median": float(np.median(values)), "min": float(values.min()), "max": float(values.max()), "beats_original": float(np.mean(values > base_values))}
+            report["halves"].append(row)
+            table.add_row(name, *[f"{row[m]['median']:.3f} [{row[m]['min']:.2f}-{row[m]['max']:.2f}] {row[m]['beats_original']:.0%}" for m in METRICS[:-1]])
+        console.print(table)
+    return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts to run (default: all of {', '.join(PARTS)}; sorts needs model)")
     parser.add_argument("--folds", type=int, default=10, help="cross-validation folds (default: 10)")
+    parser.add_argument("--halves", type=int, default=0, metavar="N", help="similarity: also on N random halves of dev's kits (default: 0)")
     parser.add_argument("--json", type=Path, default=Path("quality.json"), help="where to write the figures (default: quality.json)")
     args = parser.parse_args()
     parts = args.only.split(",")
@@ -216,7 +271,7 @@ def main() -> None:
     if "rule" in parts:
         report["rule"] = rule_part(console)
     if "similarity" in parts:
-        report["similarity"] = similarity_part(console)
+        report["similarity"] = similarity_part(console, args.halves)
     args.json.write_text(json.dumps(report, indent=2))
     print(f"wrote {args.json}")
 

@@ -777,7 +777,7 @@ def test_readme_section_examples():
 def test_readme_examples_run_in_ghci(toolchain, tmp_path):
     root = tmp_path / "sorted"
     root.mkdir()
-    banks = banks_file(root, [("kb6", "0 12 30 55", "kick snare hat")])
+    banks = banks_file(root, [("kb6", "0 12 30 55", "kick kick-2 hihat_closed")])
     body = "".join(f":{{\n{st}\n:}}\n" if "\n" in st else st + "\n" for st in readme_statements())
     script = boot_preamble(free_udp_port(), free_udp_port(), free_udp_port()) + f"""\
 :script {SCRIPT}

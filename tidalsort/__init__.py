@@ -1,3 +1,3 @@
 """tidalsort: sort sample libraries by sound into similarity-ordered SuperDirt banks."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,6 +1,7 @@
 """A small synthetic drum kit made with numpy, so tidalsort can be tried with no samples at hand.
 
-Kicks, snares, closed and open hats, toms and claps, several variations of each, written
+Kicks, snares, closed and open hats (metal made of six square waves, as analogue machines
+make them), toms and claps, several variations of each, written
 under messy names (mixed case, spaces, shuffled) in WAV, AIFF and FLAC at a few rates and
 bit depths: what a real download folder looks like.
 """
@@ -46,14 +47,28 @@ def snare(rng: np.random.Generator, v: float) -> np.ndarray:
     return 0.5 * tone + 0.7 * noise
 
 
+#: The six detuned square waves of an analogue machine's metal voices (the TR-808's, in Hz).
+_METAL = (205.3, 304.4, 369.6, 522.7, 540.0, 800.0)
+
+
+def _metal(rng: np.random.Generator, n: int, low: float) -> np.ndarray:
+    """Cymbal-like metal: six square waves, high-passed at ``low`` Hz."""
+    t = np.arange(n) / RATE
+    squares = sum(np.sign(np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))) for f in _METAL)
+    spectrum = np.fft.rfft(squares + 0.3 * rng.standard_normal(n))
+    spectrum[np.fft.rfftfreq(n, 1 / RATE) < low] = 0
+    metal = np.fft.irfft(spectrum, n)
+    return metal / (np.abs(metal).max() + 1e-12)
+
+
 def closed_hat(rng: np.random.Generator, v: float) -> np.ndarray:
-    t = _t(0.12)
-    return _bandpass_noise(rng, len(t), 6000 + 2000 * v, 16000) * _env(t, 0.02 + 0.01 * v)
+    t = _t(0.15)
+    return _metal(rng, len(t), 7000 + 1000 * v) * _env(t, 0.025 + 0.015 * v, attack=0.0005)
 
 
 def open_hat(rng: np.random.Generator, v: float) -> np.ndarray:
-    t = _t(0.8)
-    return _bandpass_noise(rng, len(t), 5000 + 2000 * v, 16000) * _env(t, 0.25 + 0.1 * v)
+    t = _t(0.9)
+    return _metal(rng, len(t), 6500 + 1000 * v) * _env(t, 0.2 + 0.1 * v, attack=0.0005)
 
 
 def tom(rng: np.random.Generator, v: float) -> np.ndarray:

@@ -82,7 +82,7 @@ class TrainingConfig:
     hidden: tuple[int, ...] = (256,)
     alpha: float = 1e-2
     networks: int = 5
-    epochs: int = 200
+    epochs: int = 100
     copies: int = 3
     synthetic: int = 300
     synthetic_share: float = 0.5
