@@ -37,6 +37,7 @@ from typing import Iterator
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sklearn.metrics import adjusted_rand_score, confusion_matrix, f1_score, normalized_mutual_info_score, precision_score, recall_score
 
@@ -239,7 +240,7 @@ def similarity_part(console: Console, count: int) -> dict:
     if count:
         runs = [similarity_runs(folder, csv_path) for folder, csv_path in halves(data, labels, count)]
         report["halves"] = []
-        table = Table(title=f"median [min-max] over {count} random halves of dev's kits; share of halves beating the original")
+        table = Table(title=escape(f"median [min-max] over {count} random halves of dev's kits; share of halves beating the original"))
         for column in ("config", *METRICS[:-1]):
             table.add_column(column, justify="left" if column == "config" else "right")
         for i, name in enumerate(CONFIGS):
