@@ -120,9 +120,17 @@ def blocks(f: sf.SoundFile) -> Iterator[np.ndarray]:
 def _read(f: sf.SoundFile, need: int) -> np.ndarray:
     """Up to ``need`` float32 frames from the current position, as (frames, channels).
 
-    Reads in small blocks so that a file cut off inside the head (a FLAC that loses sync)
-    gives what was decoded before the damage; damage before the first block raises.
+    One read as a rule; where that fails (a FLAC cut off inside the head loses sync), the
+    head is read again in small blocks, so what was decoded before the damage is kept;
+    damage before the first block raises.
     """
+    start = f.tell() if f.seekable() else None
+    try:
+        return f.read(need, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError):
+        if start is None:
+            raise
+    f.seek(start)
     parts: list[np.ndarray] = []
     got = 0
     while got < need:
