@@ -65,7 +65,7 @@ def make_map(root: Path, bank: str, say: Callable[[str], None] = lambda line: No
     """
     computing = lambda: say(f"laying out the samples of {bank} on the map (once for this bank's content; cached)")  # noqa: E731
     try:  # the slow part, outside the lock, so sorts into the root need not wait for it
-        cached_layout(root, bank, load_index(root, bank).scaled, computing)
+        cached_layout(root, bank, load_index(root, bank), computing)
     except (FileNotFoundError, ValueError):
         pass  # said below, under the lock
     with locked(root):
@@ -78,7 +78,7 @@ def make_map(root: Path, bank: str, say: Callable[[str], None] = lambda line: No
             raise FileNotFoundError(f"bank {bank!r} has no feature index (written by an older tidalsort): sort it again to map it") from None
         if len(index.features) != len(entry["samples"]):
             raise ValueError(f"bank {bank!r}: {len(index.features)} samples in its feature index, {len(entry['samples'])} in the manifest; sort it again")
-        xy, _ = cached_layout(root, bank, index.scaled, computing)
+        xy, _ = cached_layout(root, bank, index, computing)
         audio, problems = audio_urls(root, bank, entry)
         page, data = write_page(root, bank, page_data(bank, entry, xy, audio))
         settings = FeatureSettings(entry["settings"]["features"], entry["settings"]["frames"])
