@@ -64,7 +64,12 @@ def _tidalsort(X: np.ndarray, landmarks: int | None = None) -> np.ndarray:
 
 
 def _exact(X: np.ndarray) -> np.ndarray:
-    return _tidalsort(X, len(X))
+    """openTSNE's t-SNE of every sample, with its default steps: tidalsort's layout before landmarks."""
+    from openTSNE import TSNE
+
+    from tidalsort.layout import unit_square
+
+    return unit_square(np.asarray(TSNE(perplexity=min(30.0, (len(X) - 1) / 3), random_state=SEED, n_jobs=1).fit(X)))
 
 
 def _sklearn_tsne(X: np.ndarray) -> np.ndarray:
@@ -94,7 +99,7 @@ CANDIDATES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 LABELS = {
     "tidalsort": "landmark t-SNE (tidalsort.layout)",
-    "exact": "t-SNE of every sample, openTSNE",
+    "exact": "t-SNE of every sample, openTSNE (before)",
     "sklearn-tsne": "t-SNE, scikit-learn (Barnes-Hut)",
     "umap": "UMAP, umap-learn",
     "pca": "PCA, scikit-learn",
