@@ -20,7 +20,9 @@ before; t-SNE from scikit-learn, UMAP from umap-learn, PCA; fixed seeds) it prin
   fixed 2,000.
 
 ``--landmarks N ...`` adds tidalsort's layout with at most N landmarks (``tidalsort-LN``),
-so that on dev, too, most samples are placed rather than laid out by the t-SNE.
+so that on dev, too, most samples are placed rather than laid out by the t-SNE. ``--seeds N``
+gives the dev figures as the mean over N seeds, with their spread (a t-SNE's figures move with
+its seed by about as much as its settings move them).
 
 With ``--map-samples N`` it also makes a library of N one-shots (``bench/speed.py``'s
 generator, 0.05-1 s, one in ten AIFF), sorts it (symbolic links) and times ``tidalsort map``
@@ -32,8 +34,8 @@ and slowest time to draw a frame.
 UMAP needs ``pip install umap-learn`` (not a dependency of tidalsort).
 
     python bench/map_layout.py                       # all candidates
-    python bench/map_layout.py --only tidalsort exact --landmarks 250 100
-    python bench/map_layout.py --only tidalsort --sizes --map-samples 20000 --runs 3
+    python bench/map_layout.py --only tidalsort exact pca --landmarks 250 100 --seeds 5 --map-samples 20000
+    python bench/map_layout.py --only tidalsort --sizes --map-samples 20000 --runs 3   # only tidalsort map
 """
 
 from __future__ import annotations
@@ -57,40 +59,40 @@ DEV = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dev"
 SEED = 0
 
 
-def _tidalsort(X: np.ndarray, landmarks: int | None = None) -> np.ndarray:
+def _tidalsort(X: np.ndarray, seed: int = SEED, landmarks: int | None = None) -> np.ndarray:
     from tidalsort.layout import LANDMARKS, embed
 
-    return embed(X, SEED, landmarks or LANDMARKS)
+    return embed(X, seed, landmarks or LANDMARKS)
 
 
-def _exact(X: np.ndarray) -> np.ndarray:
+def _exact(X: np.ndarray, seed: int = SEED) -> np.ndarray:
     """openTSNE's t-SNE of every sample, with its default steps: tidalsort's layout before landmarks."""
     from openTSNE import TSNE
 
     from tidalsort.layout import unit_square
 
-    return unit_square(np.asarray(TSNE(perplexity=min(30.0, (len(X) - 1) / 3), random_state=SEED, n_jobs=1).fit(X)))
+    return unit_square(np.asarray(TSNE(perplexity=min(30.0, (len(X) - 1) / 3), random_state=seed, n_jobs=1).fit(X)))
 
 
-def _sklearn_tsne(X: np.ndarray) -> np.ndarray:
+def _sklearn_tsne(X: np.ndarray, seed: int = SEED) -> np.ndarray:
     from sklearn.manifold import TSNE
 
-    return TSNE(init="pca", random_state=SEED).fit_transform(X)
+    return TSNE(init="pca", random_state=seed).fit_transform(X)
 
 
-def _umap(X: np.ndarray) -> np.ndarray:
+def _umap(X: np.ndarray, seed: int = SEED) -> np.ndarray:
     import umap
 
-    return umap.UMAP(random_state=SEED).fit_transform(X)
+    return umap.UMAP(random_state=seed).fit_transform(X)
 
 
-def _pca(X: np.ndarray) -> np.ndarray:
+def _pca(X: np.ndarray, seed: int = SEED) -> np.ndarray:
     from sklearn.decomposition import PCA
 
-    return PCA(n_components=2, random_state=SEED).fit_transform(X)
+    return PCA(n_components=2, random_state=seed).fit_transform(X)
 
 
-CANDIDATES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+CANDIDATES: dict[str, Callable[..., np.ndarray]] = {
     "tidalsort": _tidalsort,
     "exact": _exact,
     "sklearn-tsne": _sklearn_tsne,
@@ -129,7 +131,7 @@ def resample(X: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return X[sources] + rng.normal(0.0, 0.25, (n, X.shape[1])) * X.std(axis=0), sources
 
 
-def layout_function(candidate: str) -> Callable[[np.ndarray], np.ndarray]:
+def layout_function(candidate: str) -> Callable[..., np.ndarray]:
     """The layout of a candidate's name (``tidalsort-LN``: tidalsort's with at most N landmarks)."""
     if candidate.startswith("tidalsort-L"):
         return functools.partial(_tidalsort, landmarks=int(candidate.removeprefix("tidalsort-L")))
@@ -239,6 +241,7 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="*", type=int, default=[1000, 20000], help="sample counts to time (default: 1000 20000)")
     parser.add_argument("--quality-at", type=int, default=20000, help="also measure the map of this many samples, one of --sizes (default: 20000; 0: no)")
     parser.add_argument("--map-samples", type=int, default=0, help="also time tidalsort map on a sorted bank of this many samples")
+    parser.add_argument("--seeds", type=int, default=1, help="dev figures as the mean over seeds 0..N-1, with their spread (default: 1)")
     parser.add_argument("--runs", type=int, default=3, help="runs of tidalsort map, cold and cached (medians; default: 3)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -261,8 +264,11 @@ def main() -> None:
         np.save(features, X)
         results = {}
         for name in [*args.only, *(f"tidalsort-L{n}" for n in args.landmarks)]:
-            xy = layout_function(name)(X)
-            figures = {"trustworthiness": float(trustworthiness(X, xy, n_neighbors=5)), "same_label_5nn": knn_precision(xy, labels, 5)}
+            maps = [layout_function(name)(X, seed) for seed in range(args.seeds)]
+            dev = np.array([[trustworthiness(X, xy, n_neighbors=5), knn_precision(xy, labels, 5)] for xy in maps])
+            figures = {"trustworthiness": float(dev[:, 0].mean()), "same_label_5nn": float(dev[:, 1].mean())}
+            if args.seeds > 1:
+                figures.update({"trustworthiness_sd": float(dev[:, 0].std()), "same_label_5nn_sd": float(dev[:, 1].std())})
             for n in sizes:
                 figures[f"seconds_{n}"] = timed(name, features, n, kept if n == large else None)
             if large:
@@ -270,7 +276,9 @@ def main() -> None:
             results[name] = figures
             quality = [figures["trustworthiness"], figures["same_label_5nn"]]
             quality += [figures[f"{key}_{large}"] for key in ("trustworthiness", "same_label_5nn", "same_source_5nn")] if large else []
-            line = " ".join(f"{q:>12.3f}" for q in quality) + " " + " ".join(f"{figures[f'seconds_{n}']:>11.1f}s" for n in sizes)
+            line = " ".join(f"{q:>12.4f}" for q in quality) + " " + " ".join(f"{figures[f'seconds_{n}']:>11.1f}s" for n in sizes)
+            if args.seeds > 1:
+                line += f"   (dev, {args.seeds} seeds: ±{figures['trustworthiness_sd']:.4f}, ±{figures['same_label_5nn_sd']:.4f})"
             print(f"{label(name):<40} {line}", flush=True)
     if args.map_samples:
         times = timed_map(args.map_samples, args.runs)

@@ -43,12 +43,14 @@ LANDMARKS = 1000
 #: the whole bank is laid out again.
 ADDED_SHARE = 0.1
 #: Steps of t-SNE's two phases (early exaggeration, then free): 100 and 250 instead of openTSNE's
-#: 250 and 500 keep the quality on dev (trustworthiness and same-label neighbours within the
-#: spread of seeds) and at 20,000 samples, in 60 % of the time (bench/map_layout.py).
+#: 250 and 500 kept trustworthiness and same-label neighbours on dev within their spread over
+#: seeds, and on bench/map_layout.py's 20,000 samples, in 60 % of the time at 1,000 samples.
 TSNE_STEPS = (100, 250)
-#: openTSNE's ``transform`` settings for placing samples among landmarks, chosen on dev and on
-#: 20,000 samples (bench/map_layout.py): started at the median of its 10 nearest landmarks, a
-#: sample is drawn to the nearest two or so (perplexity 2) for 100 steps.
+#: openTSNE's ``transform`` settings for placing samples among landmarks: a sample starts at the
+#: median of its 10 nearest landmarks and is drawn to the nearest two or so (perplexity 2) for
+#: 100 steps. Against openTSNE's (25, 5, 250) and a distance-weighted mean of the nearest
+#: landmarks, this kept the most neighbours on dev with a quarter or half of it as landmarks,
+#: and on bench/map_layout.py's 20,000 samples.
 PLACE_NEIGHBOURS, PLACE_PERPLEXITY, PLACE_ITERATIONS = 10, 2.0, 100
 
 
