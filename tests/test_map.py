@@ -9,26 +9,30 @@ import matplotlib.image
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import tree_hashes, write
+from sklearn.manifold import trustworthiness
+from conftest import tone, tree_hashes, write
 
 from tidalsort.cli import main
 from tidalsort.colours import CLUSTER_COLOURS, FAMILIES, FAMILY_COLOURS, sample_groups
 from tidalsort.demo import make_kit
 from tidalsort.features import FeatureSettings
-from tidalsort.layout import cached_layout, embed, layout_path
+from tidalsort.index import BankIndex
+from tidalsort.layout import cached_layout, embed, lay_out, layout_path, unit_square
 from tidalsort.manifest import load
 from tidalsort.page import page_data
 from tidalsort.pictures import draw_heatmap, draw_map
 from tidalsort.previews import PREVIEW_SECONDS, preview_folder
+from tidalsort.scaling import Scaler
 
 MAP_FILES = ("demo-map.html", "demo-map.js", "demo-map.png", "demo-heatmap.png")
 
 
-def blobs(per_blob: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Three well separated groups of points in 12 dimensions, and each point's group."""
+def blobs(per_blob: int = 30, seed: int = 0, groups: int = 3, spread: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """``groups`` groups of points in 12 dimensions (centres drawn with standard deviation
+    ``spread``, points with 1 around them), and each point's group."""
     rng = np.random.default_rng(seed)
-    centres = rng.normal(0, 10, (3, 12))
-    labels = np.repeat(np.arange(3), per_blob)
+    centres = rng.normal(0, spread, (groups, 12))
+    labels = np.repeat(np.arange(groups), per_blob)
     return centres[labels] + rng.normal(0, 1, (len(labels), 12)), labels
 
 
@@ -39,14 +43,31 @@ def read_data(path: Path) -> dict:
     return json.loads(text[len(prefix) :].rstrip().rstrip(";"))
 
 
+def nearest_on_map(xy: np.ndarray) -> np.ndarray:
+    """Every point's nearest other point on the map."""
+    d = ((xy[:, None] - xy[None]) ** 2).sum(-1) + np.eye(len(xy)) * 9
+    return d.argmin(axis=1)
+
+
 def test_layout_keeps_groups_together_inside_the_unit_square() -> None:
     X, labels = blobs()
     xy = embed(X)
     assert xy.shape == (90, 2) and xy.min() >= 0 and xy.max() <= 1
     assert np.array_equal(xy, embed(X))  # fixed seed
-    # every point's nearest neighbour on the map is of its own group
-    d = ((xy[:, None] - xy[None]) ** 2).sum(-1) + np.eye(90) * 9
-    assert (labels[d.argmin(axis=1)] == labels).all()
+    assert (labels[nearest_on_map(xy)] == labels).all()  # every point's nearest neighbour on the map is of its group
+
+
+def test_samples_placed_among_landmarks_keep_their_neighbours_near() -> None:
+    """A bank larger than the t-SNE's landmarks: 40 of 600 samples laid out, the rest placed."""
+    X, labels = blobs(100, groups=6, spread=3.0)
+    layout = lay_out(X, landmarks=40)
+    assert layout.landmark.sum() == 40 and np.isfinite(layout.xy).all()
+    xy = embed(X, landmarks=40)
+    assert np.array_equal(xy, embed(X, landmarks=40))  # fixed seed
+    assert (labels[nearest_on_map(xy)] == labels).all()
+    # the map's nearest neighbours are near in the features too (a random map scores 0.51,
+    # every placed sample put on one spot 0.69; all 600 samples laid out by t-SNE 0.98)
+    assert trustworthiness(X, xy, n_neighbors=5) > 0.9
 
 
 @pytest.mark.parametrize("n", [1, 2, 5])
@@ -55,21 +76,47 @@ def test_tiny_banks_get_a_map(n: int) -> None:
     assert xy.shape == (n, 2) and np.isfinite(xy).all() and xy.min() >= 0 and xy.max() <= 1
 
 
+def bank_index(features: np.ndarray) -> BankIndex:
+    return BankIndex(features, Scaler("standard", [("all", features.shape[1])]).fit(features))
+
+
 def test_layout_is_cached_by_content_whatever_the_order(tmp_path: Path) -> None:
     X, _ = blobs(10)
     (tmp_path / ".tidalsort").mkdir()
-    first, cached = cached_layout(tmp_path, "b", X)
+    first, cached = cached_layout(tmp_path, "b", bank_index(X))
     assert not cached and layout_path(tmp_path, "b").is_file()
-    again, cached = cached_layout(tmp_path, "b", X)
+    again, cached = cached_layout(tmp_path, "b", bank_index(X))
     assert cached and np.array_equal(again, first)
     order = np.random.default_rng(1).permutation(len(X))  # the same sounds sorted into another order
-    permuted, cached = cached_layout(tmp_path, "b", X[order])
+    permuted, cached = cached_layout(tmp_path, "b", bank_index(X[order]))
     assert cached and np.array_equal(permuted, first[order])
-    changed, cached = cached_layout(tmp_path, "b", X[:-1])  # a sample less: a new layout
-    assert not cached and changed.shape == (len(X) - 1, 2)
+    fewer, cached = cached_layout(tmp_path, "b", bank_index(X[:-3]))  # samples removed: the others stay
+    assert cached and np.allclose(fewer, unit_square(first[:-3]))
     layout_path(tmp_path, "b").write_bytes(b"garbage")
-    redone, cached = cached_layout(tmp_path, "b", X[:-1])
-    assert not cached and np.array_equal(redone, changed)
+    redone, cached = cached_layout(tmp_path, "b", bank_index(X[order]))
+    assert not cached and np.allclose(redone, first[order], atol=1e-6)  # laid out in a canonical order (the scaler's sums in another)
+
+
+def test_added_samples_are_placed_among_the_others_until_they_are_a_tenth(tmp_path: Path) -> None:
+    X, labels = blobs(40, groups=6, spread=3.0)
+    order = np.random.default_rng(2).permutation(len(X))
+    X, labels = X[order], labels[order]
+    (tmp_path / ".tidalsort").mkdir()
+    computed = []
+    first, _ = cached_layout(tmp_path, "b", bank_index(X[:170]))
+    for size in (173, 180):  # 3 added, then 7 more: 10 of 180, at most a tenth
+        grown, cached = cached_layout(tmp_path, "b", bank_index(X[:size]), lambda: computed.append(size))
+        assert not cached and computed[-1] == size
+        # the samples there before keep their places (the map is only scaled again to fit)
+        assert np.allclose(unit_square(grown[:170]), first)
+        near = nearest_on_map(grown)
+        assert (labels[near[170:size]] == labels[170:size]).all()  # the new ones among their own group
+        assert cached_layout(tmp_path, "b", bank_index(X[:size]))[1]
+    # 20 more: 30 of 200 placed since the whole layout, more than a tenth: laid out anew, whole
+    whole, cached = cached_layout(tmp_path, "b", bank_index(X[:200]))
+    (tmp_path / "fresh" / ".tidalsort").mkdir(parents=True)
+    assert not cached and np.array_equal(whole, cached_layout(tmp_path / "fresh", "b", bank_index(X[:200]))[0])
+    assert not np.allclose(unit_square(whole[:170]), first)
 
 
 @pytest.fixture
@@ -119,6 +166,22 @@ def test_map_is_redone_from_the_cache_and_drops_unused_previews(demo_root: Path,
     assert main(["map", str(demo_root), "--bank", "demo"]) == 0
     assert "laying out" not in capsys.readouterr().err
     assert read_data(demo_root / "demo-map.js")["x"] == xy and not stale.exists()
+
+
+def test_a_sample_added_to_the_library_joins_the_map_without_moving_the_others(demo_root: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["map", str(demo_root), "--bank", "demo"]) == 0
+    before = read_data(demo_root / "demo-map.js")
+    write(demo_root.parent / "kit" / "new" / "ping.wav", tone(1500, 0.3))
+    assert main(["sort", str(demo_root.parent / "kit"), "--out", str(demo_root), "--bank", "demo", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["map", str(demo_root), "--bank", "demo"]) == 0
+    assert "laying out" in capsys.readouterr().err
+    after = read_data(demo_root / "demo-map.js")
+    assert after["size"] == before["size"] + 1
+    where = {source: (x, y) for source, x, y in zip(after["source"], after["x"], after["y"])}
+    old = np.array([where[source] for source in before["source"]])
+    # the samples mapped before keep their places: the map is only scaled again to fit the new one
+    assert np.allclose(unit_square(old), np.column_stack([before["x"], before["y"]]), atol=1e-4)
 
 
 def test_sort_writes_the_map_only_when_asked_and_never_sorts_it_again(tmp_path: Path) -> None:

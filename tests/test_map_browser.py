@@ -216,7 +216,7 @@ def test_families_colour_the_map_and_details_show_confidence(browser: Any, demo:
     entry = load(demo)["banks"]["demo"]
     for s in entry["samples"]:
         s["confidence"] = 0.5 + s["n"] / 100
-    xy, _ = cached_layout(demo, "demo", load_index(demo, "demo").scaled)
+    xy, _ = cached_layout(demo, "demo", load_index(demo, "demo"))
     audio, _ = audio_urls(demo, "demo", entry)
     write_page(demo, "fam", page_data("demo", entry, xy, audio))
     try:

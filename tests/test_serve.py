@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
+import io
 import json
 import os
 import signal
@@ -11,8 +13,10 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
-from conftest import tone, tree_hashes, write
+import soundfile as sf
+from conftest import noise, tone, tree_hashes, write
 
 from tidalsort.cli import main
 from tidalsort.manifest import load
@@ -73,33 +77,149 @@ def test_the_map_is_served_with_its_own_address_as_base(root: Path, server: Samp
         assert json.loads(body) == {**on_disk, "_base": f"http://{host}/"}
 
 
-def test_every_sample_is_served_whole_with_its_content_type(root: Path, server: SampleServer) -> None:
-    kinds = {".wav": "audio/wav", ".aiff": "audio/aiff"}
+def as_wav(data: bytes, dtype: str = "float32") -> tuple[np.ndarray, int, str]:
+    """Samples, rate and container of sound file bytes."""
+    with sf.SoundFile(io.BytesIO(data)) as f:
+        return f.read(dtype=dtype, always_2d=True), f.samplerate, f.format
+
+
+def test_every_sample_is_served_whole_wav_as_it_is_aiff_as_wav(root: Path, server: SampleServer) -> None:
     listed = samples(root)
-    assert {Path(f).suffix for _, f in listed} == set(kinds) and any(os.path.islink(root / d / f) for d, f in listed)
+    assert {Path(f).suffix for _, f in listed} == {".wav", ".aiff"} and any(os.path.islink(root / d / f) for d, f in listed)
     for folder, name in listed:
         data = (root / folder / name).read_bytes()  # through the link for --link symlink
         status, headers, body = request(server, "GET", f"/{folder}/{name}")
-        assert (status, body, headers["content-type"]) == (200, data, kinds[Path(name).suffix])
+        assert (status, headers["content-type"]) == (200, "audio/wav")
         assert headers["accept-ranges"] == "bytes" and headers["access-control-allow-origin"] == "*"
-        status, head, body = request(server, "HEAD", f"/{folder}/{name}")
-        assert (status, body, head["content-length"], head["content-type"]) == (200, b"", str(len(data)), kinds[Path(name).suffix])
+        if name.endswith(".wav"):
+            assert body == data
+        else:  # the same samples in a WAV file, under the AIFF's name
+            samples_, rate, container = as_wav(body, "int32")
+            own, own_rate, _ = as_wav(data, "int32")
+            assert container == "WAV" and rate == own_rate and np.array_equal(samples_, own) and body != data
+        status, head, empty = request(server, "HEAD", f"/{folder}/{name}")
+        assert (status, empty, head["content-length"], head["content-type"]) == (200, b"", str(len(body)), "audio/wav")
+    assert len(list((root / ".tidalsort" / "serve-wav").iterdir())) == 3  # one WAV copy per AIFF sample
 
 
 def test_range_requests(root: Path, server: SampleServer) -> None:
-    folder, name = samples(root)[0]
-    data = (root / folder / name).read_bytes()
-    size = len(data)
-    target = f"/{folder}/{name}"
-    for header, first, last in (("bytes=0-99", 0, 99), ("bytes=100-", 100, size - 1), ("bytes=-10", size - 10, size - 1), (f"bytes=10-{size + 50}", 10, size - 1)):
-        status, headers, body = request(server, "GET", target, {"Range": header})
-        assert (status, body) == (206, data[first : last + 1]), header
-        assert headers["content-range"] == f"bytes {first}-{last}/{size}"
-    for header in (f"bytes={size}-", f"bytes={size + 10}-20", "bytes=-0"):
-        status, headers, body = request(server, "GET", target, {"Range": header})
-        assert (status, headers["content-range"], body) == (416, f"bytes */{size}", b""), header
-    for ignored in ("bytes=0-1,4-5", "bytes=9-2", "items=0-5", "bytes=x-y"):  # HTTP: serve the whole file
-        assert request(server, "GET", target, {"Range": ignored})[::2] == (200, data), ignored
+    for folder, name in (next(s for s in samples(root) if s[1].endswith(kind)) for kind in (".wav", ".aiff")):
+        target = f"/{folder}/{name}"
+        data = request(server, "GET", target)[2]  # an AIFF's WAV copy: ranges of the copy
+        size = len(data)
+        for header, first, last in (("bytes=0-99", 0, 99), ("bytes=100-", 100, size - 1), ("bytes=-10", size - 10, size - 1), (f"bytes=10-{size + 50}", 10, size - 1)):
+            status, headers, body = request(server, "GET", target, {"Range": header})
+            assert (status, body) == (206, data[first : last + 1]), header
+            assert headers["content-range"] == f"bytes {first}-{last}/{size}"
+        for header in (f"bytes={size}-", f"bytes={size + 10}-20", "bytes=-0"):
+            status, headers, body = request(server, "GET", target, {"Range": header})
+            assert (status, headers["content-range"], body) == (416, f"bytes */{size}", b""), header
+        for ignored in ("bytes=0-1,4-5", "bytes=9-2", "items=0-5", "bytes=x-y"):  # HTTP: serve the whole file
+            assert request(server, "GET", target, {"Range": ignored})[::2] == (200, data), ignored
+
+
+#: AIFF sample formats libsndfile writes, and the WAV format each is served in.
+AIFF_FORMATS = {"PCM_S8": "PCM_U8", "PCM_16": "PCM_16", "PCM_24": "PCM_24", "PCM_32": "PCM_32", "FLOAT": "FLOAT",
+                "DOUBLE": "FLOAT", "ULAW": "ULAW", "ALAW": "ALAW", "IMA_ADPCM": "FLOAT", "PCM_U8": "PCM_U8"}  # fmt: skip
+
+
+@pytest.fixture
+def aiff_root(tmp_path: Path) -> Path:
+    """Bank ``aiffs``: one stereo AIFF in every format of :data:`AIFF_FORMATS`, 48 kHz."""
+    source = tmp_path / "aiffs"
+    for i, subtype in enumerate(AIFF_FORMATS):
+        signal = np.column_stack([tone(300 + 100 * i, 0.3, 48000), noise(0.3, 48000, seed=i)])
+        write(source / f"{subtype.lower()}.aiff", signal, 48000, subtype, "AIFF")
+    assert main(["sort", str(source), "--out", str(tmp_path / "root"), "--bank", "aiffs"]) == 0
+    return tmp_path / "root"
+
+
+@pytest.fixture
+def aiff_server(aiff_root: Path):
+    srv = SampleServer(aiff_root, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_aiff_of_every_sample_format_is_served_as_wav_with_the_same_samples(aiff_root: Path, aiff_server: SampleServer) -> None:
+    listed = samples(aiff_root)
+    assert len(listed) == len(AIFF_FORMATS)
+    for folder, name in listed:
+        aiff = aiff_root / folder / name
+        status, headers, body = request(aiff_server, "GET", f"/{folder}/{name}")
+        assert (status, headers["content-type"]) == (200, "audio/wav")
+        with sf.SoundFile(io.BytesIO(body)) as served:
+            assert (served.format, served.subtype) == ("WAV", AIFF_FORMATS[sf.info(aiff).subtype])
+            assert (served.samplerate, served.channels, served.frames) == (48000, 2, sf.info(aiff).frames)
+        assert np.array_equal(as_wav(body)[0], sf.read(aiff, dtype="float32", always_2d=True)[0]), name
+
+
+DECODE = """
+const [url, base64, rate, done] = arguments;
+const bytes = url ? fetch(url).then((r) => r.arrayBuffer()) : Promise.resolve(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)).buffer);
+bytes.then((b) => new OfflineAudioContext(2, 1, rate).decodeAudioData(b))
+  .then((a) => done({channels: [...Array(a.numberOfChannels).keys()].map((c) => Array.from(a.getChannelData(c)))}), (e) => done({error: String(e)}));
+"""
+
+
+def test_chromium_decodes_every_served_aiff(aiff_root: Path, aiff_server: SampleServer) -> None:
+    """Web Audio in Chromium (what Strudel plays through) decodes the served bytes of every AIFF
+    to its samples, and cannot decode the AIFF files themselves."""
+    from browser_support import chromium
+
+    with chromium() as browser:
+        browser.set_script_timeout(20)
+        browser.get(aiff_server.url + "strudel.json")  # a page of the server's own origin
+        for folder, name in samples(aiff_root):
+            aiff = aiff_root / folder / name
+            decoded = browser.execute_async_script(DECODE, f"/{folder}/{name}", None, 48000)
+            assert "error" not in decoded, (name, decoded)
+            own = sf.read(aiff, dtype="float32", always_2d=True)[0].T
+            # the same samples (Chromium divides positive integer samples by 2^(b-1) - 1, not 2^(b-1))
+            step = 2.0 ** -7 if sf.info(aiff).subtype in ("PCM_S8", "PCM_U8") else 2.0 ** -15
+            assert np.abs(np.array(decoded["channels"]) - own).max() <= step + 1e-7, name
+            raw = browser.execute_async_script(DECODE, None, base64.b64encode(aiff.read_bytes()).decode(), 48000)
+            assert "EncodingError" in raw.get("error", ""), name  # the AIFF as it is: silence in Strudel
+
+
+def test_wav_copies_are_kept_made_again_when_a_file_changes_and_dropped_when_unused(aiff_root: Path, aiff_server: SampleServer, tmp_path: Path) -> None:
+    folder, name = samples(aiff_root)[0]
+    copies = aiff_root / ".tidalsort" / "serve-wav"
+    first = request(aiff_server, "GET", f"/{folder}/{name}")[2]
+    [copy] = copies.iterdir()
+    made = copy.stat().st_mtime_ns
+    assert request(aiff_server, "GET", f"/{folder}/{name}")[2] == first and copy.stat().st_mtime_ns == made  # kept
+    write(aiff_root / folder / name, tone(99, 0.2, 48000), 48000, "PCM_16", "AIFF")  # changed on disk
+    changed = request(aiff_server, "GET", f"/{folder}/{name}")[2]
+    assert np.array_equal(as_wav(changed, "int16")[0][:, 0], sf.read(aiff_root / folder / name, dtype="int16")[0])
+    assert len(list(copies.iterdir())) == 2
+    # a re-sort without that sample: its copies are deleted when the manifest is read again
+    (tmp_path / "aiffs" / name.split("_", 1)[1]).unlink()
+    assert main(["sort", str(tmp_path / "aiffs"), "--out", str(aiff_root), "--bank", "aiffs"]) == 0
+    assert request(aiff_server, "GET", "/strudel.json")[0] == 200
+    assert list(copies.iterdir()) == []
+
+
+def test_without_a_writable_root_wav_copies_are_made_in_memory(aiff_root: Path, aiff_server: SampleServer) -> None:
+    folder, name = samples(aiff_root)[0]
+    (aiff_root / ".tidalsort" / "serve-wav").write_text("not a folder")  # nowhere to keep copies
+    status, headers, body = request(aiff_server, "GET", f"/{folder}/{name}", {"Range": "bytes=0-3"})
+    assert (status, body, headers["content-type"]) == (206, b"RIFF", "audio/wav")
+    assert as_wav(request(aiff_server, "GET", f"/{folder}/{name}")[2])[2] == "WAV"
+
+
+def test_a_damaged_aiff_is_served_as_it_is_with_a_warning(aiff_root: Path, aiff_server: SampleServer, capfd: pytest.CaptureFixture) -> None:
+    folder, name = samples(aiff_root)[0]
+    (aiff_root / folder / name).write_bytes(b"FORM\0\0\0\4AIFF damaged")
+    status, headers, body = request(aiff_server, "GET", f"/{folder}/{name}")
+    assert (status, headers["content-type"], body) == (200, "audio/aiff", b"FORM\0\0\0\4AIFF damaged")
+    warning = [line for line in capfd.readouterr().err.splitlines() if "tidalsort: warning" in line]
+    assert len(warning) == 1 and f"{name}: not readable as sound, served as it is" in warning[0]
 
 
 @pytest.mark.parametrize("target", [

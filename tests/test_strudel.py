@@ -6,6 +6,7 @@ The node test runs the pinned Strudel packages of tests/strudel/ (``npm ci`` the
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -13,8 +14,10 @@ import threading
 from pathlib import Path
 from urllib.request import urlopen
 
+import numpy as np
 import pytest
-from conftest import PROJECT, require
+import soundfile as sf
+from conftest import PROJECT, require, tone, write
 
 from tidalsort.cli import main
 from tidalsort.manifest import load
@@ -129,3 +132,26 @@ def test_strudel_plays_the_file_of_manifest_n_and_wraps_n_as_strudel_does(served
     assert server.url.startswith("http://127.0.0.1:") and server.url != DEFAULT_BASE  # _base made right for this port
     with urlopen(events[0]["url"]) as answer:  # the URL Strudel plays is the manifest's sample
         assert answer.read() == (root / files[3]).read_bytes()
+
+
+def test_strudel_gets_aiff_samples_as_wav(tmp_path: Path) -> None:
+    """An AIFF bank: the URL Strudel resolves for s("aif").n(1) answers a WAV file (which Web
+    Audio decodes) with the samples of manifest n = 1; the map lists the file's own name."""
+    for i in range(3):
+        write(tmp_path / "aif" / f"a{i}.aiff", tone(200 * (i + 1), 0.2), subtype="PCM_24", fmt="AIFF")
+    root = tmp_path / "root"
+    assert main(["sort", str(tmp_path / "aif"), "--out", str(root), "--bank", "aif"]) == 0
+    server = SampleServer(root, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        [event] = strudel_events(server.url + STRUDEL_MAP_NAME, 's("aif").n(1)')
+        expected = folders_in_n_order(root)["aif"][1]
+        assert expected.endswith(".aiff") and event["url"] == server.url + expected
+        with urlopen(event["url"]) as answer:
+            kind, data = answer.headers["Content-Type"], answer.read()
+    finally:
+        server.shutdown()
+        server.server_close()
+    served, _ = sf.read(io.BytesIO(data), dtype="int32")
+    assert kind == "audio/wav" and sf.info(io.BytesIO(data)).format == "WAV"
+    assert np.array_equal(served, sf.read(root / expected, dtype="int32")[0])

@@ -66,6 +66,9 @@ LIVE_EXAMPLES = """examples:
 SERVE_EXAMPLES = """examples:
   tidalsort serve ~/tidal-samples                # then, in Strudel: samples('http://127.0.0.1:5432/strudel.json')
   tidalsort serve ~/tidal-samples --port 6000    # the map served says port 6000 by itself
+
+AIFF samples are served as WAV with the same samples (browsers do not decode AIFF), under
+their own names; the copies are kept in ROOT/.tidalsort/serve-wav/.
 """
 
 

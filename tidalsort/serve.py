@@ -9,16 +9,26 @@ with single byte ranges, CORS for any origin (the Strudel REPL is a page on anot
 with Chromium's private network preflight, and, on a loopback address, only requests whose
 ``Host`` is a loopback name (a page on another site cannot rebind its name to this server).
 Files are read when asked for, so a re-sort (``tidalsort watch``) is served at once.
+
+AIFF samples are served as WAV under their own names (browsers' Web Audio does not decode
+AIFF; it reads what a file holds, whatever its name): a WAV copy with the same samples
+(:func:`tidalsort.previews.write_wav`) made at the first request and kept in
+``ROOT/.tidalsort/serve-wav/``, named by the sample file's identity and time of change, so a
+changed file gets a new copy; copies no sample needs are deleted when the manifest changes.
+Where the root cannot be written, the copy is made in memory for each request.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import ipaddress
 import json
 import os
 import re
 import socket
 import stat
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,11 +36,20 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
+import soundfile as sf
+
+from .atomic import write_atomic
+from .bank import STATE_DIR
 from .manifest import ManifestError, load, manifest_path
+from .previews import write_wav
 from .scan import path_text
 from .strudel import SERVE_HOST, SERVE_PORT, STRUDEL_MAP_NAME, sample_map
 
 CONTENT_TYPES = {".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff", ".aifc": "audio/aiff", ".json": "application/json"}
+#: File name endings of the samples served as WAV.
+AIFF = (".aif", ".aiff", ".aifc")
+#: Version of the WAV copies: bump when :func:`tidalsort.previews.write_wav` writes other bytes.
+WAV_VERSION = 1
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _CHUNK = 1 << 16
@@ -81,11 +100,18 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return int(first), min(int(last), size - 1) if last else size - 1
 
 
+def wav_name(st: os.stat_result) -> str:
+    """Name of the WAV copy of a sample file with status ``st``: a new one when the file changes."""
+    identity = f"{WAV_VERSION} {st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
+    return hashlib.sha1(identity.encode()).hexdigest() + ".wav"
+
+
 class Catalogue:
     """What a root's manifest lets the server hand out, read again whenever the manifest changes."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.wav_folder = root / STATE_DIR / "serve-wav"
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = (-1, -1)  # not read yet
         self.manifest: dict[str, Any] = {"banks": {}}
@@ -114,6 +140,22 @@ class Catalogue:
                 for s in entry["samples"]
             }
             self.manifest, self._stamp = manifest, stamp
+            self._drop_unused_wavs()
+
+    def _drop_unused_wavs(self) -> None:
+        """Delete the WAV copies of files no sample of the manifest is now."""
+        if not self.wav_folder.is_dir():
+            return
+        needed = set()
+        for folder, name in self.files:
+            if name.lower().endswith(AIFF):
+                try:
+                    needed.add(wav_name(os.stat(self.root / folder / name)))
+                except OSError:
+                    pass
+        for copy in self.wav_folder.iterdir():
+            if copy.name not in needed:
+                copy.unlink(missing_ok=True)
 
     def open(self, folder: str, name: str) -> BinaryIO | None:
         """The sample file ``folder/name`` opened for reading, or None if it may not be served.
@@ -136,6 +178,31 @@ class Catalogue:
             handle.close()
             return None
         return handle
+
+    def as_wav(self, handle: BinaryIO) -> BinaryIO:
+        """The WAV copy of the sample file open in ``handle``: kept in :attr:`wav_folder`, made
+        now if it is not there yet (in memory if it cannot be kept).
+
+        Raises
+        ------
+        soundfile.LibsndfileError
+            If the file is not a sound libsndfile reads.
+        """
+        copy = self.wav_folder / wav_name(os.fstat(handle.fileno()))
+        try:
+            return open(copy, "rb")
+        except OSError:
+            pass  # not made yet (or unreadable): make it
+        try:
+            self.wav_folder.mkdir(exist_ok=True)
+            write_atomic(copy, lambda tmp: write_wav(handle, tmp), self.root / STATE_DIR)
+            return open(copy, "rb")
+        except OSError:  # a root this user may not write to
+            handle.seek(0)
+            data = io.BytesIO()
+            write_wav(handle, data)
+            data.seek(0)
+            return data
 
 
 class SampleServer(ThreadingHTTPServer):
@@ -228,8 +295,15 @@ class Handler(BaseHTTPRequestHandler):
         handle = self.server.catalogue.open(*parts) if parts and len(parts) == 2 else None
         if handle is None:
             return self._fail(HTTPStatus.NOT_FOUND, "not a sample of this root's banks", body)
+        kind = CONTENT_TYPES.get(Path(parts[1]).suffix.lower(), "application/octet-stream")
         with handle:
-            self._send_file(handle, CONTENT_TYPES.get(Path(parts[1]).suffix.lower(), "application/octet-stream"), body)
+            if parts[1].lower().endswith(AIFF):
+                try:
+                    with self.server.catalogue.as_wav(handle) as wav:
+                        return self._send_file(wav, CONTENT_TYPES[".wav"], body)
+                except sf.LibsndfileError as exc:
+                    sys.stderr.write(f"tidalsort: warning: {self.server.catalogue.root / parts[0] / parts[1]}: not readable as sound, served as it is ({exc})\n")
+            self._send_file(handle, kind, body)
 
     def _send_bytes(self, data: bytes, kind: str, body: bool) -> None:
         self.send_response(HTTPStatus.OK)
@@ -242,7 +316,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _send_file(self, handle: BinaryIO, kind: str, body: bool) -> None:
-        size = os.fstat(handle.fileno()).st_size
+        size = handle.seek(0, os.SEEK_END)
         try:
             span = byte_range(self.headers.get("Range"), size)
         except Unsatisfiable:

@@ -9,11 +9,13 @@ root where SuperDirt ignores files:
 
 Nothing of the bank or the manifest changes. The files are written under the root's lock
 from one consistent reading of the manifest and the index, each atomically; a new layout is
-computed before the lock is taken, so sorts into the root need not wait for it.
+computed in a thread started before the lock is taken, alongside the previews and the
+heatmap, so sorts into the root wait at most for what is left of it then.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -64,26 +66,35 @@ def make_map(root: Path, bank: str, say: Callable[[str], None] = lambda line: No
         If the bank's feature index is missing or damaged (sort the bank again).
     """
     computing = lambda: say(f"laying out the samples of {bank} on the map (once for this bank's content; cached)")  # noqa: E731
-    try:  # the slow part, outside the lock, so sorts into the root need not wait for it
-        cached_layout(root, bank, load_index(root, bank).scaled, computing)
-    except (FileNotFoundError, ValueError):
-        pass  # said below, under the lock
-    with locked(root):
-        entry = load(root)["banks"].get(bank)
-        if entry is None:
-            raise KeyError(f"no bank {bank!r} in {root}")
-        try:
-            index = load_index(root, bank)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"bank {bank!r} has no feature index (written by an older tidalsort): sort it again to map it") from None
-        if len(index.features) != len(entry["samples"]):
-            raise ValueError(f"bank {bank!r}: {len(index.features)} samples in its feature index, {len(entry['samples'])} in the manifest; sort it again")
-        xy, _ = cached_layout(root, bank, index.scaled, computing)
-        audio, problems = audio_urls(root, bank, entry)
-        page, data = write_page(root, bank, page_data(bank, entry, xy, audio))
-        settings = FeatureSettings(entry["settings"]["features"], entry["settings"]["frames"])
-        title = f"tidalsort bank {bank!r}"
-        scratch = root / STATE_DIR
-        write_atomic(map_picture_path(root, bank), lambda tmp: draw_map(entry, xy, title, tmp), scratch)
-        write_atomic(heatmap_path(root, bank), lambda tmp: draw_heatmap(entry, index.features, settings, title, tmp), scratch)
+    with ThreadPoolExecutor(1) as pool:
+        # The slow part, a new layout, in a thread: started outside the lock, and done alongside
+        # the previews and the heatmap (openTSNE and libsndfile release the interpreter's lock).
+        laid_out = pool.submit(_lay_out_if_indexed, root, bank, computing)
+        with locked(root):
+            entry = load(root)["banks"].get(bank)
+            if entry is None:
+                raise KeyError(f"no bank {bank!r} in {root}")
+            try:
+                index = load_index(root, bank)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"bank {bank!r} has no feature index (written by an older tidalsort): sort it again to map it") from None
+            if len(index.features) != len(entry["samples"]):
+                raise ValueError(f"bank {bank!r}: {len(index.features)} samples in its feature index, {len(entry['samples'])} in the manifest; sort it again")
+            audio, problems = audio_urls(root, bank, entry)
+            settings = FeatureSettings(entry["settings"]["features"], entry["settings"]["frames"])
+            title = f"tidalsort bank {bank!r}"
+            scratch = root / STATE_DIR
+            write_atomic(heatmap_path(root, bank), lambda tmp: draw_heatmap(entry, index.features, settings, title, tmp), scratch)
+            laid_out.result()  # now cached: read back for this index (computed again if it changed meanwhile)
+            xy, _ = cached_layout(root, bank, index, computing)
+            page, data = write_page(root, bank, page_data(bank, entry, xy, audio))
+            write_atomic(map_picture_path(root, bank), lambda tmp: draw_map(entry, xy, title, tmp), scratch)
     return MapFiles(page, data, [map_picture_path(root, bank), heatmap_path(root, bank)], problems)
+
+
+def _lay_out_if_indexed(root: Path, bank: str, computing: Callable[[], None]) -> None:
+    """Compute and cache the layout of ``bank`` from its feature index, if it has a readable one."""
+    try:
+        cached_layout(root, bank, load_index(root, bank), computing)
+    except (FileNotFoundError, ValueError):
+        pass  # said by make_map, under the lock
