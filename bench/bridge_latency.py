@@ -1,4 +1,4 @@
-"""Latency of a bank reload through tidalsort.bridge and the TidalSort quark.
+"""Latency of a bank reload through tidalsort.live.bridge and the TidalSort quark.
 
 Starts jackd (dummy driver), scsynth and headless sclang running the TidalSort quark inside
 real SuperDirt from ../shared/vendor (the same harness as tests/test_supercollider.py), writes a bank of
@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 import sc_support as sc  # noqa: E402
 
-from tidalsort import bridge  # noqa: E402
+from tidalsort.live import bridge  # noqa: E402
 
 
 def percentile(values: list, q: float) -> float:

@@ -50,8 +50,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -60,7 +60,7 @@ SEED = 0
 
 
 def _tidalsort(X: np.ndarray, seed: int = SEED, landmarks: int | None = None) -> np.ndarray:
-    from tidalsort.layout import LANDMARKS, embed
+    from tidalsort.soundmap.layout import LANDMARKS, embed
 
     return embed(X, seed, landmarks or LANDMARKS)
 
@@ -69,7 +69,7 @@ def _exact(X: np.ndarray, seed: int = SEED) -> np.ndarray:
     """openTSNE's t-SNE of every sample, with its default steps: tidalsort's layout before landmarks."""
     from openTSNE import TSNE
 
-    from tidalsort.layout import unit_square
+    from tidalsort.soundmap.layout import unit_square
 
     return unit_square(np.asarray(TSNE(perplexity=min(30.0, (len(X) - 1) / 3), random_state=seed, n_jobs=1).fit(X)))
 
@@ -100,7 +100,7 @@ CANDIDATES: dict[str, Callable[..., np.ndarray]] = {
     "pca": _pca,
 }
 LABELS = {
-    "tidalsort": "landmark t-SNE (tidalsort.layout)",
+    "tidalsort": "landmark t-SNE (tidalsort.soundmap.layout)",
     "exact": "t-SNE of every sample, openTSNE (before)",
     "sklearn-tsne": "t-SNE, scikit-learn (Barnes-Hut)",
     "umap": "UMAP, umap-learn",
@@ -110,9 +110,9 @@ LABELS = {
 
 def dev_features(data: Path) -> tuple[np.ndarray, list[str]]:
     """dev's labelled files in tidalsort's default scaled feature space, and their labels."""
-    from tidalsort.analysis import analyse
-    from tidalsort.features import FeatureSettings
-    from tidalsort.scaling import Scaler
+    from tidalsort.analysis.analyse import analyse
+    from tidalsort.analysis.features import FeatureSettings
+    from tidalsort.organise.scaling import Scaler
 
     with open(data / "labels.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -187,9 +187,9 @@ def timed_map(samples: int, runs: int) -> dict[str, float]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from speed import make_library
 
-    from tidalsort.layout import layout_path
     from tidalsort.pipeline import SortOptions, sort_library
-    from tidalsort.previews import preview_folder
+    from tidalsort.soundmap.layout import layout_path
+    from tidalsort.soundmap.previews import preview_folder
 
     with tempfile.TemporaryDirectory() as tmp:
         library, root = Path(tmp) / "library", Path(tmp) / "root"

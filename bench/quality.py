@@ -32,20 +32,33 @@ import csv
 import json
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sklearn.metrics import adjusted_rand_score, confusion_matrix, f1_score, normalized_mutual_info_score, precision_score, recall_score
+from sklearn.metrics import (
+    adjusted_rand_score,
+    confusion_matrix,
+    f1_score,
+    normalized_mutual_info_score,
+    precision_score,
+    recall_score,
+)
 
+from tidalsort.analysis.features import FeatureSettings
 from tidalsort.evaluate import adjacent_agreement, evaluate_bank
-from tidalsort.families import FAMILIES
-from tidalsort.features import FeatureSettings
+from tidalsort.families.taxonomy import FAMILIES
+from tidalsort.families.training import (
+    TrainingConfig,
+    cross_validate,
+    labelled_examples,
+    read,
+    temperature,
+)
 from tidalsort.pipeline import SortOptions, sort_library
-from tidalsort.training import TrainingConfig, cross_validate, labelled_examples, read, temperature
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 PARTS = ("model", "sorts", "rule", "similarity")

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from tidalsort.features import FeatureSettings
-from tidalsort.index import save_index
-from tidalsort.manifest import locked, save_bank
-from tidalsort.scaling import Scaler
+from tidalsort.analysis.features import FeatureSettings
+from tidalsort.organise.scaling import Scaler
+from tidalsort.output.index import save_index
+from tidalsort.output.manifest import locked, save_bank
 from tidalsort.similarity import Library
 
 

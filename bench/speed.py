@@ -114,7 +114,7 @@ def baseline_files_per_s(files: list[Path]) -> float:
     """The original workflow: whole file decoded, pyAudioAnalysis on every 50 ms frame."""
     from pyAudioAnalysis import ShortTermFeatures as stf
 
-    import tidalsort.features  # noqa: F401  (memoises the filter banks: undo it for the baseline)
+    import tidalsort.analysis.features  # noqa: F401  (memoises the filter banks: undo it for the baseline)
 
     cached = {name: getattr(stf, name) for name in ("mfcc_filter_banks", "chroma_features_init")}
     for name, fn in cached.items():
@@ -195,8 +195,8 @@ def main() -> None:
         infos = [(p, sf.info(str(p)).duration) for p in files[:4000] if p.suffix != ".txt"]
         short = [p for p, d in infos if 1.0 < d < 2.0][:400]
         long = [p for p, d in infos if d > 5.0][:400]
-        from tidalsort.analysis import analyse
-        from tidalsort.features import FeatureSettings
+        from tidalsort.analysis.analyse import analyse
+        from tidalsort.analysis.features import FeatureSettings
 
         def one_process_files_per_s(group: list[Path]) -> float:
             rates = []

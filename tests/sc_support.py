@@ -24,8 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -36,7 +37,7 @@ import soundfile as sf  # noqa: E402
 from pythonosc.osc_message import OscMessage  # noqa: E402
 from pythonosc.osc_message_builder import OscMessageBuilder  # noqa: E402
 
-from tidalsort import bridge  # noqa: E402
+from tidalsort.live import bridge  # noqa: E402
 
 SC_DIR = REPO / "supercollider"
 QUARK_DIR = SC_DIR / "TidalSort"
@@ -52,12 +53,12 @@ class StackError(RuntimeError):
     """A component could not be started."""
 
 
-def missing_tools() -> List[str]:
+def missing_tools() -> list[str]:
     """Return the names of required executables that are not on PATH."""
     return [tool for tool in TOOLS if shutil.which(tool) is None]
 
 
-def missing_vendor() -> List[str]:
+def missing_vendor() -> list[str]:
     """Return the vendored quarks (SuperDirt, Vowel) missing from ``../shared/vendor``."""
     return [str(q) for q in VENDOR_QUARKS if not (q / f"{q.name}.quark").is_file()]
 
@@ -116,9 +117,9 @@ class OscPeer:
     def send(self, port: int, datagram: bytes, host: str = "127.0.0.1") -> None:
         self.sock.sendto(datagram, (host, port))
 
-    def collect(self, timeout: float, until: Optional[Any] = None) -> List[OscMessage]:
+    def collect(self, timeout: float, until: Any | None = None) -> list[OscMessage]:
         """Receive messages for up to ``timeout`` s, or until ``until(msg)`` is true."""
-        out: List[OscMessage] = []
+        out: list[OscMessage] = []
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -127,7 +128,7 @@ class OscPeer:
             self.sock.settimeout(remaining)
             try:
                 data, _ = self.sock.recvfrom(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return out
             try:
                 msg = OscMessage(data)
@@ -163,10 +164,10 @@ def write_bank(
     seed: int = 0,
     base_frames: int = 300,
     step: int = 37,
-    channels: Optional[Sequence[int]] = None,
-    subtypes: Optional[Sequence[str]] = None,
+    channels: Sequence[int] | None = None,
+    subtypes: Sequence[str] | None = None,
     samplerate: int = 44100,
-) -> List[Dict[str, Any]]:
+) -> list[dict[str, Any]]:
     """Write one audio file per name with distinct frame counts and contents.
 
     Returns, in the order of ``names``, dicts with name, path, frames, channels and the
@@ -196,7 +197,7 @@ class TidalControls:
     makes the value ``""``."""
 
     def __init__(self) -> None:
-        self.values: Dict[str, str] = {}
+        self.values: dict[str, str] = {}
 
     def apply(self, messages: Iterable[OscMessage]) -> None:
         for msg in messages:
@@ -218,11 +219,11 @@ class TidalControls:
         return "".join(texts)
 
 
-def synths_in_tree(params: Sequence[Any]) -> List[Tuple[int, str, Dict[str, Any]]]:
+def synths_in_tree(params: Sequence[Any]) -> list[tuple[int, str, dict[str, Any]]]:
     """The synths of a ``/g_queryTree.reply`` (asked with controls): (node id, SynthDef
     name, control name -> value), depth first."""
     with_controls = bool(params[0])
-    synths: List[Tuple[int, str, Dict[str, Any]]] = []
+    synths: list[tuple[int, str, dict[str, Any]]] = []
 
     def node(i: int) -> int:
         node_id, children = int(params[i]), int(params[i + 1])
@@ -246,7 +247,7 @@ def synths_in_tree(params: Sequence[Any]) -> List[Tuple[int, str, Dict[str, Any]
     return synths
 
 
-def byte_order(names: Iterable[str]) -> List[str]:
+def byte_order(names: Iterable[str]) -> list[str]:
     """Sort names by their UTF-8 bytes (tidalsort's manifest order)."""
     return sorted(names, key=lambda n: n.encode("utf-8"))
 
@@ -277,12 +278,12 @@ class ScStack:
         self,
         workdir: Path,
         root: Path,
-        seed_folder: Optional[Path] = None,
+        seed_folder: Path | None = None,
         grace: float = 0.3,
-        allow: Optional[str] = "127.0.0.1",
+        allow: str | None = "127.0.0.1",
         num_buffers: int = 4096,
         start_timeout: float = 60.0,
-        tidal_port: Optional[int] = None,
+        tidal_port: int | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.root = Path(root)
@@ -291,8 +292,8 @@ class ScStack:
         self.allow = allow
         self.num_buffers = num_buffers
         self.start_timeout = start_timeout
-        self.procs: List[Tuple[str, subprocess.Popen]] = []
-        self.logs: Dict[str, Path] = {}
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.logs: dict[str, Path] = {}
         self.jack_name = ""
         self.server_port = free_udp_port()
         self.lang_port = free_udp_port()
@@ -300,10 +301,10 @@ class ScStack:
         self.ctrl = OscPeer()  # plays Tidal's control port
         self.tidal_port = tidal_port or self.ctrl.port
         self.peer = OscPeer()  # talks to scsynth and to the /test/* handlers
-        self.nodes: Optional[OscPeer] = None  # registered with scsynth for /n_go (see play)
+        self.nodes: OscPeer | None = None  # registered with scsynth for /n_go (see play)
 
     # ---- lifecycle -------------------------------------------------------------------
-    def _env(self) -> Dict[str, str]:
+    def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["JACK_DEFAULT_SERVER"] = self.jack_name
         env["JACK_NO_START_SERVER"] = "1"
@@ -311,7 +312,7 @@ class ScStack:
         env.pop("SC_JACK_DEFAULT_OUTPUTS", None)
         return env
 
-    def _spawn(self, name: str, argv: List[str], env: Dict[str, str]) -> subprocess.Popen:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
         log = self.workdir / f"{name}.log"
         self.logs[name] = log
         fh = open(log, "wb")
@@ -342,7 +343,7 @@ class ScStack:
         self.stop()
         raise StackError(f"{what}\n{details}")
 
-    def start(self) -> "ScStack":
+    def start(self) -> ScStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = self._env()
         self._start_jack(env)
@@ -387,7 +388,7 @@ class ScStack:
         self._fail(f"TidalSort did not answer /tidalsort/ping within {self.start_timeout} s")
         return self
 
-    def _start_jack(self, env: Dict[str, str]) -> subprocess.Popen:
+    def _start_jack(self, env: dict[str, str]) -> subprocess.Popen:
         """Start jackd under the first free name of a small pool.
 
         JACK keeps at most 8 server names in its shared registry and only reclaims the
@@ -413,7 +414,7 @@ class ScStack:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _jack_running(name: str, env: Dict[str, str]) -> bool:
+    def _jack_running(name: str, env: dict[str, str]) -> bool:
         jack_wait = shutil.which("jack_wait")
         if not jack_wait:
             return False
@@ -425,7 +426,7 @@ class ScStack:
             return True
         return r.stdout.strip().startswith(b"running")
 
-    def _wait_jack(self, jack: subprocess.Popen, env: Dict[str, str]) -> bool:
+    def _wait_jack(self, jack: subprocess.Popen, env: dict[str, str]) -> bool:
         """True once jackd runs; False if it exited (e.g. the name was taken meanwhile)."""
         deadline = time.monotonic() + 20
         jack_wait = shutil.which("jack_wait")
@@ -483,14 +484,14 @@ class ScStack:
             except Exception:
                 pass
 
-    def __enter__(self) -> "ScStack":
+    def __enter__(self) -> ScStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # ---- sclang-side inspection (/test/* handlers) ------------------------------------
-    def state(self, bank: str) -> Optional[List[Tuple[int, int, int, int, int, int]]]:
+    def state(self, bank: str) -> list[tuple[int, int, int, int, int, int]] | None:
         """Buffers of a bank in the sound library: (bufnum, frames, channels, event bufnum,
         event frames, event channels) per entry, or None if the bank does not exist."""
         msg = self.peer.request(self.listen_port, osc("/test/state", bank), "/test/state")
@@ -501,18 +502,18 @@ class ScStack:
         vals = p[2:]
         return [tuple(vals[i * 6:(i + 1) * 6]) for i in range(n)]  # type: ignore[misc]
 
-    def banks(self) -> List[str]:
+    def banks(self) -> list[str]:
         return list(self.peer.request(self.listen_port, osc("/test/banks"), "/test/banks").params)
 
-    def states(self) -> Dict[str, Optional[List[Tuple[int, int, int, int, int, int]]]]:
+    def states(self) -> dict[str, list[tuple[int, int, int, int, int, int]] | None]:
         """:meth:`state` of every loaded bank."""
         return {bank: self.state(bank) for bank in self.banks()}
 
-    def monitor(self) -> Tuple[int, int]:
+    def monitor(self) -> tuple[int, int]:
         p = self.peer.request(self.listen_port, osc("/test/monitor"), "/test/monitor").params
         return int(p[0]), int(p[1])
 
-    def loader(self) -> Tuple[int, int, int]:
+    def loader(self) -> tuple[int, int, int]:
         p = self.peer.request(self.listen_port, osc("/test/loader"), "/test/loader").params
         return int(p[0]), int(p[1]), int(p[2])
 
@@ -530,7 +531,7 @@ class ScStack:
             time.sleep(0.05)
         raise TimeoutError("TidalSort loader did not become idle")
 
-    def play(self, bank: str, n: int, timeout: float = 3.0) -> Optional[Tuple[str, int]]:
+    def play(self, bank: str, n: int, timeout: float = 3.0) -> tuple[str, int] | None:
         """Play ``(type: \\dirt, s: bank, n: n)`` in sclang, as Tidal's ``s "bank" # n n``
         does, and watch the server: returns the SynthDef name and the ``bufnum`` control of
         the ``dirt_sample_*`` synth SuperDirt started, or None if it started none (an
@@ -562,9 +563,9 @@ class ScStack:
     def sync_server(self) -> None:
         self.peer.request(self.server_port, osc("/sync", 4711), "/synced")
 
-    def buffer_info(self, bufnums: Sequence[int]) -> Dict[int, Tuple[int, int, float]]:
+    def buffer_info(self, bufnums: Sequence[int]) -> dict[int, tuple[int, int, float]]:
         """``/b_query`` straight to scsynth: bufnum -> (frames, channels, sample rate)."""
-        out: Dict[int, Tuple[int, int, float]] = {}
+        out: dict[int, tuple[int, int, float]] = {}
         bufnums = list(bufnums)
         for i in range(0, len(bufnums), 256):
             chunk = bufnums[i:i + 256]
@@ -581,7 +582,7 @@ class ScStack:
 
     def buffer_samples(self, bufnum: int, start: int, count: int) -> np.ndarray:
         """``/b_getn`` straight to scsynth (interleaved samples)."""
-        values: List[float] = []
+        values: list[float] = []
         while count > 0:
             n = min(count, 512)
             msg = self.peer.request(self.server_port, osc("/b_getn", bufnum, start, n), "/b_setn")
@@ -607,7 +608,7 @@ def write_sclang_conf(path: Path) -> Path:
     return path
 
 
-def sclang_env(workdir: Path, **extra: str) -> Dict[str, str]:
+def sclang_env(workdir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
     env.setdefault("XDG_RUNTIME_DIR", str(workdir))
@@ -615,7 +616,7 @@ def sclang_env(workdir: Path, **extra: str) -> Dict[str, str]:
     return env
 
 
-def start_sclang(script: Path, workdir: Path, lang_port: int, **env_extra: str) -> Tuple[subprocess.Popen, Path]:
+def start_sclang(script: Path, workdir: Path, lang_port: int, **env_extra: str) -> tuple[subprocess.Popen, Path]:
     """Start headless sclang (own session, stdout to workdir/sclang.log) on ``lang_port``."""
     workdir.mkdir(parents=True, exist_ok=True)
     conf = write_sclang_conf(workdir / "sclang_conf.yaml")

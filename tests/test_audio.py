@@ -8,9 +8,9 @@ import pytest
 import soundfile as sf
 from conftest import tone, write
 
-from tidalsort.analysis import analyse_file
-from tidalsort.audio import ANALYSIS_RATE, UnreadableAudio, read_head
-from tidalsort.features import FeatureSettings
+from tidalsort.analysis.analyse import analyse_file
+from tidalsort.analysis.audio import ANALYSIS_RATE, UnreadableAudio, read_head
+from tidalsort.analysis.features import FeatureSettings
 
 SECONDS = 0.1
 

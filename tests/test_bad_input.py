@@ -21,7 +21,7 @@ import soundfile as sf
 import yaml
 from conftest import PROJECT, noise, require, tone, write
 
-from tidalsort.scan import path_text
+from tidalsort.analysis.scan import path_text
 
 NAME = re.compile(r"^[0-9]+_[A-Za-z0-9._-]+\.(wav|aif|aiff|aifc)$")
 #: What a source not sorted is skipped for, by its name in the corpus.

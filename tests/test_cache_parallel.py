@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from conftest import noise, tone, tree_hashes, write
 
-from tidalsort import analysis as analysis_module
-from tidalsort.analysis import analyse
-from tidalsort.cache import CacheWarning, FeatureCache
+from tidalsort.analysis import analyse as analysis_module
+from tidalsort.analysis.analyse import analyse
+from tidalsort.analysis.cache import CacheWarning, FeatureCache
+from tidalsort.analysis.features import FeatureSettings
+from tidalsort.analysis.scan import scan
 from tidalsort.cli import main
-from tidalsort.features import FeatureSettings
-from tidalsort.manifest import load
-from tidalsort.scan import scan
+from tidalsort.output.manifest import load
 
 
 @pytest.fixture

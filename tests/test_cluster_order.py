@@ -4,9 +4,24 @@ import numpy as np
 from scipy.cluster.hierarchy import leaves_list
 from sklearn.metrics import adjusted_rand_score
 
-from tidalsort.cluster import base_count, choose_k, cluster_tree, cut, grouped_tree, kmeans, match_ids, ward_tree
-from tidalsort.grouping import cluster_and_order
-from tidalsort.order import order_leaves, path_length, refine, reorder_clusters, representatives
+from tidalsort.organise.cluster import (
+    base_count,
+    choose_k,
+    cluster_tree,
+    cut,
+    grouped_tree,
+    kmeans,
+    match_ids,
+    ward_tree,
+)
+from tidalsort.organise.grouping import cluster_and_order
+from tidalsort.organise.order import (
+    order_leaves,
+    path_length,
+    refine,
+    reorder_clusters,
+    representatives,
+)
 
 
 def blobs(k: int, per: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -5,9 +5,9 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 
-from tidalsort.cluster import cut, ward_tree
-from tidalsort.dendrogram import FULL_LEAVES, TRUNCATED_LEAVES, _spans, draw
-from tidalsort.order import order_leaves
+from tidalsort.organise.cluster import cut, ward_tree
+from tidalsort.organise.order import order_leaves
+from tidalsort.output.dendrogram import FULL_LEAVES, TRUNCATED_LEAVES, _spans, draw
 
 
 def test_large_banks_are_drawn_cut_to_branches(tmp_path: Path) -> None:

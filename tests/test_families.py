@@ -12,14 +12,23 @@ import pytest
 import yaml
 from conftest import DEV, require, tone, write
 
-from tidalsort.analysis import analyse
+from tidalsort.analysis.analyse import analyse
+from tidalsort.analysis.features import FeatureSettings
 from tidalsort.cli import main
 from tidalsort.demo import RATE, closed_hat, kick, snare
 from tidalsort.evaluate import read_labels
-from tidalsort.families import ABBREVIATIONS, FAMILIES, family_of_label
-from tidalsort.features import FeatureSettings
-from tidalsort.model import FamilyModel, model_path
-from tidalsort.training import TrainingConfig, cross_validate, fingerprint, fit, labelled_examples, prepare, read, training_rows
+from tidalsort.families.model import FamilyModel, model_path
+from tidalsort.families.taxonomy import ABBREVIATIONS, FAMILIES, family_of_label
+from tidalsort.families.training import (
+    TrainingConfig,
+    cross_validate,
+    fingerprint,
+    fit,
+    labelled_examples,
+    prepare,
+    read,
+    training_rows,
+)
 
 DATASETS = DEV.parent
 #: Share of dev's files whose written family is their label in a default sort, measured
@@ -273,9 +282,9 @@ def test_banks_sorted_before_families_are_still_read(drums: Path, tmp_path: Path
 def test_the_dendrogram_is_coloured_by_family(tmp_path: Path) -> None:
     import matplotlib.image
 
-    from tidalsort.colours import FAMILY_COLOURS
-    from tidalsort.dendrogram import draw
-    from tidalsort.grouping import group_by_family
+    from tidalsort.organise.grouping import group_by_family
+    from tidalsort.output.colours import FAMILY_COLOURS
+    from tidalsort.output.dendrogram import draw
 
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(0, 1, (8, 3)), rng.normal(6, 1, (8, 3))])

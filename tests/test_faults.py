@@ -14,24 +14,24 @@ import shutil
 import signal
 import tempfile
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
 from conftest import tone, write
 
-from tidalsort import bank as bank_module
-from tidalsort import journal as journal_module
-from tidalsort.analysis import analyse_file
-from tidalsort.bank import STATE_DIR, owner
+from tidalsort.analysis.analyse import analyse_file
+from tidalsort.analysis.features import FeatureSettings
 from tidalsort.cli import main
-from tidalsort.features import FeatureSettings
-from tidalsort.haskell_banks import HASKELL_BANKS_NAME, haskell_banks
-from tidalsort.index import load_index
-from tidalsort.manifest import load
+from tidalsort.output import bank as bank_module
+from tidalsort.output import journal as journal_module
+from tidalsort.output.bank import STATE_DIR, owner
+from tidalsort.output.haskell_banks import HASKELL_BANKS_NAME, haskell_banks
+from tidalsort.output.index import load_index
+from tidalsort.output.manifest import load
+from tidalsort.output.strudel import STRUDEL_MAP_NAME, sample_map
 from tidalsort.pipeline import SortOptions, sort_library
-from tidalsort.strudel import STRUDEL_MAP_NAME, sample_map
 
 BANK = "b"
 #: The file system calls a sort makes while it writes (module, name): each is a kill point.

@@ -6,10 +6,20 @@ import numpy as np
 import pytest
 from conftest import noise, tone, write
 
-from tidalsort.analysis import analyse
-from tidalsort.audio import read_head
-from tidalsort.features import FEATURES_PER_FRAME, MEL_CEPSTRA, MEL_SPANS, FeatureSettings, centroid, describe, mel_spans, short_term, spectrogram
-from tidalsort.scaling import Scaler
+from tidalsort.analysis.analyse import analyse
+from tidalsort.analysis.audio import read_head
+from tidalsort.analysis.features import (
+    FEATURES_PER_FRAME,
+    MEL_CEPSTRA,
+    MEL_SPANS,
+    FeatureSettings,
+    centroid,
+    describe,
+    mel_spans,
+    short_term,
+    spectrogram,
+)
+from tidalsort.organise.scaling import Scaler
 
 
 @pytest.mark.parametrize("frames", [1, 2, 5])

@@ -5,10 +5,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.cluster.hierarchy import leaves_list
 
-from tidalsort.cluster import base_count
-from tidalsort.families import FAMILIES, numbered
-from tidalsort.grouping import group_by_family, group_by_sound, keep_ids, share_out
-from tidalsort.order import path_length
+from tidalsort.families.taxonomy import FAMILIES, numbered
+from tidalsort.organise.cluster import base_count
+from tidalsort.organise.grouping import (
+    group_by_family,
+    group_by_sound,
+    keep_ids,
+    share_out,
+)
+from tidalsort.organise.order import path_length
 
 
 def bank(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

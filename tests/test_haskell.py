@@ -25,7 +25,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-
 from conftest import require
 
 try:
@@ -33,7 +32,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests import hs_support as hs  # type: ignore[no-redef]
 
-from tidalsort.haskell_banks import HASKELL_BANKS_NAME, render
+from tidalsort.output.haskell_banks import HASKELL_BANKS_NAME, render
 
 ROOT, HS, MODULE, SCRIPT = hs.ROOT, hs.HS, hs.MODULE, hs.SCRIPT
 DirtCapture, free_udp_port, send_ctrl, boot_preamble, run_ghci = (
@@ -679,7 +678,7 @@ def test_script_is_generated_from_module():
 
 def test_exports_are_the_public_definitions():
     text = MODULE.read_text(encoding="utf-8")
-    exports = re.search(r"module Sound\.Tidal\.TidalSort\s*\((.*?)\)\s*where", text, re.S).group(1)
+    exports = re.search(r"module Sound\.Tidal\.TidalSort\s*\((.*?)\)\s*where", text, re.DOTALL).group(1)
     exported = re.findall(r"\w+", re.sub(r"--[^\n]*", "", exports))
     _, defs = _gen_script().blocks(text)
     defined = [m.group(1) for line in defs if (m := re.match(r"^(ts[A-Z]\w*) ::", line))]
@@ -751,7 +750,7 @@ def readme_statements() -> list[str]:
     with :script paths left out); a statement continues on indented lines."""
     text = readme_section()
     statements: list[str] = []
-    for block in re.findall(r"```haskell\n(.*?)```", text, re.S):
+    for block in re.findall(r"```haskell\n(.*?)```", text, re.DOTALL):
         if ":script" in block:
             continue
         for line in block.splitlines():

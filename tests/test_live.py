@@ -20,10 +20,10 @@ import soundfile as sf
 from conftest import noise, tone, write
 from pythonosc.osc_message import OscMessage
 
-from tidalsort import bridge
 from tidalsort.cli import main
-from tidalsort.manifest import load
-from tidalsort.notify import notify_bank
+from tidalsort.live import bridge
+from tidalsort.live.notify import notify_bank
+from tidalsort.output.manifest import load
 
 try:
     import sc_support as sc

@@ -9,20 +9,31 @@ import matplotlib.image
 import numpy as np
 import pytest
 import soundfile as sf
-from sklearn.manifold import trustworthiness
 from conftest import tone, tree_hashes, write
+from sklearn.manifold import trustworthiness
 
+from tidalsort.analysis.features import FeatureSettings
 from tidalsort.cli import main
-from tidalsort.colours import CLUSTER_COLOURS, FAMILIES, FAMILY_COLOURS, sample_groups
 from tidalsort.demo import make_kit
-from tidalsort.features import FeatureSettings
-from tidalsort.index import BankIndex
-from tidalsort.layout import cached_layout, embed, lay_out, layout_path, unit_square
-from tidalsort.manifest import load
-from tidalsort.page import page_data
-from tidalsort.pictures import draw_heatmap, draw_map
-from tidalsort.previews import PREVIEW_SECONDS, preview_folder
-from tidalsort.scaling import Scaler
+from tidalsort.organise.scaling import Scaler
+from tidalsort.output.colours import (
+    CLUSTER_COLOURS,
+    FAMILIES,
+    FAMILY_COLOURS,
+    sample_groups,
+)
+from tidalsort.output.index import BankIndex
+from tidalsort.output.manifest import load
+from tidalsort.soundmap.layout import (
+    cached_layout,
+    embed,
+    lay_out,
+    layout_path,
+    unit_square,
+)
+from tidalsort.soundmap.page import page_data
+from tidalsort.soundmap.pictures import draw_heatmap, draw_map
+from tidalsort.soundmap.previews import PREVIEW_SECONDS, preview_folder
 
 MAP_FILES = ("demo-map.html", "demo-map.js", "demo-map.png", "demo-heatmap.png")
 
@@ -288,5 +299,5 @@ def test_page_data_reads_families_and_confidence_when_the_manifest_has_them() ->
 def test_page_script_is_packaged_and_cannot_end_the_script_tag() -> None:
     from importlib.resources import files
 
-    script = (files("tidalsort") / "map_page" / "map.js").read_text()
+    script = (files("tidalsort.soundmap") / "map_page" / "map.js").read_text()
     assert "</script" not in script.lower() and "TIDALSORT_MAP" in script

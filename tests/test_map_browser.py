@@ -7,8 +7,9 @@ import http.server
 import io
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import matplotlib.image
 import numpy as np
@@ -17,11 +18,11 @@ from browser_support import chromium, console_errors
 
 from tidalsort.cli import main
 from tidalsort.demo import make_kit
-from tidalsort.layout import cached_layout
-from tidalsort.index import load_index
-from tidalsort.manifest import load
-from tidalsort.page import page_data, page_path, write_page
-from tidalsort.previews import audio_urls
+from tidalsort.output.index import load_index
+from tidalsort.output.manifest import load
+from tidalsort.soundmap.layout import cached_layout
+from tidalsort.soundmap.page import page_data, page_path, write_page
+from tidalsort.soundmap.previews import audio_urls
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import tone, write
 
-from tidalsort.scan import BANK_MARKER, path_text, scan
+from tidalsort.analysis.scan import BANK_MARKER, path_text, scan
 
 
 def test_mix_of_files_and_folders_recursive_hidden_skipped(tmp_path: Path) -> None:

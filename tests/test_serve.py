@@ -19,9 +19,9 @@ import soundfile as sf
 from conftest import noise, tone, tree_hashes, write
 
 from tidalsort.cli import main
-from tidalsort.manifest import load
-from tidalsort.serve import SampleServer, byte_range, request_parts
-from tidalsort.strudel import DEFAULT_BASE, STRUDEL_MAP_NAME
+from tidalsort.live.serve import SampleServer, byte_range, request_parts
+from tidalsort.output.manifest import load
+from tidalsort.output.strudel import DEFAULT_BASE, STRUDEL_MAP_NAME
 
 SECRET = b"the contents of a file outside the root"
 

@@ -11,9 +11,14 @@ import pytest
 from conftest import tone, write
 
 from tidalsort.cli import main
-from tidalsort.evaluate import adjacent_agreement, knn_precision, purity, random_agreement
-from tidalsort.families import family_of_label, numbered
-from tidalsort.labels import name_family
+from tidalsort.evaluate import (
+    adjacent_agreement,
+    knn_precision,
+    purity,
+    random_agreement,
+)
+from tidalsort.families.filenames import name_family
+from tidalsort.families.taxonomy import family_of_label, numbered
 from tidalsort.similarity import Library, nearest_rows
 
 

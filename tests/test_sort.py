@@ -15,12 +15,12 @@ import soundfile as sf
 import yaml
 from conftest import noise, tone, tree_hashes, write
 
-from tidalsort import analysis as analysis_module
-from tidalsort import bank as bank_module
 from tidalsort import pipeline as pipeline_module
+from tidalsort.analysis import analyse as analysis_module
 from tidalsort.cli import main
 from tidalsort.demo import KIT
-from tidalsort.manifest import load
+from tidalsort.output import bank as bank_module
+from tidalsort.output.manifest import load
 from tidalsort.pipeline import Progress, SortOptions, sort_library
 
 ROOT_FILES = {"tidalsort.yaml", "tidalsort-banks.hs", "strudel.json"}

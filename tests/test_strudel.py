@@ -20,9 +20,9 @@ import soundfile as sf
 from conftest import PROJECT, require, tone, write
 
 from tidalsort.cli import main
-from tidalsort.manifest import load
-from tidalsort.serve import SampleServer
-from tidalsort.strudel import DEFAULT_BASE, STRUDEL_MAP_NAME, sample_map
+from tidalsort.live.serve import SampleServer
+from tidalsort.output.manifest import load
+from tidalsort.output.strudel import DEFAULT_BASE, STRUDEL_MAP_NAME, sample_map
 
 STRUDEL = PROJECT / "tests" / "strudel"
 

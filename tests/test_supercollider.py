@@ -1,4 +1,4 @@
-"""End-to-end tests of the TidalSort quark and tidalsort.bridge with real components.
+"""End-to-end tests of the TidalSort quark and tidalsort.live.bridge with real components.
 
 jackd (dummy driver), scsynth and headless sclang are started by the module-scoped
 ``stack`` fixture on free ports (see tests/sc_support.py). sclang compiles the quark
@@ -16,7 +16,7 @@ import socket
 import string
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,7 +27,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests import sc_support as sc  # type: ignore[no-redef]
 
-from tidalsort import bridge
+from tidalsort.live import bridge
 
 HOST = "127.0.0.1"
 
@@ -38,7 +38,7 @@ HOST = "127.0.0.1"
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("sc")
     root = base / "root"
     root.mkdir()
@@ -48,7 +48,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def stack(env: Dict[str, Any]):
+def stack(env: dict[str, Any]):
     sc.require_tools()
     st = sc.ScStack(env["base"] / "run", env["root"], seed_folder=env["base"] / "seed" / "seeded",
                     grace=0.3, allow="127.0.0.1", num_buffers=16384)  # sclang gets half: 2 logins
@@ -63,13 +63,13 @@ def load(stack: sc.ScStack, bank: str, folder: Path, count: int, boundaries: Any
     return bridge.send_bank(HOST, stack.listen_port, bank, folder, count, boundaries, labels, timeout=20)
 
 
-def make_bank(env: Dict[str, Any], bank: str, n: int, seed: int = 0, sub: str = "", **kw: Any) -> List[Dict[str, Any]]:
+def make_bank(env: dict[str, Any], bank: str, n: int, seed: int = 0, sub: str = "", **kw: Any) -> list[dict[str, Any]]:
     folder = env["root"] / (sub or bank)
     names = [f"{i:03d}_{bank}.wav" for i in range(n)]
     return sc.write_bank(folder, names, seed=seed, **kw)
 
 
-def assert_bank_matches(stack: sc.ScStack, bank: str, files: List[Dict[str, Any]]) -> None:
+def assert_bank_matches(stack: sc.ScStack, bank: str, files: list[dict[str, Any]]) -> None:
     """The library's entries and the server's buffers hold the files in the given order."""
     state = stack.state(bank)
     assert state is not None, f"bank {bank} missing"
@@ -88,14 +88,14 @@ def assert_bank_matches(stack: sc.ScStack, bank: str, files: List[Dict[str, Any]
         np.testing.assert_array_equal(tail, data[tail_start:], err_msg=f["name"])
 
 
-def assert_unchanged(stack: sc.ScStack, before: Dict[str, Any], buffers: int) -> None:
+def assert_unchanged(stack: sc.ScStack, before: dict[str, Any], buffers: int) -> None:
     """Once sclang is idle, every bank is as in ``before`` and ``buffers`` buffers are allocated."""
     stack.wait_idle()
     assert stack.states() == before
     assert stack.allocated_buffer_count() == buffers
 
 
-def ctrl_messages(stack: sc.ScStack, timeout: float = 1.0) -> List[tuple]:
+def ctrl_messages(stack: sc.ScStack, timeout: float = 1.0) -> list[tuple]:
     return [tuple(m.params) for m in stack.ctrl.collect(timeout) if m.address == "/ctrl"]
 
 
@@ -192,7 +192,7 @@ def test_sclang_unit_checks(tmp_path: Path) -> None:
         sc.stop_process(proc)
 
 
-def test_folder_with_glob_characters(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_folder_with_glob_characters(stack: sc.ScStack, env: dict[str, Any]) -> None:
     files = sc.write_bank(env["root"] / "kit [old] *", ["000_a.wav", "001_b.wav", "002_c.wav"], seed=8)
     (env["root"] / "kit [old] x").mkdir()  # would match the unescaped pattern too
     sc.write_bank(env["root"] / "kit [old] x", ["000_z.wav"], seed=9)
@@ -204,7 +204,7 @@ def test_ping_returns_protocol_version(stack: sc.ScStack) -> None:
     assert bridge.ping(HOST, stack.listen_port, timeout=5) == bridge.PROTOCOL_VERSION == 2
 
 
-def test_bank_loads_files_in_byte_order(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_bank_loads_files_in_byte_order(stack: sc.ScStack, env: dict[str, Any]) -> None:
     # names whose byte order differs from natural, case-insensitive and locale order
     names = ["a.wav", "B.WAV", "10.wav", "2.aif", "002.wav", "_x.wav", "A.wav", "b2.aiff"]
     files = sc.write_bank(env["root"] / "order", names, seed=1, channels=[1, 2],
@@ -219,7 +219,7 @@ def test_bank_loads_files_in_byte_order(stack: sc.ScStack, env: Dict[str, Any]) 
     assert_bank_matches(stack, "order", ordered)
 
 
-def test_boundaries_and_labels_reach_tidal(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_boundaries_and_labels_reach_tidal(stack: sc.ScStack, env: dict[str, Any]) -> None:
     make_bank(env, "ctl", 6, seed=2)
     drain_ctrl(stack)
     load(stack, "ctl", env["root"] / "ctl", 6, [0, 2, 5, 6], "kick snare c2")
@@ -238,7 +238,7 @@ def test_boundaries_and_labels_reach_tidal(stack: sc.ScStack, env: Dict[str, Any
     assert msgs == [("tidalsort_ctl", "0 3 6")]
 
 
-def test_resend(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_resend(stack: sc.ScStack, env: dict[str, Any]) -> None:
     make_bank(env, "rs", 3, seed=3)
     load(stack, "rs", env["root"] / "rs", 3, [0, 1, 3], ["a", "b"])
     drain_ctrl(stack)
@@ -259,7 +259,7 @@ def test_resend(stack: sc.ScStack, env: Dict[str, Any]) -> None:
     assert {m[0] for m in ctrl_messages(stack)} == keys
 
 
-def test_long_values_reach_tidal_in_small_parts(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_long_values_reach_tidal_in_small_parts(stack: sc.ScStack, env: dict[str, Any]) -> None:
     """1,000 clusters of 1,100 files: Tidal 1.7 reads at most 8,192 bytes of a /ctrl message,
     so the long boundaries and labels arrive in parts that join to the exact values, and at
     every moment of a reload Tidal sees the old or the new value, never a mix."""
@@ -298,7 +298,7 @@ def test_long_values_reach_tidal_in_small_parts(stack: sc.ScStack, env: Dict[str
     assert len(parts) >= 10 and set(parts.values()) == {""}
 
 
-def test_unload_frees_buffers_after_grace_and_clears_tidal(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_unload_frees_buffers_after_grace_and_clears_tidal(stack: sc.ScStack, env: dict[str, Any]) -> None:
     root: Path = env["root"]
     make_bank(env, "gone", 4, seed=95, base_frames=20000, step=100)
     load(stack, "gone", root / "gone", 4, [0, 2, 4], ["a", "b"])
@@ -330,7 +330,7 @@ def test_unload_frees_buffers_after_grace_and_clears_tidal(stack: sc.ScStack, en
     assert {bank: s for bank, s in stack.states().items()} == others
 
 
-def test_unload_sounds_superdirt_loaded_only_below_the_roots(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_unload_sounds_superdirt_loaded_only_below_the_roots(stack: sc.ScStack, env: dict[str, Any]) -> None:
     """Sounds SuperDirt loaded itself (~dirt.loadSoundFiles at startup) are listed and unloaded
     when they come from a folder below the roots; SuperDirt's other sounds never are."""
     root: Path = env["root"]
@@ -349,7 +349,7 @@ def test_unload_sounds_superdirt_loaded_only_below_the_roots(stack: sc.ScStack, 
     assert stack.allocated_buffer_count() == count - 3
 
 
-def test_reload_does_not_leak_and_swaps(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_reload_does_not_leak_and_swaps(stack: sc.ScStack, env: dict[str, Any]) -> None:
     a = make_bank(env, "leak", 8, seed=10, sub="leak_a")
     b = make_bank(env, "leak", 5, seed=11, sub="leak_b", channels=[2])
     order_before = stack.state("order")
@@ -374,7 +374,7 @@ def test_reload_does_not_leak_and_swaps(stack: sc.ScStack, env: Dict[str, Any]) 
     assert ticks1 > ticks0 and violations1 == violations0 == 0
 
 
-def test_superdirt_reload_path_leaks(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_superdirt_reload_path_leaks(stack: sc.ScStack, env: dict[str, Any]) -> None:
     """Sanity check of the leak metric: SuperDirt's own reload path leaks."""
     folder = env["base"] / "dirtleak"
     sc.write_bank(folder, [f"{i:03d}.wav" for i in range(3)], seed=5)
@@ -387,7 +387,7 @@ def test_superdirt_reload_path_leaks(stack: sc.ScStack, env: Dict[str, Any]) -> 
     assert stack.allocated_buffer_count() == before + 6
 
 
-def test_dirt_events_play_the_buffer_of_manifest_n(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_dirt_events_play_the_buffer_of_manifest_n(stack: sc.ScStack, env: dict[str, Any]) -> None:
     """What Tidal's s "play" # n k does, a \\dirt event through SuperDirt's orbit, starts a
     dirt_sample synth on the server reading the buffer of manifest n = k (n wraps, as in
     SuperDirt); after a reload, the same n plays the new files."""
@@ -411,7 +411,7 @@ def test_dirt_events_play_the_buffer_of_manifest_n(stack: sc.ScStack, env: Dict[
     assert stack.play("neverloaded", 0, timeout=1.0) is None
 
 
-def test_split_layout_adds_new_banks(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_split_layout_adds_new_banks(stack: sc.ScStack, env: dict[str, Any]) -> None:
     banks = {f"split-{i}": make_bank(env, f"split-{i}", 2 + i, seed=20 + i) for i in range(3)}
     seeded_before = stack.state("seeded")
     # --layout split: one message per folder; sent back to back from one socket
@@ -436,7 +436,7 @@ def test_split_layout_adds_new_banks(stack: sc.ScStack, env: Dict[str, Any]) -> 
     assert set(banks) <= set(stack.banks())
 
 
-def test_large_bank_spans_query_chunks(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_large_bank_spans_query_chunks(stack: sc.ScStack, env: dict[str, Any]) -> None:
     """300 files: more than one /b_query chunk (256) and far more than one UDP burst."""
     files = make_bank(env, "big", 300, seed=50, base_frames=64, step=3)
     assert load(stack, "big", env["root"] / "big", 300, [0, 100, 300]) == 300
@@ -454,7 +454,7 @@ def test_large_bank_spans_query_chunks(stack: sc.ScStack, env: Dict[str, Any]) -
 
 
 @pytest.mark.parametrize("mode", ["frames", "path"])
-def test_server_side_read_failure_changes_nothing(stack: sc.ScStack, env: Dict[str, Any], mode: str) -> None:
+def test_server_side_read_failure_changes_nothing(stack: sc.ScStack, env: dict[str, Any], mode: str) -> None:
     """A load whose server read disagrees with the header (or fails) is rolled back."""
     files = make_bank(env, "fail", 5, seed=60)
     load(stack, "fail", env["root"] / "fail", 5, [0, 5])
@@ -474,7 +474,7 @@ def test_server_side_read_failure_changes_nothing(stack: sc.ScStack, env: Dict[s
     assert_bank_matches(stack, "fail", files)
 
 
-def test_cmd_period_during_load_and_grace(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_cmd_period_during_load_and_grace(stack: sc.ScStack, env: dict[str, Any]) -> None:
     """Cmd-Period clears SystemClock: no load may hang, no buffer may leak."""
     files = make_bank(env, "cmd", 150, seed=70, base_frames=4000, step=11)
     stack.wait_idle()
@@ -507,13 +507,13 @@ def test_cmd_period_during_load_and_grace(stack: sc.ScStack, env: Dict[str, Any]
     assert bridge.ping(HOST, stack.listen_port) == bridge.PROTOCOL_VERSION
 
 
-def _error_cases(env: Dict[str, Any]) -> List[Any]:
+def _error_cases(env: dict[str, Any]) -> list[Any]:
     root: Path = env["root"]
     outside: Path = env["outside"]
     good = root / "guard"
-    cases: List[Any] = []
+    cases: list[Any] = []
 
-    def add(label: str, args: List[Any], expect: str) -> None:
+    def add(label: str, args: list[Any], expect: str) -> None:
         cases.append((label, args, expect))
 
     add("no args", [], "expected 4 or 5 arguments")
@@ -561,7 +561,7 @@ def _error_cases(env: Dict[str, Any]) -> List[Any]:
     return cases
 
 
-def _prepare_error_fixtures(env: Dict[str, Any]) -> List[Dict[str, Any]]:
+def _prepare_error_fixtures(env: dict[str, Any]) -> list[dict[str, Any]]:
     root: Path = env["root"]
     outside: Path = env["outside"]
     guard = make_bank(env, "guard", 3, seed=30)
@@ -584,7 +584,7 @@ def _prepare_error_fixtures(env: Dict[str, Any]) -> List[Dict[str, Any]]:
     return guard
 
 
-def test_malformed_messages_get_errors_and_change_nothing(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_malformed_messages_get_errors_and_change_nothing(stack: sc.ScStack, env: dict[str, Any]) -> None:
     guard = _prepare_error_fixtures(env)
     load(stack, "guard", env["root"] / "guard", 3, [0, 1, 3], ["a", "b"])
     stack.wait_idle()
@@ -627,7 +627,7 @@ def test_malformed_messages_get_errors_and_change_nothing(stack: sc.ScStack, env
     assert_bank_matches(stack, "guard", guard)
 
 
-def test_sender_allow_list(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_sender_allow_list(stack: sc.ScStack, env: dict[str, Any]) -> None:
     # this stack allows only 127.0.0.1: a sender on 127.0.0.2 is ignored without a reply
     make_bank(env, "allow", 2, seed=40)
     other = sc.OscPeer(bind_host="127.0.0.2")
@@ -643,7 +643,7 @@ def test_sender_allow_list(stack: sc.ScStack, env: Dict[str, Any]) -> None:
     assert not stack.default_allows("10.0.0.1") and not stack.default_allows("192.168.1.20")
 
 
-def _fuzz_value(rng: random.Random, env: Dict[str, Any]) -> Any:
+def _fuzz_value(rng: random.Random, env: dict[str, Any]) -> Any:
     root = str(env["root"])
     kind = rng.randrange(12)
     if kind == 0:
@@ -687,10 +687,10 @@ def _valid_labels(v: Any) -> bool:
     return isinstance(v, str) and len(v.split()) == 2 and all(bridge._LABEL_RE.match(t) for t in v.split())
 
 
-def _fuzz_message(rng: random.Random, env: Dict[str, Any]) -> bytes:
+def _fuzz_message(rng: random.Random, env: dict[str, Any]) -> bytes:
     """A /tidalsort/bank message that can never be valid."""
     guard = str(env["root"] / "guard")
-    base: List[Any] = ["guard", guard, 3, "0 1 3", "a b"]
+    base: list[Any] = ["guard", guard, 3, "0 1 3", "a b"]
     mode = rng.randrange(4)
     if mode == 0:  # random arity and random values
         n = rng.choice([0, 1, 2, 3, 6, 7, 9])
@@ -714,7 +714,7 @@ def _fuzz_message(rng: random.Random, env: Dict[str, Any]) -> bytes:
     return sc.osc("/tidalsort/bank", *args)
 
 
-def _fuzz_request(rng: random.Random, env: Dict[str, Any]) -> bytes:
+def _fuzz_request(rng: random.Random, env: dict[str, Any]) -> bytes:
     """A /tidalsort/unload or /tidalsort/sounds message that can never be valid."""
     address = rng.choice(["/tidalsort/unload", "/tidalsort/sounds"])
     args = [_fuzz_value(rng, env) for _ in range(rng.choice([0, 1, 2, 2, 2, 3]))]
@@ -726,7 +726,7 @@ def _fuzz_request(rng: random.Random, env: Dict[str, Any]) -> bytes:
     return sc.osc(address, *args)
 
 
-def test_fuzz_then_valid_reload(stack: sc.ScStack, env: Dict[str, Any]) -> None:
+def test_fuzz_then_valid_reload(stack: sc.ScStack, env: dict[str, Any]) -> None:
     if not (env["root"] / "guard").exists():
         _prepare_error_fixtures(env)
     load(stack, "guard", env["root"] / "guard", 3, [0, 1, 3], ["a", "b"])
@@ -738,7 +738,7 @@ def test_fuzz_then_valid_reload(stack: sc.ScStack, env: Dict[str, Any]) -> None:
     sent_bank = 0
     sent_other = 0  # /tidalsort/resend, /unload, /sounds
     sent_total = 0
-    replies: List[Any] = []
+    replies: list[Any] = []
     try:
         while sent_total < 1200:
             for _ in range(40):

@@ -1,4 +1,4 @@
-"""The whole live path with real components: tidalsort.bridge -> the TidalSort quark in real
+"""The whole live path with real components: tidalsort.live.bridge -> the TidalSort quark in real
 SuperDirt (jackd, scsynth, sclang; tests/sc_support.py) -> /ctrl -> a real Tidal 1.7 in GHCi
 with tidalsort.hs loaded by :script (tests/hs_support.py) -> /dirt/play, recorded here.
 
@@ -23,7 +23,7 @@ except ImportError:  # tests/ imported as a package
     from tests import hs_support as hs  # type: ignore[no-redef]
     from tests import sc_support as sc  # type: ignore[no-redef]
 
-from tidalsort import bridge
+from tidalsort.live import bridge
 
 SETTLE, WINDOW = 0.6, 1.6
 

@@ -1,4 +1,4 @@
-"""tidalsort.watch: file-system events (inotify here), the polling fallback, the debounce.
+"""tidalsort.live.watch: file-system events (inotify here), the polling fallback, the debounce.
 
 The end-to-end test (watch sorting and reloading a real SuperDirt) is in tests/test_live.py.
 """
@@ -9,14 +9,14 @@ import errno
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from conftest import tone, write
 
-from tidalsort import watch as watch_module
-from tidalsort.watch import watch
+from tidalsort.live import watch as watch_module
+from tidalsort.live.watch import watch
 
 
 class Watcher:

@@ -8,34 +8,51 @@ import os
 import sys
 import warnings
 import webbrowser
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from . import __version__, bridge, strudel
-from .audio import UnreadableAudio
-from .bank import BankClash
+from . import __version__
+from .analysis.audio import UnreadableAudio
+from .analysis.features import FEATURE_SETS, FeatureSettings
+from .analysis.scan import path_text
 from .demo import make_kit
-from .cluster import METHODS, STRATEGIES
-from .features import FEATURE_SETS, FeatureSettings
-from .order import ORDERS
-from .scaling import SCALINGS
-from .scan import path_text
-from .manifest import ManifestError, load
-from .grouping import GROUPS
-from .pipeline import LAYOUTS, NothingToSort, Progress as JobProgress, SortOptions, StrictSkip, bank_entries, sort_library
 from .evaluate import evaluate_bank
-from .journal import recover
-from .report import neighbour_line, neighbour_table, print_report
-from .notify import DEFAULT_TIMEOUT, PING_TIMEOUT, check_receiver, notify_bank
-from .serve import SampleServer, paste_line
+from .live import bridge
+from .live.notify import DEFAULT_TIMEOUT, PING_TIMEOUT, check_receiver, notify_bank
+from .live.serve import SampleServer, paste_line
+from .live.watch import watch
+from .organise.cluster import METHODS, STRATEGIES
+from .organise.grouping import GROUPS
+from .organise.order import ORDERS
+from .organise.scaling import SCALINGS
+from .output import strudel
+from .output.bank import BankClash
+from .output.journal import recover
+from .output.manifest import ManifestError, load
+from .output.report import neighbour_line, neighbour_table, print_report
+from .pipeline import (
+    LAYOUTS,
+    NothingToSort,
+    SortOptions,
+    StrictSkip,
+    bank_entries,
+    sort_library,
+)
+from .pipeline import Progress as JobProgress
 from .similarity import Library
-from .soundmap import make_map
-from .watch import watch
+from .soundmap.writer import make_map
 
 EXAMPLES = """examples:
   tidalsort demo /tmp/tidalsort-demo

@@ -8,8 +8,8 @@ bit depths: what a real download folder looks like.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile as sf

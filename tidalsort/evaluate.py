@@ -9,17 +9,18 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from .cluster import cluster_tree
-from .families import FAMILIES
-from .index import load_index
-from .manifest import load
-from .scan import path_text
+from .analysis.scan import path_text
+from .families.taxonomy import FAMILIES
+from .organise.cluster import cluster_tree
+from .output.index import load_index
+from .output.manifest import load
 from .similarity import nearest_rows
 
 

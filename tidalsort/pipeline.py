@@ -3,33 +3,49 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
 from . import __version__
-from .analysis import Analysis, Problem, analyse
-from .atomic import write_atomic
-from .bank import STATE_DIR, LinkMode, PlannedFile, check_folders, owned_folders, own_files
-from .cache import FeatureCache, identity
-from .dendrogram import dendrogram_path, draw
-from .features import FeatureSettings
-from .index import index_path, write_index
-from .haskell_banks import HASKELL_BANKS_NAME
-from .journal import Pending, recover, recover_locked
-from .families import FAMILIES, numbered
-from .grouping import GROUPS, group_by_family, group_by_sound, keep_ids
-from .labels import name_family
-from .model import FamilyModel
-from .manifest import load, locked, manifest_path
-from .names import bank_name, check_bank_name, family_folder, folder_name, output_format, pad_width, sample_file_name
-from .order import Ordering, representatives
-from .scaling import Scaler
-from .scan import path_text, scan
-from .strudel import STRUDEL_MAP_NAME
-from .soundmap import map_outputs
+from .analysis.analyse import Analysis, Problem, analyse
+from .analysis.cache import FeatureCache, identity
+from .analysis.features import FeatureSettings
+from .analysis.scan import path_text, scan
+from .families.filenames import name_family
+from .families.model import FamilyModel
+from .families.taxonomy import FAMILIES, numbered
+from .organise.grouping import GROUPS, group_by_family, group_by_sound, keep_ids
+from .organise.order import Ordering, representatives
+from .organise.scaling import Scaler
+from .output.atomic import write_atomic
+from .output.bank import (
+    STATE_DIR,
+    LinkMode,
+    PlannedFile,
+    check_folders,
+    own_files,
+    owned_folders,
+)
+from .output.dendrogram import dendrogram_path, draw
+from .output.haskell_banks import HASKELL_BANKS_NAME
+from .output.index import index_path, write_index
+from .output.journal import Pending, recover, recover_locked
+from .output.manifest import load, locked, manifest_path
+from .output.names import (
+    bank_name,
+    check_bank_name,
+    family_folder,
+    folder_name,
+    output_format,
+    pad_width,
+    sample_file_name,
+)
+from .output.strudel import STRUDEL_MAP_NAME
+from .soundmap.writer import map_outputs
 
 Layout = Literal["bank", "split", "families"]
 LAYOUTS = ("bank", "split", "families")
@@ -243,7 +259,7 @@ def sort_library(
         If no source file could be analysed.
     StrictSkip
         With ``options.strict``, if any source was skipped.
-    tidalsort.bank.BankClash
+    tidalsort.output.bank.BankClash
         If the bank would overwrite a folder tidalsort did not write.
     ValueError
         For an unsafe bank name.

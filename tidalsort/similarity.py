@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from .analysis import MODEL_FEATURES, analyse_file
-from .features import FeatureSettings
-from .index import BankIndex, load_index
-from .manifest import load
-from .model import FamilyModel
+from .analysis.analyse import MODEL_FEATURES, analyse_file
+from .analysis.features import FeatureSettings
+from .families.model import FamilyModel
+from .output.index import BankIndex, load_index
+from .output.manifest import load
 
 
 def nearest_rows(X: np.ndarray, query: np.ndarray, k: int, exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +134,7 @@ class Library:
         ------
         KeyError
             For a reference to no sample.
-        tidalsort.audio.UnreadableAudio
+        tidalsort.analysis.audio.UnreadableAudio
             For an audio file that cannot be analysed.
         """
         found: list[Neighbour] = []

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train the family model that tidalsort ships, from the labelled drums of ../shared/datasets.
 
-    python train/train_families.py                      # writes tidalsort/data/families-v<N>.npz
+    python train/train_families.py                      # writes tidalsort/families/data/families-v<N>.npz
     python train/train_families.py --subset 60 --out /tmp/small.npz   # a quick, smaller model
 
 Deterministic: the same data and settings give the same weights. The steps: read dev and
@@ -23,9 +23,18 @@ import numpy as np
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from tidalsort.families import FAMILIES  # noqa: E402
-from tidalsort.model import model_path  # noqa: E402
-from tidalsort.training import TrainingConfig, cross_validate, fingerprint, fit, labelled_examples, read, temperature, training_rows  # noqa: E402
+from tidalsort.families.model import model_path  # noqa: E402
+from tidalsort.families.taxonomy import FAMILIES  # noqa: E402
+from tidalsort.families.training import (  # noqa: E402
+    TrainingConfig,
+    cross_validate,
+    fingerprint,
+    fit,
+    labelled_examples,
+    read,
+    temperature,
+    training_rows,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

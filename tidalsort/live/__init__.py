@@ -1,0 +1,1 @@
+"""Talking to running programs: SuperDirt over OSC, Strudel over HTTP, file-system events."""

@@ -1,0 +1,81 @@
+"""Files and folders that appear whole or not at all, with the user's usual permissions."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, write: Callable[[Path], None], scratch: Path) -> None:
+    """Create or replace ``path`` with what ``write`` writes to a temporary file.
+
+    Readers see the old file or the new one, never a half-written one, and the new one's
+    data is on disk before it takes the old one's place. The temporary file is
+    ``scratch/tmp-<name>-XXXXXXXX`` (``scratch`` on the file system of ``path``), where
+    an interrupted run's leftovers are found and deleted.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f"tmp-{path.name}-", dir=scratch)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def make_temp_dir(parent: Path, prefix: str) -> Path:
+    """A new empty folder under ``parent`` with the permissions ``mkdir`` would give."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(folder, 0o777 & ~_umask())
+    return folder
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap the names ``a`` and ``b`` (both existing) in one step, as Linux's
+    ``renameat2(RENAME_EXCHANGE)`` does: there is no moment without either.
+
+    Returns False, changing nothing, where the system or the file system cannot.
+    """
+    renameat2 = getattr(_LIBC, "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+def flush(path: Path) -> None:
+    """Write everything the system holds for the file system of ``path`` to disk.
+
+    Linux's ``syncfs``: one call for all files and folders written there, instead of an
+    ``fsync`` of each (``sync``, all file systems, where there is no ``syncfs``).
+    """
+    syncfs = getattr(_LIBC, "syncfs", None)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)

@@ -1,0 +1,271 @@
+"""Build bank folders under an output root and swap them in, touching only tidalsort's own folders.
+
+Each folder is built in ``ROOT/.tidalsort/`` (hidden from SuperDirt, on the same file
+system) and swapped into place in one step (see :mod:`tidalsort.output.journal`, which decides
+when); the folder it replaces is deleted after. A marker file inside every folder says
+which bank it belongs to; a folder without it is never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import soundfile as sf
+
+from ..analysis.audio import blocks
+from ..analysis.cache import Stamp, stamp
+from ..analysis.scan import BANK_MARKER
+from .atomic import exchange, make_temp_dir
+
+#: Hidden working folder under the output root.
+STATE_DIR = ".tidalsort"
+LinkMode = Literal["copy", "symlink", "hardlink"]
+
+
+class BankClash(Exception):
+    """The output would replace a folder tidalsort did not create."""
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file to write: where its sound comes from and its name in the folder."""
+
+    source: Path
+    name: str
+    convert: bool
+
+
+@dataclass(frozen=True)
+class Built:
+    """New folders of a bank, complete under ``ROOT/.tidalsort/`` but not in place yet."""
+
+    folders: dict[str, Path]  # folder name -> the built folder
+    stale: list[str]  # folders of the bank that the new state no longer has
+    hashes: dict[Path, str]  # SHA-1 of every source
+    written: list[tuple[Path, Stamp, str]]  # (path once in place, stamp, source SHA-1) of files whose bytes tidalsort wrote
+
+
+def owner(folder: Path) -> str | None:
+    """Name of the bank that ``folder`` belongs to, or None if tidalsort did not write it."""
+    try:
+        text = (folder / BANK_MARKER).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("bank:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def owned_folders(root: Path, bank: str) -> list[str]:
+    """Folders directly under ``root`` that belong to ``bank``."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and owner(p) == bank)
+
+
+def check_folders(root: Path, bank: str, names: list[str]) -> None:
+    """Raise :class:`BankClash` if writing ``names`` for ``bank`` would touch a foreign folder."""
+    for name in names:
+        path = root / name
+        if not path.exists() and not path.is_symlink():
+            continue
+        who = owner(path) if path.is_dir() and not path.is_symlink() else None
+        if who is None:
+            raise BankClash(f"{path} exists and was not written by tidalsort; choose another --bank or --out")
+        if who != bank:
+            raise BankClash(f"{path} belongs to tidalsort bank {who!r}; choose another --bank")
+
+
+def _hash(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+#: Encoding of a converted WAV for each source encoding: PCM keeps its bit depth (8-bit
+#: WAV is unsigned), float stays float; everything else (MP3, Vorbis, ADPCM, ...) is float.
+_WAV_SUBTYPES = {"PCM_S8": "PCM_U8", "PCM_U8": "PCM_U8", "PCM_16": "PCM_16", "PCM_24": "PCM_24", "PCM_32": "PCM_32", "FLOAT": "FLOAT", "DOUBLE": "DOUBLE"}
+
+
+def _convert(source: Path, dest: Path) -> None:
+    """Write ``source`` as WAV, as much of it as can be decoded, more than 2 channels mixed to mono."""
+    decoded = []
+    with sf.SoundFile(os.fsencode(source)) as f:
+        rate, subtype = f.samplerate, _WAV_SUBTYPES.get(f.subtype, "FLOAT")
+        try:
+            decoded.extend(blocks(f))
+        except (sf.LibsndfileError, RuntimeError):
+            pass  # a cut-off file: keep what was decoded (analysis warned about it)
+    data = np.concatenate(decoded) if decoded else np.zeros((1, 1), np.float32)
+    if data.shape[1] > 2:
+        data = data.mean(axis=1, keepdims=True)
+    sf.write(os.fsencode(dest), data, rate, format="WAV", subtype=subtype)
+
+
+def _place(item: PlannedFile, dest: Path, link: LinkMode, reuse: Path | None) -> bool:
+    """Put ``item`` at ``dest``; True if ``dest`` holds bytes tidalsort wrote, not the source's own file."""
+    if reuse is not None:  # the same sound, already in a folder tidalsort wrote
+        try:
+            os.link(reuse, dest)
+            return True
+        except OSError:
+            pass
+    if item.convert:
+        _convert(item.source, dest)
+        return True
+    if link == "symlink":
+        os.symlink(item.source, dest)
+        return False
+    if link == "hardlink":
+        try:
+            os.link(item.source, dest)
+            return False
+        except OSError:  # another file system, or links not allowed: copy instead
+            pass
+    shutil.copyfile(item.source, dest)
+    return True
+
+
+def own_files(root: Path, bank: str) -> Iterator[tuple[Path, Stamp]]:
+    """Every file (with its stamp) in the folders of ``bank`` under ``root``."""
+    for name in owned_folders(root, bank):
+        for entry in os.scandir(root / name):
+            if not entry.name.startswith("."):
+                yield Path(entry.path), stamp(Path(entry.path))
+
+
+def build_folders(
+    root: Path,
+    bank: str,
+    folders: dict[str, list[PlannedFile]],
+    link: LinkMode = "copy",
+    progress: Callable[[], None] | None = None,
+    hashes: dict[Path, str] | None = None,
+    reusable: dict[str, Path] | None = None,
+) -> Built:
+    """Build the folders of ``bank`` under ``ROOT/.tidalsort/``, ready to be swapped in.
+
+    Parameters
+    ----------
+    root
+        Output root (created if missing).
+    bank
+        Bank name recorded in every folder's marker.
+    folders
+        Folder name -> files in the order they must sort.
+    link
+        How files whose audio is not converted get into the folder.
+    progress
+        Called once per file written.
+    hashes
+        SHA-1 already known of source files (not hashed again).
+    reusable
+        Source SHA-1 -> a file in this bank's current folders that tidalsort wrote from
+        a source with those bytes, unchanged since: hard-linked into the new folder
+        instead of written again, which makes re-sorting a large bank fast. Only used
+        with ``link="copy"``.
+
+    Raises
+    ------
+    BankClash
+        Before anything is written, if a folder to write or remove is not the bank's own.
+    """
+    state = root / STATE_DIR
+    state.mkdir(parents=True, exist_ok=True)
+    check_folders(root, bank, list(folders))
+    stale = [name for name in owned_folders(root, bank) if name not in folders]
+    hashes = dict(hashes or {})
+    reusable = reusable if link == "copy" and reusable else {}
+    built: dict[str, Path] = {}
+    written = []
+    try:
+        for name, items in folders.items():
+            tmp = make_temp_dir(state, f"tmp-{name}-")
+            built[name] = tmp
+            (tmp / BANK_MARKER).write_text(f"bank: {bank}\n", encoding="utf-8")
+            for item in items:
+                if item.source not in hashes:
+                    hashes[item.source] = _hash(item.source)
+                sha1 = hashes[item.source]
+                if _place(item, tmp / item.name, link, reusable.get(sha1)):
+                    written.append((root / name / item.name, stamp(tmp / item.name), sha1))
+                if progress:
+                    progress()
+    except BaseException:
+        discard(built.values())
+        raise
+    return Built(built, stale, hashes, written)
+
+
+def discard(paths: Iterable[Path]) -> None:
+    """Delete temporary files and folders (those of them that exist)."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _move_away(root: Path, name: str) -> None:
+    """Rename ``root/name`` to ``ROOT/.tidalsort/old-<name>-XXXX``, to be deleted."""
+    old = Path(tempfile.mkdtemp(prefix=f"old-{name}-", dir=root / STATE_DIR))
+    old.rmdir()
+    os.rename(root / name, old)
+
+
+def swap_in(root: Path, bank: str, name: str, built: Path, inode: int) -> None:
+    """Put the folder ``built`` (inode ``inode``) at ``root/name`` in place of the folder there.
+
+    Nothing happens if it is there already, so an interrupted run can be finished by
+    calling this again. The replaced folder ends up at ``built`` or as
+    ``ROOT/.tidalsort/old-*``: :func:`delete_replaced` deletes both.
+
+    Raises
+    ------
+    BankClash
+        If ``root/name`` is not a folder of ``bank``.
+    """
+    target = root / name
+    if not os.path.lexists(target):
+        os.rename(built, target)
+        return
+    if os.lstat(target).st_ino == inode:
+        return
+    check_folders(root, bank, [name])
+    if not exchange(built, target):  # no atomic exchange here: a moment without the folder
+        _move_away(root, name)
+        os.rename(built, target)
+
+
+def remove_folder(root: Path, bank: str, name: str) -> None:
+    """Move the folder ``root/name`` of ``bank`` away (if it is there), to be deleted."""
+    if owner(root / name) == bank and not (root / name).is_symlink():
+        _move_away(root, name)
+
+
+def delete_replaced(root: Path, built: list[Path]) -> None:
+    """Delete the folders replaced or removed by :func:`swap_in` and :func:`remove_folder`."""
+    discard(built + sorted((root / STATE_DIR).glob("old-*")))
+
+
+def clean_state(root: Path) -> None:
+    """Delete what interrupted runs left under ``ROOT/.tidalsort/``: temporary files and
+    folders, and folders renamed away (one whose place is empty, left so by an older
+    tidalsort killed in the middle of a swap, is put back)."""
+    state = root / STATE_DIR
+    for old in sorted(state.glob("old-*")):
+        name = old.name.removeprefix("old-").rsplit("-", 1)[0]
+        if not os.path.lexists(root / name) and owner(old) is not None:
+            os.rename(old, root / name)
+    discard(sorted(state.glob("old-*")) + sorted(state.glob("tmp-*")))

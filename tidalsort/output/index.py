@@ -1,0 +1,74 @@
+"""Per-bank feature index under ``ROOT/.tidalsort/``, for "which samples sound like this one?".
+
+Holds every sample's raw features in bank order and the fitted scaler, so a query sound
+can be put into the same space as the bank it is compared with.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..organise.scaling import Scaler
+from .atomic import write_atomic
+from .bank import STATE_DIR
+
+
+@dataclass(frozen=True)
+class BankIndex:
+    """One bank's features (rows in bank order) and the scaler fitted on them."""
+
+    features: np.ndarray
+    scaler: Scaler
+
+    @property
+    def scaled(self) -> np.ndarray:
+        """The features in the bank's scaled space."""
+        return self.scaler.transform(self.features)
+
+
+def index_path(root: Path, bank: str) -> Path:
+    """Where the index of ``bank`` is kept."""
+    return root / STATE_DIR / f"features-{bank}.npz"
+
+
+def write_index(path: Path, features: np.ndarray, scaler: Scaler) -> None:
+    """Write an index (features in bank order and their scaler) to ``path``, a new file."""
+    meta = json.dumps({"kind": scaler.kind, "groups": scaler.groups})
+    with open(path, "wb") as f:
+        np.savez(f, features=features, mean=scaler.mean_, scale=scaler.scale_, meta=np.array(meta))
+
+
+def save_index(root: Path, bank: str, features: np.ndarray, scaler: Scaler) -> None:
+    """Write the index of ``bank`` (features in bank order), replacing any earlier one."""
+    write_atomic(index_path(root, bank), lambda tmp: write_index(tmp, features, scaler), root / STATE_DIR)
+
+
+def load_index(root: Path, bank: str) -> BankIndex:
+    """Read the index of ``bank``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If it was never written.
+    ValueError
+        If the file is not an index tidalsort wrote (damaged, or replaced), naming it.
+    """
+    path = index_path(root, bank)
+    try:
+        with np.load(path) as data:
+            meta = json.loads(str(data["meta"]))
+            scaler = Scaler(meta["kind"], [tuple(g) for g in meta["groups"]])
+            features, scaler.mean_, scaler.scale_ = data["features"], data["mean"], data["scale"]
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable feature index ({exc})") from None
+    width = features.shape[-1] if features.ndim == 2 else -1
+    if features.dtype.kind != "f" or np.shape(scaler.mean_) != (width,) or np.shape(scaler.scale_) != (width,):
+        raise ValueError(f"{path}: not a readable feature index (arrays of the wrong shape)")
+    return BankIndex(features, scaler)

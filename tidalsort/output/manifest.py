@@ -1,0 +1,199 @@
+"""The YAML manifest ``ROOT/tidalsort.yaml``: every bank tidalsort wrote under a root.
+
+The file lives directly in the root, where SuperDirt ignores files. Writing is atomic
+(temporary file, then rename) and runs under a lock, so concurrent sorts into one root
+each keep the other's banks.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..families.taxonomy import FAMILIES
+from .atomic import write_atomic
+from .bank import STATE_DIR
+from .names import BANK_NAME
+
+MANIFEST_NAME = "tidalsort.yaml"
+#: The format written; :data:`READABLE` lists the formats read.
+VERSION = 2
+#: Version 1 (before families) is read as it is: its entries lack the ``family``,
+#: ``confidence`` and ``families`` fields, which readers treat as unknown.
+READABLE = (1, 2)
+_HEADER = (
+    "# tidalsort manifest (format version 2): the banks tidalsort wrote under this folder.\n"
+    "# For every bank: its families and clusters with their n ranges [start, stop), each sample's\n"
+    "# source, family and confidence, and the files that were skipped. Rewritten by every sort;\n"
+    "# edits are lost.\n"
+)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ManifestError(Exception):
+    """The manifest cannot be read or has a version this tidalsort does not know."""
+
+
+def manifest_path(root: Path) -> Path:
+    """Path of the manifest under ``root``."""
+    return root / MANIFEST_NAME
+
+
+def _stat(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _mirror_path(root: Path) -> Path:
+    return root / STATE_DIR / "manifest.json"
+
+
+def load(root: Path) -> dict[str, Any]:
+    """Read the manifest under ``root``; an absent one is an empty manifest.
+
+    A JSON copy kept beside it in ``ROOT/.tidalsort/`` is read instead while the YAML file
+    is the very one it was written with (same size and time): parsing 20,000 samples of
+    YAML takes seconds, JSON a fraction of one.
+
+    Raises
+    ------
+    ManifestError
+        If the manifest cannot be read or is not one this tidalsort can use (its message
+        names the file and, for a broken bank entry, the bank and what is wrong).
+    """
+    path = manifest_path(root)
+    if not path.exists():
+        return {"version": VERSION, "banks": {}}
+    try:
+        mirror = json.loads(_mirror_path(root).read_text(encoding="utf-8"))
+        if mirror["yaml"] == _stat(path) and _problem(mirror["manifest"]) is None:
+            return {**mirror["manifest"], "version": VERSION}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no usable copy: read the YAML
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
+    if isinstance(data, dict) and data.get("version") not in READABLE and isinstance(data.get("banks"), dict):
+        raise ManifestError(f"{path}: manifest version {data.get('version')!r}, this tidalsort reads {', '.join(map(str, READABLE))}")
+    problem = _problem(data)
+    if problem:
+        raise ManifestError(f"{path}: {problem}")
+    return {**data, "version": VERSION}
+
+
+_SAMPLE = {"folder": str, "n": int, "file": str, "source": str, "cluster": int, "sha1": str}
+_CLUSTER = {"id": int, "folder": str, "start": int, "stop": int, "size": int, "representative": int}
+_SETTINGS = {"features": str, "frames": int, "method": str}
+_PROBLEM = {"source": str, "reason": str}
+_RUN = {"family": str, "folder": str, "start": int, "stop": int}
+
+
+def _wrong(record: Any, fields: dict[str, type], where: str) -> str | None:
+    """What is wrong with ``record`` if it is not a mapping with ``fields`` of those types."""
+    if not isinstance(record, dict):
+        return f"{where} is not a mapping"
+    for key, kind in fields.items():
+        if not isinstance(record.get(key), kind):
+            return f"{where}: {key} is not a {kind.__name__}"
+    return None
+
+
+def _entry_problem(entry: Any) -> str | None:
+    """What is wrong with a bank entry that the readers of the manifest rely on, or None."""
+    wrong = _wrong(entry, {"settings": dict, "clusters": list, "samples": list}, "the entry") or _wrong(entry["settings"], _SETTINGS, "settings")
+    if wrong:
+        return wrong
+    for key, fields in (("clusters", _CLUSTER), ("samples", _SAMPLE), ("families", _RUN), ("skipped", _PROBLEM), ("warnings", _PROBLEM)):
+        for i, record in enumerate(entry.get(key) or []):
+            wrong = _wrong(record, fields, f"{key}[{i}]")
+            if wrong:
+                return wrong
+    places = {(s["folder"], s["n"]) for s in entry["samples"]}
+    for i, s in enumerate(entry["samples"]):
+        if not 0 <= s["cluster"] < len(entry["clusters"]):
+            return f"samples[{i}]: no cluster {s['cluster']}"
+        if "family" in s and s["family"] not in FAMILIES:
+            return f"samples[{i}]: family {s['family']!r} is not one of {', '.join(FAMILIES)}"
+        if "confidence" in s and not (isinstance(s["confidence"], (int, float)) and 0 <= s["confidence"] <= 1):
+            return f"samples[{i}]: confidence is not a number from 0 to 1"
+    for i, c in enumerate(entry["clusters"]):
+        if not isinstance(c.get("label"), (str, type(None))):
+            return f"clusters[{i}]: label is not a string"
+        if "family" in c and c["family"] not in FAMILIES:
+            return f"clusters[{i}]: family {c['family']!r} is not one of {', '.join(FAMILIES)}"
+        if (c["folder"], c["representative"]) not in places or any((c["folder"], n) not in places for n in range(c["start"], c["stop"])):
+            return f"clusters[{i}]: refers to samples the entry does not have"
+    return None
+
+
+def _problem(data: Any) -> str | None:
+    """What is wrong with a whole manifest, or None."""
+    if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or data.get("version") not in READABLE:
+        return "not a tidalsort manifest"
+    for name, entry in data["banks"].items():
+        if not isinstance(name, str) or not BANK_NAME.match(name):
+            return f"{name!r} is not a bank name"
+        problem = _entry_problem(entry)
+        if problem:
+            return f"bank {name!r}: {problem}"
+    return None
+
+
+def _block(key: str, value: Any, indent: str) -> str:
+    """``key: value`` in YAML at ``indent``, a list of mappings one mapping a line.
+
+    Values are written in JSON, which is YAML's flow style: json writes 20,000 samples
+    in a fraction of the time PyYAML takes.
+    """
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return f"{indent}{key}:\n" + "".join(f"{indent}- {json.dumps(item, ensure_ascii=False)}\n" for item in value)
+    return f"{indent}{key}: {json.dumps(value, ensure_ascii=False)}\n"
+
+
+def dumps(manifest: dict[str, Any]) -> str:
+    """The manifest as YAML text, with a header comment."""
+    lines = [_HEADER, f"version: {manifest['version']}\n", "banks:" + (" {}\n" if not manifest["banks"] else "\n")]
+    for name, entry in manifest["banks"].items():
+        lines.append(f"  {name}:\n")  # bank names are plain ^[a-z0-9][a-z0-9_-]*$
+        lines.extend(_block(key, value, "    ") for key, value in entry.items())
+    return "".join(lines)
+
+
+def write_text_atomic(path: Path, text: str, scratch: Path) -> None:
+    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half
+    (through a temporary file in ``scratch``, see :func:`tidalsort.output.atomic.write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), scratch)
+
+
+def save_bank(root: Path, bank: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Set one bank's entry, keeping the other banks'. Call under :func:`locked`.
+
+    Returns the whole manifest as written.
+    """
+    manifest = load(root)
+    manifest["banks"][bank] = entry
+    manifest["banks"] = dict(sorted(manifest["banks"].items()))
+    path = manifest_path(root)
+    write_text_atomic(path, dumps(manifest), root / STATE_DIR)
+    write_text_atomic(_mirror_path(root), json.dumps({"yaml": _stat(path), "manifest": manifest}, ensure_ascii=False), root / STATE_DIR)
+    return manifest
+
+
+@contextmanager
+def locked(root: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``root`` for the duration (other tidalsort runs wait)."""
+    state = root / STATE_DIR
+    state.mkdir(parents=True, exist_ok=True)
+    with open(state / "lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,1 @@
+"""The interactive sound map of a bank, and its pictures."""
