@@ -20,6 +20,7 @@ import soundfile as sf
 from conftest import noise, tone, write
 from pythonosc.osc_message import OscMessage
 
+from tidalsort import cli, pipeline
 from tidalsort.cli import main
 from tidalsort.live import bridge
 from tidalsort.live.notify import notify_bank
@@ -109,11 +110,17 @@ def ctrl_values(stack: sc.ScStack, timeout: float = 1.0) -> dict[str, str]:
     return {m.params[0]: m.params[1] for m in stack.ctrl.collect(timeout) if m.address == "/ctrl"}
 
 
-def test_sort_notify_reloads_the_bank_in_manifest_order(stack: sc.ScStack, kit: Path) -> None:
+def test_sort_notify_reloads_the_bank_in_manifest_order(stack: sc.ScStack, kit: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """... and before the dendrogram is drawn (a picture can take seconds; the bank can't wait)."""
     root = stack.root
     stack.ctrl.collect(0.1)
+    steps: list[str] = []
+    for module, name in ((cli, "_notify"), (pipeline, "draw")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *args, real=real, name=name: steps.append(name) or real(*args))
     assert main(["sort", str(kit), "--out", str(root), "--bank", "kit", "--clusters", "3", "--notify", "--sc-port", str(stack.listen_port)]) == 0
     entry = load(root)["banks"]["kit"]
+    assert steps == ["_notify", "draw"]
     assert loaded_frames(stack, "kit") == written_frames(root, "kit")
     assert [sf.info(str(root / "kit" / s["file"])).frames for s in entry["samples"]] == written_frames(root, "kit")
     sent = ctrl_values(stack)

@@ -255,11 +255,22 @@ def _options(args: argparse.Namespace) -> SortOptions:
 def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
     root = args.out.expanduser().absolute()
     bars = _Bars(err)
-    with bars.progress:
-        entry = sort_library(args.sources, root, _options(args), bars.job())
-    _show([entry], root, args.json, out)
+    failed: list[bridge.BridgeError] = []
+
+    def reload(entry: dict[str, Any]) -> None:  # as soon as the bank is in place, before its dendrogram
+        try:
+            _notify(root, [entry], args, err)
+        except bridge.BridgeError as exc:
+            failed.append(exc)
+
+    progress = bars.job()
     if args.notify:
-        _notify(root, [entry], args, err)
+        progress.committed = reload
+    with bars.progress:
+        entry = sort_library(args.sources, root, _options(args), progress)
+    _show([entry], root, args.json, out)
+    if failed:
+        raise failed[0]
     if args.map:
         _map(root, entry["name"], False, err)
     return 0
