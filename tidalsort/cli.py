@@ -1,4 +1,9 @@
-"""The ``tidalsort`` command."""
+"""The ``tidalsort`` command.
+
+Only what the argument parser needs is imported here; every command imports what it uses
+when it runs, so that ``tidalsort --help``, ``report``, ``similar bank:n`` and ``notify``
+start without scipy, scikit-learn, matplotlib or pyAudioAnalysis (over a second to load).
+"""
 
 from __future__ import annotations
 
@@ -7,52 +12,29 @@ import json
 import os
 import sys
 import warnings
-import webbrowser
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .analysis.audio import UnreadableAudio
-from .analysis.features import FEATURE_SETS, FeatureSettings
-from .analysis.scan import path_text
-from .demo import make_kit
-from .evaluate import evaluate_bank
-from .live import bridge
-from .live.notify import DEFAULT_TIMEOUT, PING_TIMEOUT, check_receiver, notify_bank
-from .live.serve import SampleServer, paste_line
-from .live.watch import watch
-from .organise.cluster import METHODS, STRATEGIES
-from .organise.grouping import GROUPS
-from .organise.order import ORDERS
-from .organise.scaling import SCALINGS
-from .output import strudel
-from .output.bank import BankClash
-from .output.journal import recover
-from .output.manifest import ManifestError, load
-from .output.report import neighbour_line, neighbour_table, print_report
-from .pipeline import (
+from .choices import (
+    FEATURE_SETS,
+    GROUPS,
     LAYOUTS,
-    NothingToSort,
-    SortOptions,
-    StrictSkip,
-    bank_entries,
-    sort_library,
+    METHODS,
+    ORDERS,
+    SCALINGS,
+    STRATEGIES,
 )
-from .pipeline import Progress as JobProgress
-from .similarity import Library
-from .soundmap.writer import make_map
+from .live import bridge
+from .live.notify import DEFAULT_TIMEOUT
+from .output import strudel
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .pipeline import Progress as JobProgress
+    from .pipeline import SortOptions
 
 EXAMPLES = """examples:
   tidalsort demo /tmp/tidalsort-demo
@@ -215,12 +197,22 @@ class _Bars:
     """Rich progress bars for a sort job, on standard error."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         self.progress = Progress(
             TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console, transient=True
         )
         self.tasks: dict[str, Any] = {}
 
     def job(self) -> JobProgress:
+        from .pipeline import Progress as JobProgress
+
         def start(stage: str, total: int) -> None:
             self.tasks[stage] = self.progress.add_task(stage, total=total)
 
@@ -231,6 +223,9 @@ class _Bars:
 
 
 def _options(args: argparse.Namespace) -> SortOptions:
+    from .analysis.features import FeatureSettings
+    from .pipeline import SortOptions
+
     return SortOptions(
         bank=args.bank,
         group=args.group,
@@ -253,6 +248,8 @@ def _options(args: argparse.Namespace) -> SortOptions:
 
 
 def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
+    from .pipeline import sort_library
+
     root = args.out.expanduser().absolute()
     bars = _Bars(err)
     failed: list[bridge.BridgeError] = []
@@ -277,6 +274,10 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
 
 
 def _map(root: Path, bank: str | None, show: bool, err: Console) -> int:
+    import webbrowser
+
+    from .soundmap.writer import make_map
+
     say = lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
     bank = bank or _only_bank(root)
     written = make_map(root, bank, say)
@@ -290,6 +291,8 @@ def _map(root: Path, bank: str | None, show: bool, err: Console) -> int:
 
 
 def _only_bank(root: Path) -> str:
+    from .output.manifest import bank_entries
+
     names = [entry["name"] for entry in bank_entries(root)]
     if len(names) > 1:
         raise KeyError(f"{root} holds several banks ({', '.join(names)}): choose one with --bank")
@@ -297,6 +300,8 @@ def _only_bank(root: Path) -> str:
 
 
 def _notify(root: Path, entries: list[dict[str, Any]], args: argparse.Namespace, err: Console) -> None:
+    from .live.notify import PING_TIMEOUT, check_receiver, notify_bank
+
     check_receiver(args.sc_host, args.sc_port, min(PING_TIMEOUT, args.sc_timeout))
     for entry in entries:
         loaded, unloaded = notify_bank(root, entry, args.sc_host, args.sc_port, args.sc_timeout)
@@ -307,6 +312,12 @@ def _notify(root: Path, entries: list[dict[str, Any]], args: argparse.Namespace,
 
 
 def _watch(args: argparse.Namespace, err: Console) -> int:
+    from .live.watch import watch
+    from .output.bank import BankClash
+    from .output.manifest import ManifestError
+    from .pipeline import NothingToSort, StrictSkip, sort_library
+    from .pipeline import Progress as JobProgress
+
     root = args.out.expanduser().absolute()
     options = _options(args)
 
@@ -340,6 +351,9 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
 
 
 def _serve(args: argparse.Namespace, err: Console) -> int:
+    from .live.serve import SampleServer, paste_line
+    from .output.manifest import load
+
     root = args.root.expanduser().absolute()
     if not root.is_dir():
         raise OSError(f"{root} is not a folder")
@@ -366,6 +380,8 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
 
 
 def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console) -> None:
+    from .output.report import print_report
+
     if as_json:
         print(json.dumps(entries if len(entries) != 1 else entries[0], indent=2))
         return
@@ -374,11 +390,13 @@ def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console
 
 
 def _similar(args: argparse.Namespace, out: Console) -> int:
+    from dataclasses import asdict
+
+    from .output.report import neighbour_line, neighbour_table
+    from .similarity import Library
+
     library = Library(args.root.expanduser().absolute(), args.bank)
-    try:
-        neighbours = library.query(args.query, args.k)
-    except UnreadableAudio as exc:
-        raise UnreadableAudio(f"{path_text(args.query)}: {exc}") from None
+    neighbours = library.query(args.query, args.k)
     if args.json:
         print(json.dumps([asdict(nb) for nb in neighbours], indent=2))
         return 0
@@ -392,6 +410,10 @@ def _similar(args: argparse.Namespace, out: Console) -> int:
 
 
 def _eval(args: argparse.Namespace, out: Console) -> int:
+    from rich.table import Table
+
+    from .evaluate import evaluate_bank
+
     figures = evaluate_bank(args.root.expanduser().absolute(), args.bank, args.labels)
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -406,25 +428,64 @@ def _eval(args: argparse.Namespace, out: Console) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, out: Console) -> int:
+    from .output.manifest import bank_entries
+
+    root = args.root.expanduser().absolute()
+    _show(bank_entries(root, [args.bank] if args.bank else None), root, args.json, out)
+    return 0
+
+
+def _notify_banks(args: argparse.Namespace, err: Console) -> int:
+    from .output.manifest import bank_entries
+
+    root = args.root.expanduser().absolute()
+    _notify(root, bank_entries(root, args.bank), args, err)
+    return 0
+
+
+def _demo(args: argparse.Namespace, err: Console, out: Console) -> int:
+    from .demo import make_kit
+
+    folder = args.dir.expanduser().absolute()
+    make_kit(folder / "kit")
+    sort_args = ["sort", str(folder / "kit"), "--out", str(folder / "samples"), "--bank", "demo", "--map"]
+    return _sort(build_parser().parse_args(sort_args + ["--json"] * args.json), err, out)
+
+
+def _expected(exc: Exception) -> bool:
+    """Whether ``exc`` is bad input or a failure outside tidalsort, told in one line (not a bug)."""
+    from .output.manifest import ManifestError
+
+    if isinstance(exc, (ManifestError, bridge.BridgeError, ValueError, KeyError, OSError)):
+        return True
+    # the errors of sorting: if one was raised, its module is loaded already and costs nothing
+    from .analysis.audio import UnreadableAudio
+    from .output.bank import BankClash
+    from .pipeline import NothingToSort, StrictSkip
+
+    return isinstance(exc, (NothingToSort, StrictSkip, BankClash, UnreadableAudio))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    from rich.console import Console
+
     err = Console(stderr=True)
     warnings.showwarning = lambda message, *rest: err.print(f"tidalsort: warning: {message}", markup=False, highlight=False, soft_wrap=True)
     out = Console() if sys.stdout.isatty() else Console(width=160)  # piped: keep Tidal lines whole
     try:
         if args.command in ("report", "notify", "similar", "eval", "serve", "map"):
+            from .output.journal import recover
+
             recover(args.root.expanduser().absolute())  # a sort killed in the middle: finish it first
         if args.command == "sort":
             return _sort(args, err, out)
         if args.command == "report":
-            root = args.root.expanduser().absolute()
-            _show(bank_entries(root, [args.bank] if args.bank else None), root, args.json, out)
-            return 0
+            return _report(args, out)
         if args.command == "notify":
-            root = args.root.expanduser().absolute()
-            _notify(root, bank_entries(root, args.bank), args, err)
-            return 0
+            return _notify_banks(args, err)
         if args.command == "watch":
             return _watch(args, err)
         if args.command == "similar":
@@ -436,11 +497,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "map":
             return _map(args.root.expanduser().absolute(), args.bank, args.open, err)
         if args.command == "demo":
-            folder = args.dir.expanduser().absolute()
-            make_kit(folder / "kit")
-            sort_args = ["sort", str(folder / "kit"), "--out", str(folder / "samples"), "--bank", "demo", "--map"]
-            return _sort(build_parser().parse_args(sort_args + ["--json"] * args.json), err, out)
-    except (NothingToSort, StrictSkip, BankClash, ManifestError, UnreadableAudio, bridge.BridgeError, ValueError, KeyError, OSError) as exc:
+            return _demo(args, err, out)
+    except Exception as exc:
+        if not _expected(exc):
+            raise
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
         err.print(f"tidalsort: error: {message}", markup=False, highlight=False, soft_wrap=True)
         return 1

@@ -12,13 +12,14 @@ import numpy as np
 
 from . import __version__
 from .analysis.analyse import Analysis, Problem, analyse
-from .analysis.cache import FeatureCache, identity
+from .analysis.cache import FeatureCache
 from .analysis.features import FeatureSettings
-from .analysis.scan import path_text, scan
+from .analysis.scan import identity, path_text, scan
+from .choices import GROUPS
 from .families.filenames import name_family
 from .families.model import FamilyModel
 from .families.taxonomy import FAMILIES, numbered
-from .organise.grouping import GROUPS, group_by_family, group_by_sound, keep_ids
+from .organise.grouping import group_by_family, group_by_sound, keep_ids
 from .organise.order import Ordering, representatives
 from .organise.scaling import Scaler
 from .output.atomic import write_atomic
@@ -48,7 +49,6 @@ from .output.strudel import STRUDEL_MAP_NAME
 from .soundmap.writer import map_outputs
 
 Layout = Literal["bank", "split", "families"]
-LAYOUTS = ("bank", "split", "families")
 
 
 class NothingToSort(Exception):
@@ -359,13 +359,3 @@ def _finish(
             write_atomic(dendrogram_path(root, bank), lambda path: draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", path, [str(families.names[r]) for r in ordering.order]), root / STATE_DIR)
     return {"name": bank, **entry}
 
-
-def bank_entries(root: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Manifest entries under ``root`` (the banks ``names``, or all), each with its name under ``"name"``."""
-    banks = load(Path(root).expanduser().absolute())["banks"]
-    if not banks:
-        raise KeyError(f"no tidalsort banks in {root}")
-    for name in names or []:
-        if name not in banks:
-            raise KeyError(f"no bank {name!r} in {root} (banks: {', '.join(banks)})")
-    return [{"name": name, **entry} for name, entry in banks.items() if not names or name in names]

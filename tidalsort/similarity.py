@@ -7,15 +7,17 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .analysis.analyse import MODEL_FEATURES, analyse_file
-from .analysis.features import FeatureSettings
+from .analysis.scan import path_text
 from .families.model import FamilyModel
 from .output.index import BankIndex, load_index
 from .output.manifest import load
+
+if TYPE_CHECKING:
+    from .analysis.features import FeatureSettings
 
 
 def nearest_rows(X: np.ndarray, query: np.ndarray, k: int, exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -108,19 +110,26 @@ class Library:
             raise KeyError(f"no sample {ref!r} in the sorted banks")
         return self.refs[ref]
 
-    def _analyse(self, path: Path, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
-        """Similarity features and family model input of ``path`` (each file and setting analysed once)."""
-        if (path, settings) not in self._analysed:
-            self._analysed[(path, settings)] = analyse_file(path, settings)[:2]
-        return self._analysed[(path, settings)]
+    def _analyse(self, path: Path, bank: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Similarity features (with ``bank``'s settings, or the family model's) and family model
+        input of ``path``; each file and setting analysed once. An unreadable file raises
+        :class:`~tidalsort.analysis.audio.UnreadableAudio` naming it."""
+        # deferred: analysis loads scipy and pyAudioAnalysis (about 1 s), which bank:n queries do not need
+        from .analysis.analyse import MODEL_FEATURES, analyse_file
+        from .analysis.audio import UnreadableAudio
+        from .analysis.features import FeatureSettings
 
-    def _features_of(self, path: Path, bank: str) -> np.ndarray:
-        settings = FeatureSettings(self.entries[bank]["settings"]["features"], self.entries[bank]["settings"]["frames"])
-        return self._analyse(path, settings)[0]
+        settings = MODEL_FEATURES if bank is None else FeatureSettings(self.entries[bank]["settings"]["features"], self.entries[bank]["settings"]["frames"])
+        if (path, settings) not in self._analysed:
+            try:
+                self._analysed[(path, settings)] = analyse_file(path, settings)[:2]
+            except UnreadableAudio as exc:
+                raise UnreadableAudio(f"{path_text(path)}: {exc}") from None
+        return self._analysed[(path, settings)]
 
     def family_of(self, path: Path, model: FamilyModel | None = None) -> tuple[str, float]:
         """Family and confidence of an audio file, as a sort would give them (the shipped model by default)."""
-        inputs = self._analyse(path, MODEL_FEATURES)[1]
+        inputs = self._analyse(path)[1]
         families, confidence = (model or FamilyModel.load()).predict(inputs[None, :])
         return str(families[0]), float(confidence[0])
 
@@ -135,7 +144,7 @@ class Library:
         KeyError
             For a reference to no sample.
         tidalsort.analysis.audio.UnreadableAudio
-            For an audio file that cannot be analysed.
+            For an audio file that cannot be analysed, naming it.
         """
         found: list[Neighbour] = []
         is_ref = not Path(query).exists() and re.fullmatch(r"[a-z0-9][a-z0-9_-]*:\d+", str(query))
@@ -147,7 +156,7 @@ class Library:
                     continue
                 vector = self.spaces[home][0].features[own_row]
             else:
-                vector = self._features_of(Path(query), bank)
+                vector = self._analyse(Path(query), bank)[0]
             rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k, exclude=own_row if bank == home else None)
             samples, clusters = self.entries[bank]["samples"], self.entries[bank]["clusters"]
             for row, distance in zip(rows, distances):

@@ -17,10 +17,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .audio import ANALYSIS_RATE, AudioInfo, UnreadableAudio, read_head
-from .cache import Entry, FeatureCache, identity
+from .cache import Entry, FeatureCache
 from .descriptors import DESCRIPTOR_COUNT, DESCRIPTORS_VERSION, whole_sound
 from .descriptors import SECONDS as WHOLE_SECONDS
 from .features import FEATURES_VERSION, FeatureSettings, describe
+from .scan import identity
 
 #: The similarity features that are part of the family model's input, whatever
 #: features the user chose for similarity.

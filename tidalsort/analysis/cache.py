@@ -13,7 +13,6 @@ form :func:`tidalsort.analysis.scan.path_text` gives.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import warnings
 from collections.abc import Iterable
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import AudioInfo
-from .scan import path_text
+from .scan import Stamp, path_text
 
 CACHE_NAME = "cache.sqlite"
 #: Bump when the cache's layout changes: older caches are rebuilt.
@@ -43,25 +42,10 @@ CREATE TABLE IF NOT EXISTS written (
 
 #: What the cache knows of one file: features, centroid and header, or the skip reason.
 Entry = tuple[np.ndarray, float, AudioInfo] | str
-#: (inode, size, modification time in ns) of a file tidalsort wrote: changed or replaced
-#: since, it has another.
-Stamp = tuple[int, int, int]
 
 
 class CacheWarning(UserWarning):
     """The cache could not be used as it was; the run goes on."""
-
-
-def identity(path: Path) -> tuple[int, int]:
-    """(size, modification time in ns) of ``path``: a changed file changes one of them."""
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
-
-
-def stamp(path: Path) -> Stamp:
-    """The :data:`Stamp` of ``path`` (a symbolic link's own, not its target's)."""
-    st = os.lstat(path)
-    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 class FeatureCache:

@@ -34,6 +34,7 @@ from scipy.fft import dct, rfft
 matplotlib.use("Agg")
 from pyAudioAnalysis import ShortTermFeatures  # noqa: E402
 
+from ..choices import FEATURE_SETS  # noqa: E402
 from .audio import ANALYSIS_RATE  # noqa: E402
 
 logging.getLogger("matplotlib").setLevel(logging.WARNING)
@@ -77,8 +78,6 @@ MEL_CEPSTRA = 13
 ONSET_DB = -40.0
 _FFT = 1024
 _HOP = 256
-#: Feature set name -> its groups.
-FEATURE_SETS: dict[str, tuple[str, ...]] = {"paa": ("paa",), "mel": ("mel",), "paa+mel": ("paa", "mel")}
 
 
 @dataclass(frozen=True)

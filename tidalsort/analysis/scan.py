@@ -21,6 +21,9 @@ BANK_MARKER = ".tidalsort-bank"
 
 #: A found file and its ``os.stat`` result.
 Found = tuple[Path, os.stat_result]
+#: (inode, size, modification time in ns) of a file tidalsort wrote: changed or replaced
+#: since, it has another.
+Stamp = tuple[int, int, int]
 
 
 def path_text(path: str | os.PathLike[str]) -> str:
@@ -30,6 +33,18 @@ def path_text(path: str | os.PathLike[str]) -> str:
     drive in Latin-1, ``lat\\xe9in.wav``, stays readable and the same on every run.
     """
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def identity(path: Path) -> tuple[int, int]:
+    """(size, modification time in ns) of ``path``: a changed file changes one of them."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def stamp(path: Path) -> Stamp:
+    """The :data:`Stamp` of ``path`` (a symbolic link's own, not its target's)."""
+    st = os.lstat(path)
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _hidden(name: str) -> bool:

@@ -27,8 +27,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from ..analysis.cache import identity
-from ..analysis.scan import scan
+from ..analysis.scan import identity, scan
 
 Snapshot = dict[Path, tuple[int, int]]
 #: Folders to watch: (folder, recursively).

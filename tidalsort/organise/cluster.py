@@ -16,8 +16,8 @@ from scipy.cluster.hierarchy import fcluster, linkage, optimal_leaf_ordering
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
-METHODS = ("ward", "kmeans")
-STRATEGIES = ("auto", "exact", "summary")
+from ..choices import METHODS, STRATEGIES
+
 #: Above this many samples ``auto`` clusters a compact summary instead of every sample:
 #: exact Ward needs a distance matrix of n^2/2 doubles (1.6 GB at 20,000 samples).
 EXACT_MAX = 5000

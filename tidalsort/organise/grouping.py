@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..choices import ORDERS
 from ..families.taxonomy import FAMILIES
 from .cluster import cluster_tree, match_ids, sorted_by_height
-from .order import ORDERS, Ordering, order_leaves, refine, reorder_clusters
-
-GROUPS = ("families", "sound")
+from .order import Ordering, order_leaves, refine, reorder_clusters
 
 
 def cluster_and_order(X: np.ndarray, k: int | None, method: str = "ward", order: str = "refined", strategy: str = "auto") -> tuple[Ordering, int]:

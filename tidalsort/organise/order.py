@@ -16,7 +16,6 @@ from scipy.cluster.hierarchy import leaves_list, optimal_leaf_ordering
 
 from .cluster import OPTIMAL_MAX
 
-ORDERS = ("refined", "optimal", "tree")
 #: 2-opt moves reverse runs of at most this many samples (a quarter of it above
 #: :data:`OPTIMAL_MAX` samples).
 REFINE_WINDOW = 256

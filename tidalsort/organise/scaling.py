@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-SCALINGS = ("standard", "none")
+from ..choices import SCALINGS
 
 
 class Scaler:

@@ -17,12 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-import soundfile as sf
-
-from ..analysis.audio import blocks
-from ..analysis.cache import Stamp, stamp
-from ..analysis.scan import BANK_MARKER
+from ..analysis.scan import BANK_MARKER, Stamp, stamp
 from .atomic import exchange, make_temp_dir
 
 #: Hidden working folder under the output root.
@@ -100,6 +95,12 @@ _WAV_SUBTYPES = {"PCM_S8": "PCM_U8", "PCM_U8": "PCM_U8", "PCM_16": "PCM_16", "PC
 
 def _convert(source: Path, dest: Path) -> None:
     """Write ``source`` as WAV, as much of it as can be decoded, more than 2 channels mixed to mono."""
+    # deferred: numpy and libsndfile, which reading a root (report, notify) does not need
+    import numpy as np
+    import soundfile as sf
+
+    from ..analysis.audio import blocks
+
     decoded = []
     with sf.SoundFile(os.fsencode(source)) as f:
         rate, subtype = f.samplerate, _WAV_SUBTYPES.get(f.subtype, "FLOAT")

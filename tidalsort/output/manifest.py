@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,17 @@ def load(root: Path) -> dict[str, Any]:
     if problem:
         raise ManifestError(f"{path}: {problem}")
     return {**data, "version": VERSION}
+
+
+def bank_entries(root: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Manifest entries under ``root`` (the banks ``names``, or all), each with its name under ``"name"``."""
+    banks = load(Path(root).expanduser().absolute())["banks"]
+    if not banks:
+        raise KeyError(f"no tidalsort banks in {root}")
+    for name in names or []:
+        if name not in banks:
+            raise KeyError(f"no bank {name!r} in {root} (banks: {', '.join(banks)})")
+    return [{"name": name, **entry} for name, entry in banks.items() if not names or name in names]
 
 
 _SAMPLE = {"folder": str, "n": int, "file": str, "source": str, "cluster": int, "sha1": str}
