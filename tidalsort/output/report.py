@@ -84,8 +84,8 @@ def cluster_table(entry: dict[str, Any]) -> Table:
         folder, start, stop = c["folder"], c["start"], c["stop"]
         rep = samples[(folder, c["representative"])]
         members = [samples[(folder, n)] for n in range(start, stop)]
-        others = [Path(s["source"]).name for s in members if s["n"] != rep["n"]]
-        shown = f"*{rep['n']} {Path(rep['source']).name}" + "".join(f", {name}" for name in others[: MEMBERS_SHOWN - 1])
+        others = [s for s in members if s["n"] != rep["n"]]
+        shown = f"*{rep['n']} {Path(rep['source']).name}" + "".join(f", {Path(s['source']).name}" for s in others[: MEMBERS_SHOWN - 1])
         shown += f", … +{len(others) - MEMBERS_SHOWN + 1}" if len(others) >= MEMBERS_SHOWN else ""
         where = f"{start}..{stop - 1}" if folder == name else f"{folder}:{start}..{stop - 1}"
         table.add_row(
