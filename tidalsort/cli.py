@@ -459,7 +459,7 @@ def _expected(exc: Exception) -> bool:
 
     if isinstance(exc, (ManifestError, bridge.BridgeError, ValueError, KeyError, OSError)):
         return True
-    # the errors of sorting: if one was raised, its module is loaded already and costs nothing
+    # the errors of sorting, imported only now: a run that raised one has loaded them already
     from .analysis.audio import UnreadableAudio
     from .output.bank import BankClash
     from .pipeline import NothingToSort, StrictSkip
