@@ -31,6 +31,7 @@ from .output.bank import (
     owned_folders,
 )
 from .output.dendrogram import dendrogram_path, draw
+from .output.freshness import fingerprint, intact
 from .output.haskell_banks import HASKELL_BANKS_NAME
 from .output.index import index_path, write_index
 from .output.journal import Pending, recover, recover_locked
@@ -175,6 +176,7 @@ def _entry(
     placed: list[tuple[str, int, str]],
     hashes: dict[Path, str],
     skipped: list[Problem],
+    inputs: str,
 ) -> dict[str, Any]:
     reps = representatives(X, ordering)
     b = ordering.boundaries
@@ -233,6 +235,7 @@ def _entry(
             "tidalsort": __version__,
         },
         "sources": sorted(path_text(s) for s in sources),
+        "inputs": inputs,
         "boundaries": b,
         "families": family_runs(placed, [str(families.names[row]) for row in ordering.order]),
         "clusters": clusters,
@@ -276,20 +279,31 @@ def sort_library(
         skip = _own_outputs(root, [bank, *load(root)["banks"]])
         check_folders(root, bank, _possible_folders(root, bank, options.layout))
     files, missing = scan(sources, skip)
-    progress.start("analyse", len(files))
+    inputs = fingerprint(sources, files, missing, options)
     cache = FeatureCache(root / STATE_DIR) if options.cache else None
     try:
+        previous = load(root)["banks"].get(bank) if cache and root.is_dir() else None
+        if cache and previous and previous.get("inputs") == inputs and intact(root, bank, previous, cache):
+            _check_strict(options, [(s["source"], s["reason"]) for s in previous["skipped"]])
+            progress.committed({"name": bank, **previous})
+            return {"name": bank, **previous}
+        progress.start("analyse", len(files))
         analysis = analyse(files, options.features, lambda count: progress.advance("analyse", count), options.jobs, cache)
         skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
         if not analysis.sources:
             raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
-        if options.strict and skipped:
-            first = skipped[0]
-            raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {path_text(first.source)}: {first.reason}")
-        return _finish(root, bank, sources, options, analysis, model, skipped, cache, progress)
+        _check_strict(options, [(path_text(s.source), s.reason) for s in skipped])
+        return _finish(root, bank, sources, options, analysis, model, skipped, cache, progress, inputs)
     finally:
         if cache:
             cache.close()
+
+
+def _check_strict(options: SortOptions, skipped: list[tuple[str, str]]) -> None:
+    """With ``options.strict``, raise :class:`StrictSkip` if any source was skipped."""
+    if options.strict and skipped:
+        source, reason = skipped[0]
+        raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {source}: {reason}")
 
 
 def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
@@ -327,8 +341,10 @@ def _finish(
     skipped: list[Problem],
     cache: FeatureCache | None,
     progress: Progress,
+    inputs: str,
 ) -> dict[str, Any]:
-    """Name families, cluster, order and write what :func:`analyse` found."""
+    """Name families, cluster, order and write what :func:`analyse` found (``inputs``: the
+    :func:`~tidalsort.output.freshness.fingerprint` of the sort, kept in the manifest)."""
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
@@ -348,7 +364,7 @@ def _finish(
         built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
         if cache:
             cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
-        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, built.hashes, skipped)
+        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, built.hashes, skipped, inputs)
         pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
         pending.commit(entry, options.strudel_base)
         if cache:
