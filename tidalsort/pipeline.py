@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -282,8 +284,8 @@ def sort_library(
     inputs = fingerprint(sources, files, missing, options)
     cache = FeatureCache(root / STATE_DIR) if options.cache else None
     try:
-        previous = load(root)["banks"].get(bank) if cache and root.is_dir() else None
-        if cache and previous and previous.get("inputs") == inputs and intact(root, bank, previous, cache):
+        previous = _up_to_date(root, bank, inputs, cache) if cache and root.is_dir() else None
+        if previous:
             _check_strict(options, [(s["source"], s["reason"]) for s in previous["skipped"]])
             progress.committed({"name": bank, **previous})
             return {"name": bank, **previous}
@@ -297,6 +299,15 @@ def sort_library(
     finally:
         if cache:
             cache.close()
+
+
+def _up_to_date(root: Path, bank: str, inputs: str, cache: FeatureCache) -> dict[str, Any] | None:
+    """The manifest entry of ``bank`` if a sort with the fingerprint ``inputs`` made it and its
+    files are as tidalsort wrote them (after finishing what interrupted runs left), else None."""
+    with locked(root):
+        recover_locked(root)
+        entry = load(root)["banks"].get(bank)
+        return entry if entry and entry.get("inputs") == inputs and intact(root, bank, entry, cache) else None
 
 
 def _check_strict(options: SortOptions, skipped: list[tuple[str, str]]) -> None:
@@ -358,6 +369,11 @@ def _finish(
     progress.start("write", len(placed))
     identities = {path: identity(path) for path in analysis.sources}
     known = cache.hashes(identities.items()) if cache else {}
+    # the dendrogram is drawn while the bank is written (copying leaves the interpreter
+    # free) and put in place after the bank is in use
+    drawing = ThreadPoolExecutor(1)
+    picture = drawing.submit(_dendrogram_png, bank, ordering, placed, families) if options.dendrogram and len(placed) > 1 else None
+    drawing.shutdown(wait=False)
     with locked(root), Pending(root, bank) as pending:
         recover_locked(root)
         reusable = cache.written(own_files(root, bank)) if cache else {}
@@ -370,10 +386,18 @@ def _finish(
         if cache:
             cache.put_written(built.written)
         progress.committed({"name": bank, **entry})
-        if options.dendrogram and len(placed) > 1:  # a picture taking seconds for large banks: after the bank is in use
-            leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
-            write_atomic(dendrogram_path(root, bank), lambda path: draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", path, [str(families.names[r]) for r in ordering.order]), root / STATE_DIR)
+        if picture:
+            png = picture.result()
+            write_atomic(dendrogram_path(root, bank), lambda path: path.write_bytes(png), root / STATE_DIR)
     return {"name": bank, **entry}
+
+
+def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> bytes:
+    """The bank's dendrogram as PNG bytes, leaves labelled ``bank:n name``, coloured by family."""
+    leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
+    png = io.BytesIO()
+    draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", png, [str(families.names[r]) for r in ordering.order])
+    return png.getvalue()
 
 
 def bank_entries(root: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[dict[str, Any]]:
