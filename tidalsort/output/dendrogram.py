@@ -17,7 +17,7 @@ from .colours import FAMILY_COLOURS
 _LEAF_INCHES = 0.11
 #: Banks up to this size get one row per sample; larger ones a tree cut to
 #: :data:`TRUNCATED_LEAVES` branches, each labelled with the n range it holds.
-FULL_LEAVES = 1000
+FULL_LEAVES = 500
 TRUNCATED_LEAVES = 150
 
 
@@ -118,5 +118,6 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
         present = [f for f in FAMILY_COLOURS if f in set(families)]
         ax.legend(handles=[Line2D([0], [0], color=FAMILY_COLOURS[f], lw=3) for f in present], labels=present, loc="lower left", fontsize=7, frameon=False)
     ax.set_xlabel("Ward distance")
-    fig.tight_layout()
+    # fixed margins (inches) instead of tight_layout, which measures every label again
+    fig.subplots_adjust(left=0.5 / 12, right=1 - 2.6 / 12, bottom=0.6 / height, top=1 - 0.4 / height)
     fig.savefig(path, format="png", dpi=100)
