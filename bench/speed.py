@@ -5,20 +5,26 @@ Makes N realistic one-shots (deterministic seed: lengths 0.05 to 10 s, log-unifo
 or takes a folder, then reports medians over repeated runs of:
 
 - cold sort (no feature cache): analysis files/s, clustering and ordering time, writing
-  time (bank, manifest, index, dendrogram), end to end, peak RSS;
-- warm sort (nothing changed, cache present): the same;
+  time (bank, manifest, index, dendrogram), end to end, the same as a process (start-up
+  included), peak memory of the sort and its workers together;
+- warm sort (nothing changed, cache present: the bank is found up to date): the same;
 - adding 10 files and sorting again;
 - analysis files/s of 1-2 s files against 5-10 s files, to show that cost does not grow
   with length (every file longer than the analysed second costs the same);
-- the baseline of the original workflow (whole files decoded, pyAudioAnalysis on every
-  50 ms frame, one process) on a sample of the files, and the ratio to it.
+- the original workflow's whole run (whole files decoded, pyAudioAnalysis on every 50 ms
+  frame, Ward clustering, copies, dendrogram; one process, as it was written) against
+  ``tidalsort sort`` with default settings and no cache, both as fresh processes (start-up
+  included), and the ratio;
+- the original workflow's analysis alone (one process) on a sample of the files, against
+  tidalsort's analysis in one process and on all cores.
 
-Each sort runs in its own process, so peak RSS is that sort's (the largest process among
-it and its workers). "Cold" means without tidalsort's cache; the operating system's file
+Each sort runs in its own process; its memory is sampled every 0.1 s as the sum of the
+proportional set sizes of it and its workers (``/proc``, Linux). "Cold" means without tidalsort's cache; the operating system's file
 cache stays warm after the files are made.
 
     python bench/speed.py --samples 2000 --runs 3
-    python bench/speed.py --samples 20000 --runs 3
+    python bench/speed.py --samples 20000 --runs 3 --only sorts
+    python bench/speed.py --folder ../shared/datasets --runs 3     # 1,702 real drum one-shots
     python bench/speed.py --samples 100000 --runs 1 --only cold --link symlink --longest 2  # memory at scale
     python bench/speed.py --folder ~/samples --runs 3
 """
@@ -28,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import shutil
 import statistics
 import subprocess
@@ -83,13 +88,14 @@ def child(sources: list[str], root: str, jobs: int | None, link: str) -> None:
     options = SortOptions(bank="bench", jobs=jobs, link=link)  # type: ignore[arg-type]
     entry = sort_library(sources, root, options, Progress(start=lambda stage, total: marks.setdefault(stage, time.perf_counter())))
     end = time.perf_counter()
+    stages = [marks.get(stage, end) for stage in ("analyse", "cluster", "write")] + [end]  # an up-to-date bank has none
     print(
         json.dumps(
             {
                 "files": len(entry["samples"]) + len(entry["skipped"]),
-                "analyse": marks["cluster"] - marks["analyse"],
-                "cluster": marks["write"] - marks["cluster"],
-                "write": end - marks["write"],
+                "analyse": stages[1] - stages[0],
+                "cluster": stages[2] - stages[1],
+                "write": stages[3] - stages[2],
                 "end_to_end": end - start,
                 "clusters": len(entry["clusters"]),
             }
@@ -97,17 +103,91 @@ def child(sources: list[str], root: str, jobs: int | None, link: str) -> None:
     )
 
 
+def tree_pss_mb(pid: int) -> float:
+    """Memory of process ``pid`` and all its descendants in MB: the sum of their proportional
+    set sizes (pages shared by forked workers counted once overall), from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        process = todo.pop()
+        todo.extend(children.get(process, []))
+        try:
+            rollup = Path(f"/proc/{process}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+    return total / 1024
+
+
 def timed_sort(sources: list[Path], root: Path, jobs: int | None, link: str) -> dict:
-    """Sort in a child process; its timings plus its peak RSS in MB."""
+    """Sort in a child process: its stage timings, its wall time as a process (start-up
+    included) and the peak memory of it and its workers together, sampled every 0.1 s."""
     command = [sys.executable, __file__, "--child", link, str(jobs or 0), str(root), *map(str, sources)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
-    # ru_maxrss of children is the largest so far: a sort that used less than an earlier one shows the earlier peak
-    figures["peak_rss_mb"] = max(after, before) / 1024
-    figures["files_per_s"] = figures["files"] / figures["analyse"]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_pss_mb(process.pid))
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    out = process.stdout.read() if process.stdout else ""
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command, out)
+    figures = json.loads(out.strip().splitlines()[-1])
+    figures.update(peak_mb=peak, process=wall, files_per_s=figures["files"] / figures["analyse"] if figures["analyse"] else math.inf)
     return figures
+
+
+def original(files: list[str], out: str) -> None:
+    """The original workflow's whole run (``--child-original`` mode): pyAudioAnalysis on every
+    50 ms frame of every whole file (means and deviations, as its mid-term features), Ward
+    clustering of the raw vectors with the silhouette's cluster count, one folder of copies
+    per cluster, and a dendrogram with a row per sample."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from pyAudioAnalysis import ShortTermFeatures as stf
+    from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
+    from sklearn.metrics import silhouette_score
+
+    kept, vectors = [], []
+    for path in files:
+        try:
+            data, rate = sf.read(path, always_2d=True)
+        except RuntimeError:
+            continue
+        signal = data.mean(axis=1)
+        window = int(0.05 * rate)
+        if len(signal) >= window:
+            frames, _ = stf.feature_extraction(signal, rate, window, window)
+            kept.append(path)
+            vectors.append(np.concatenate([frames.mean(axis=1), frames.std(axis=1)]))
+    X = np.nan_to_num(np.array(vectors))
+    Z = linkage(X, "ward")
+    k = max(range(2, 11), key=lambda k: silhouette_score(X, fcluster(Z, k, "maxclust")))
+    labels = fcluster(Z, k, "maxclust")
+    for path, label in zip(kept, labels):
+        folder = Path(out) / f"cluster_{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, folder / Path(path).name)
+    fig, ax = plt.subplots(figsize=(12, max(4.0, 0.11 * len(kept))))
+    dendrogram(Z, orientation="left", labels=[Path(p).name for p in kept], leaf_font_size=6, ax=ax)
+    fig.tight_layout()
+    fig.savefig(Path(out) / "dendrogram.png", dpi=100)
+
+
+def whole_run_seconds(command: list[str]) -> float:
+    """Wall time of a command in a fresh process, start-up and imports included."""
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True)
+    return time.perf_counter() - start
 
 
 def baseline_files_per_s(files: list[Path]) -> float:
@@ -141,11 +221,15 @@ def show(name: str, runs: list[dict]) -> None:
     print(
         f"{name:<22} files/s {median(runs, 'files_per_s'):8.0f}   analyse {median(runs, 'analyse'):6.2f} s   "
         f"cluster+order {median(runs, 'cluster'):6.2f} s   write {median(runs, 'write'):6.2f} s   "
-        f"end to end {median(runs, 'end_to_end'):6.2f} s   peak RSS {median(runs, 'peak_rss_mb'):6.0f} MB   ({len(runs)} runs)"
+        f"end to end {median(runs, 'end_to_end'):6.2f} s   as a process {median(runs, 'process'):6.2f} s   "
+        f"peak memory {median(runs, 'peak_mb'):6.0f} MB   ({len(runs)} runs)"
     )
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-original":  # --child-original OUT FILE...
+        original(sys.argv[3:], sys.argv[2])
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--child":  # --child LINK JOBS ROOT SOURCE...
         link, jobs, root, *sources = sys.argv[2:]
         child(sources, root, int(jobs) or None, link)
@@ -158,7 +242,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, help="analysis processes (default: all cores)")
     parser.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="copy", help="how sorts write banks (default copy; symlink spares disk at 100,000 files)")
     parser.add_argument("--longest", type=float, default=10.0, help="longest made file in seconds (default 10)")
-    parser.add_argument("--only", choices=["cold", "all"], default="all", help="cold: only the cold sorts (for very large N)")
+    parser.add_argument("--only", choices=["cold", "sorts", "all"], default="all", help="cold: only the cold sorts (for very large N); sorts: cold, warm and 10 added, without the comparisons with the original workflow")
     parser.add_argument("--baseline-files", type=int, default=300, help="files the baseline analyses (default 300)")
     args = parser.parse_args()
 
@@ -181,7 +265,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=work if not args.folder else None) as tmp:
             root = Path(tmp) / "out"
             cold.append(timed_sort([library], root, args.jobs, args.link))
-            if args.only == "all":
+            if args.only != "cold":
                 warm.append(timed_sort([library], root, args.jobs, args.link))
                 extra = Path(tmp) / "extra"
                 make_library(extra, 10, seed=99, start=10_000_000 + run)
@@ -192,6 +276,15 @@ def main() -> None:
         show("10 files added", added)
 
     if args.only == "all":
+        ours_runs, theirs_runs = [], []
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory(dir=work if not args.folder else None) as tmp:
+                ours_runs.append(whole_run_seconds([sys.executable, "-m", "tidalsort", "sort", str(library), "--out", str(Path(tmp) / "ours"), "--bank", "bench"]))
+                theirs_runs.append(whole_run_seconds([sys.executable, __file__, "--child-original", str(Path(tmp) / "theirs"), *map(str, files)]))
+        ours, theirs = statistics.median(ours_runs), statistics.median(theirs_runs)
+        print(f"whole run, original workflow:      {theirs:6.2f} s  ({min(theirs_runs):.2f}-{max(theirs_runs):.2f})")
+        print(f"whole run, tidalsort sort (cold):  {ours:6.2f} s  ({min(ours_runs):.2f}-{max(ours_runs):.2f})   x{theirs / ours:.1f}")
+
         infos = [(p, sf.info(str(p)).duration) for p in files[:4000] if p.suffix != ".txt"]
         short = [p for p, d in infos if 1.0 < d < 2.0][:400]
         long = [p for p, d in infos if d > 5.0][:400]

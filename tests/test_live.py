@@ -20,10 +20,11 @@ import soundfile as sf
 from conftest import noise, tone, write
 from pythonosc.osc_message import OscMessage
 
-from tidalsort import cli, pipeline
+from tidalsort import cli
 from tidalsort.cli import main
 from tidalsort.live import bridge
 from tidalsort.live.notify import notify_bank
+from tidalsort.output.dendrogram import dendrogram_path
 from tidalsort.output.manifest import load
 
 try:
@@ -111,16 +112,17 @@ def ctrl_values(stack: sc.ScStack, timeout: float = 1.0) -> dict[str, str]:
 
 
 def test_sort_notify_reloads_the_bank_in_manifest_order(stack: sc.ScStack, kit: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """... and before the dendrogram is drawn (a picture can take seconds; the bank can't wait)."""
+    """... and before the dendrogram is in place (a picture can take seconds; the bank can't wait)."""
     root = stack.root
     stack.ctrl.collect(0.1)
-    steps: list[str] = []
-    for module, name in ((cli, "_notify"), (pipeline, "draw")):
-        real = getattr(module, name)
-        monkeypatch.setattr(module, name, lambda *args, real=real, name=name: steps.append(name) or real(*args))
+    picture = dendrogram_path(root, "kit")
+    picture.unlink(missing_ok=True)
+    pictured: list[bool] = []
+    real = cli._notify
+    monkeypatch.setattr(cli, "_notify", lambda *args: pictured.append(picture.exists()) or real(*args))
     assert main(["sort", str(kit), "--out", str(root), "--bank", "kit", "--clusters", "3", "--notify", "--sc-port", str(stack.listen_port)]) == 0
     entry = load(root)["banks"]["kit"]
-    assert steps == ["_notify", "draw"]
+    assert pictured == [False] and picture.is_file()
     assert loaded_frames(stack, "kit") == written_frames(root, "kit")
     assert [sf.info(str(root / "kit" / s["file"])).frames for s in entry["samples"]] == written_frames(root, "kit")
     sent = ctrl_values(stack)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +34,7 @@ from .output.bank import (
     owned_folders,
 )
 from .output.dendrogram import dendrogram_path, draw
+from .output.freshness import fingerprint, intact
 from .output.haskell_banks import HASKELL_BANKS_NAME
 from .output.index import index_path, write_index
 from .output.journal import Pending, recover, recover_locked
@@ -175,6 +178,7 @@ def _entry(
     placed: list[tuple[str, int, str]],
     hashes: dict[Path, str],
     skipped: list[Problem],
+    inputs: str,
 ) -> dict[str, Any]:
     reps = representatives(X, ordering)
     b = ordering.boundaries
@@ -233,6 +237,7 @@ def _entry(
             "tidalsort": __version__,
         },
         "sources": sorted(path_text(s) for s in sources),
+        "inputs": inputs,
         "boundaries": b,
         "families": family_runs(placed, [str(families.names[row]) for row in ordering.order]),
         "clusters": clusters,
@@ -276,20 +281,40 @@ def sort_library(
         skip = _own_outputs(root, [bank, *load(root)["banks"]])
         check_folders(root, bank, _possible_folders(root, bank, options.layout))
     files, missing = scan(sources, skip)
-    progress.start("analyse", len(files))
+    inputs = fingerprint(sources, files, missing, options)
     cache = FeatureCache(root / STATE_DIR) if options.cache else None
     try:
+        previous = _up_to_date(root, bank, inputs, cache) if cache and root.is_dir() else None
+        if previous:
+            _check_strict(options, [(s["source"], s["reason"]) for s in previous["skipped"]])
+            progress.committed({"name": bank, **previous})
+            return {"name": bank, **previous}
+        progress.start("analyse", len(files))
         analysis = analyse(files, options.features, lambda count: progress.advance("analyse", count), options.jobs, cache)
         skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
         if not analysis.sources:
             raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
-        if options.strict and skipped:
-            first = skipped[0]
-            raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {path_text(first.source)}: {first.reason}")
-        return _finish(root, bank, sources, options, analysis, model, skipped, cache, progress)
+        _check_strict(options, [(path_text(s.source), s.reason) for s in skipped])
+        return _finish(root, bank, sources, options, analysis, model, skipped, cache, progress, inputs)
     finally:
         if cache:
             cache.close()
+
+
+def _up_to_date(root: Path, bank: str, inputs: str, cache: FeatureCache) -> dict[str, Any] | None:
+    """The manifest entry of ``bank`` if a sort with the fingerprint ``inputs`` made it and its
+    files are as tidalsort wrote them (after finishing what interrupted runs left), else None."""
+    with locked(root):
+        recover_locked(root)
+        entry = load(root)["banks"].get(bank)
+        return entry if entry and entry.get("inputs") == inputs and intact(root, bank, entry, cache) else None
+
+
+def _check_strict(options: SortOptions, skipped: list[tuple[str, str]]) -> None:
+    """With ``options.strict``, raise :class:`StrictSkip` if any source was skipped."""
+    if options.strict and skipped:
+        source, reason = skipped[0]
+        raise StrictSkip(f"{len(skipped)} file(s) skipped, nothing written (--strict); first: {source}: {reason}")
 
 
 def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
@@ -327,8 +352,10 @@ def _finish(
     skipped: list[Problem],
     cache: FeatureCache | None,
     progress: Progress,
+    inputs: str,
 ) -> dict[str, Any]:
-    """Name families, cluster, order and write what :func:`analyse` found."""
+    """Name families, cluster, order and write what :func:`analyse` found (``inputs``: the
+    :func:`~tidalsort.output.freshness.fingerprint` of the sort, kept in the manifest)."""
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
@@ -342,20 +369,33 @@ def _finish(
     progress.start("write", len(placed))
     identities = {path: identity(path) for path in analysis.sources}
     known = cache.hashes(identities.items()) if cache else {}
+    # the dendrogram is drawn while the bank is written (copying leaves the interpreter
+    # free) and put in place after the bank is in use
+    drawing = ThreadPoolExecutor(1)
+    picture = drawing.submit(_dendrogram_png, bank, ordering, placed, families) if options.dendrogram and len(placed) > 1 else None
+    drawing.shutdown(wait=False)
     with locked(root), Pending(root, bank) as pending:
         recover_locked(root)
         reusable = cache.written(own_files(root, bank)) if cache else {}
         built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
         if cache:
             cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
-        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, built.hashes, skipped)
+        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, built.hashes, skipped, inputs)
         pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
         pending.commit(entry, options.strudel_base)
         if cache:
             cache.put_written(built.written)
         progress.committed({"name": bank, **entry})
-        if options.dendrogram and len(placed) > 1:  # a picture taking seconds for large banks: after the bank is in use
-            leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
-            write_atomic(dendrogram_path(root, bank), lambda path: draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", path, [str(families.names[r]) for r in ordering.order]), root / STATE_DIR)
+        if picture:
+            png = picture.result()
+            write_atomic(dendrogram_path(root, bank), lambda path: path.write_bytes(png), root / STATE_DIR)
     return {"name": bank, **entry}
+
+
+def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> bytes:
+    """The bank's dendrogram as PNG bytes, leaves labelled ``bank:n name``, coloured by family."""
+    leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
+    png = io.BytesIO()
+    draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", png, [str(families.names[r]) for r in ordering.order])
+    return png.getvalue()
 

@@ -48,6 +48,9 @@ class CacheWarning(UserWarning):
     """The cache could not be used as it was; the run goes on."""
 
 
+_WRITTEN = "SELECT inode, size, mtime_ns, source_sha1 FROM written WHERE path = ?"
+
+
 class FeatureCache:
     """Open (creating or rebuilding as needed) the cache under ``state_dir``."""
 
@@ -154,9 +157,13 @@ class FeatureCache:
         """Source SHA-1 -> one of ``files`` (path, stamp) that tidalsort wrote from a source
         with those bytes, unchanged since (the stamp it had when written)."""
         found: dict[str, Path] = {}
-        for path, (sha1,) in self._unchanged("SELECT inode, size, mtime_ns, source_sha1 FROM written WHERE path = ?", files):
+        for path, (sha1,) in self._unchanged(_WRITTEN, files):
             found.setdefault(sha1, path)
         return found
+
+    def intact(self, files: Iterable[tuple[Path, Stamp]]) -> set[Path]:
+        """Those of ``files`` (path, stamp) that tidalsort wrote and that are unchanged since."""
+        return {path for path, _ in self._unchanged(_WRITTEN, files)}
 
     def put_written(self, entries: Iterable[tuple[Path, Stamp, str]]) -> None:
         """Store that tidalsort wrote each file (path, stamp when written) from a source with that SHA-1."""

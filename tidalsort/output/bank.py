@@ -8,11 +8,13 @@ which bank it belongs to; a folder without it is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,6 +22,8 @@ from typing import Literal
 from ..analysis.scan import BANK_MARKER, Stamp, stamp
 from .atomic import exchange, make_temp_dir
 
+#: Threads putting files in place.
+PLACING_THREADS = 4
 #: Hidden working folder under the output root.
 STATE_DIR = ".tidalsort"
 LinkMode = Literal["copy", "symlink", "hardlink"]
@@ -81,10 +85,18 @@ def check_folders(root: Path, bank: str, names: list[str]) -> None:
 
 
 def _hash(path: Path) -> str:
+    """SHA-1 of the file ``path``."""
+    return _copy_hashing(path, None)
+
+
+def _copy_hashing(source: Path, dest: Path | None) -> str:
+    """Copy ``source`` to the new file ``dest`` (if given) and return its SHA-1, reading it once."""
     digest = hashlib.sha1()
-    with open(path, "rb") as f:
+    with open(source, "rb") as f, open(dest, "xb") if dest else contextlib.nullcontext() as out:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+            if out:
+                out.write(chunk)
     return digest.hexdigest()
 
 
@@ -114,14 +126,31 @@ def _convert(source: Path, dest: Path) -> None:
     sf.write(os.fsencode(dest), data, rate, format="WAV", subtype=subtype)
 
 
-def _place(item: PlannedFile, dest: Path, link: LinkMode, reuse: Path | None) -> bool:
-    """Put ``item`` at ``dest``; True if ``dest`` holds bytes tidalsort wrote, not the source's own file."""
-    if reuse is not None:  # the same sound, already in a folder tidalsort wrote
+def _place(item: PlannedFile, dest: Path, link: LinkMode, sha1: str | None, reusable: dict[str, Path]) -> tuple[str, bool]:
+    """Put ``item`` at ``dest``: a hard link to the bank's own copy of the same bytes if
+    ``reusable`` has one, else as ``link`` says (hashing the source while copying it when
+    its SHA-1 ``sha1`` is not known yet).
+
+    Returns the source's SHA-1 and whether ``dest`` holds bytes tidalsort wrote, not the
+    source's own file.
+    """
+    if sha1 is None and link == "copy" and not item.convert:
+        sha1 = _copy_hashing(item.source, dest)
+        if sha1 not in reusable:
+            return sha1, True
+        dest.unlink()
+    sha1 = sha1 or _hash(item.source)
+    if sha1 in reusable:  # the same sound, already in a folder tidalsort wrote
         try:
-            os.link(reuse, dest)
-            return True
+            os.link(reusable[sha1], dest)
+            return sha1, True
         except OSError:
             pass
+    return sha1, _put(item, dest, link)
+
+
+def _put(item: PlannedFile, dest: Path, link: LinkMode) -> bool:
+    """Convert, link or copy ``item`` to ``dest``; True if tidalsort wrote the bytes there."""
     if item.convert:
         _convert(item.source, dest)
         return True
@@ -190,22 +219,24 @@ def build_folders(
     reusable = reusable if link == "copy" and reusable else {}
     built: dict[str, Path] = {}
     written = []
+    pool = ThreadPoolExecutor(PLACING_THREADS)  # hashing, copying and converting release the GIL
     try:
         for name, items in folders.items():
             tmp = make_temp_dir(state, f"tmp-{name}-")
             built[name] = tmp
             (tmp / BANK_MARKER).write_text(f"bank: {bank}\n", encoding="utf-8")
-            for item in items:
-                if item.source not in hashes:
-                    hashes[item.source] = _hash(item.source)
-                sha1 = hashes[item.source]
-                if _place(item, tmp / item.name, link, reusable.get(sha1)):
+            placed = pool.map(lambda item, tmp=tmp: _place(item, tmp / item.name, link, hashes.get(item.source), reusable), items)
+            for item, (sha1, ours) in zip(items, placed, strict=True):
+                hashes[item.source] = sha1
+                if ours:
                     written.append((root / name / item.name, stamp(tmp / item.name), sha1))
                 if progress:
                     progress()
     except BaseException:
+        pool.shutdown(cancel_futures=True)  # the files being placed finish; no other starts
         discard(built.values())
         raise
+    pool.shutdown()
     return Built(built, stale, hashes, written)
 
 

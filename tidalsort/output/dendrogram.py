@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
-import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from scipy.cluster.hierarchy import dendrogram
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from scipy.cluster.hierarchy import dendrogram  # noqa: E402
-
-from .colours import FAMILY_COLOURS  # noqa: E402
+from .colours import FAMILY_COLOURS
 
 #: Vertical space per leaf, in inches: enough for a 6-point label.
 _LEAF_INCHES = 0.11
 #: Banks up to this size get one row per sample; larger ones a tree cut to
 #: :data:`TRUNCATED_LEAVES` branches, each labelled with the n range it holds.
-FULL_LEAVES = 1000
+FULL_LEAVES = 500
 TRUNCATED_LEAVES = 150
 
 
@@ -51,8 +49,10 @@ def _node_families(Z: np.ndarray, families_by_row: Sequence[str]) -> list[str | 
     return families
 
 
-def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path, families: Sequence[str] | None = None) -> None:
+def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path | BinaryIO, families: Sequence[str] | None = None) -> None:
     """Draw tree ``Z`` sideways, one readable row per leaf, coloured by family (or by cluster).
+
+    Uses no global state (no ``pyplot``), so it can draw in a thread of its own.
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
     title
         Figure title.
     path
-        PNG to write.
+        PNG file to write, or a binary stream to write it to.
     families
         Family of every leaf in bank order: branches inside one family take its colour
         (:data:`~tidalsort.output.colours.FAMILY_COLOURS`), with a legend. Without it, clusters are coloured.
@@ -77,7 +77,8 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
     k = len(boundaries) - 1
     shown = n if n <= FULL_LEAVES else TRUNCATED_LEAVES
     height = max(4.0, shown * _LEAF_INCHES + 1.5)
-    fig, ax = plt.subplots(figsize=(12, height))
+    fig = Figure(figsize=(12, height))
+    ax = fig.subplots()
     threshold = 0.0
     if 1 < k < n:
         heights = sorted(Z[:, 2])
@@ -117,8 +118,6 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
         present = [f for f in FAMILY_COLOURS if f in set(families)]
         ax.legend(handles=[Line2D([0], [0], color=FAMILY_COLOURS[f], lw=3) for f in present], labels=present, loc="lower left", fontsize=7, frameon=False)
     ax.set_xlabel("Ward distance")
-    fig.tight_layout()
-    try:
-        fig.savefig(path, format="png", dpi=100)
-    finally:
-        plt.close(fig)
+    # fixed margins (inches) instead of tight_layout, which measures every label again
+    fig.subplots_adjust(left=0.5 / 12, right=1 - 2.6 / 12, bottom=0.6 / height, top=1 - 0.4 / height)
+    fig.savefig(path, format="png", dpi=100)
