@@ -285,7 +285,8 @@ def main() -> None:
         print(f"whole run, original workflow:      {theirs:6.2f} s  ({min(theirs_runs):.2f}-{max(theirs_runs):.2f})")
         print(f"whole run, tidalsort sort (cold):  {ours:6.2f} s  ({min(ours_runs):.2f}-{max(ours_runs):.2f})   x{theirs / ours:.1f}")
 
-        infos = [(p, sf.info(str(p)).duration) for p in files[:4000] if p.suffix != ".txt"]
+        audio = [p for p in files if p.suffix.lower() in (".wav", ".aif", ".aiff", ".flac")]
+        infos = [(p, sf.info(str(p)).duration) for p in audio[:4000]]
         short = [p for p, d in infos if 1.0 < d < 2.0][:400]
         long = [p for p, d in infos if d > 5.0][:400]
         from tidalsort.analysis.analyse import analyse
@@ -300,8 +301,9 @@ def main() -> None:
             return statistics.median(rates)
 
         for name, group in (("1-2 s", short), ("5-10 s", long)):
-            print(f"analysis, one process, {name:<16} {one_process_files_per_s(group):7.0f} files/s ({len(group)} files)")
-        sample = files[:: max(1, len(files) // args.baseline_files)][: args.baseline_files]
+            if group:
+                print(f"analysis, one process, {name:<16} {one_process_files_per_s(group):7.0f} files/s ({len(group)} files)")
+        sample = audio[:: max(1, len(audio) // args.baseline_files)][: args.baseline_files]
         base = statistics.median(baseline_files_per_s(sample) for _ in range(args.runs))
         ours = one_process_files_per_s(sample)
         print(f"baseline (original workflow, one process): {base:7.0f} files/s on {len(sample)} files")
