@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,8 @@ def root(kit: Path, tmp_path: Path) -> Path:
     return out
 
 
-@pytest.fixture
-def server(root: Path):
+def serving(root: Path) -> Iterator[SampleServer]:
+    """A server of ``root`` on a free loopback port, running in a thread until the test ends."""
     srv = SampleServer(root, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -49,6 +50,11 @@ def server(root: Path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.fixture
+def server(root: Path) -> Iterator[SampleServer]:
+    yield from serving(root)
 
 
 def request(srv: SampleServer, method: str, target: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -135,15 +141,8 @@ def aiff_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def aiff_server(aiff_root: Path):
-    srv = SampleServer(aiff_root, "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
+def aiff_server(aiff_root: Path) -> Iterator[SampleServer]:
+    yield from serving(aiff_root)
 
 
 def test_aiff_of_every_sample_format_is_served_as_wav_with_the_same_samples(aiff_root: Path, aiff_server: SampleServer) -> None:
