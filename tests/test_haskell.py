@@ -738,11 +738,8 @@ def test_cabal_package_builds_offline(toolchain, tmp_path):
 
 
 def readme_section() -> str:
-    """README's section "Playing by similarity"."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("## Playing by similarity")
-    end = text.find("\n## ", start + 1)
-    return text[start:] if end < 0 else text[start:end]
+    """The Tidal helpers' page, docs/tidal.md (README's section "Playing by similarity" before)."""
+    return (ROOT / "docs" / "tidal.md").read_text(encoding="utf-8")
 
 
 def readme_statements() -> list[str]:
