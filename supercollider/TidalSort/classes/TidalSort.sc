@@ -30,7 +30,9 @@ banks) to Tidal again, e.g. after Tidal restarted. TidalSort.stop removes the OS
 TidalSortAccess (allow-list), TidalSortRequest (message validation), TidalSortPaths (roots and
 folders), TidalSortLoader (buffers and the swap), TidalSortCtrl (Tidal's /ctrl).
 
-The OSC protocol (version 2) is documented in TidalSortReceiver and in tidalsort's README.
+The OSC protocol (version 2) is documented in TidalSortReceiver and, in full, in tidalsort's
+docs/protocol.md; setting TidalSort up with SuperDirt and tidalsort: docs/superdirt.md; when
+tidalsort says SuperDirt does not answer: docs/troubleshooting.md.
 
 What TidalSort uses of SuperDirt's DirtSoundLibrary (1.7.x): server, buffers and bufferEvents
 (IdentityDictionary name -> Array), synthEvents (to refuse a bank named like a synth),

@@ -32,6 +32,8 @@ before anything is loaded (see TidalSortRequest). Parts no longer referenced are
 
 clear(bank) sends "" under every key of a bank (so the Tidal helpers fall back) and forgets it.
 resend(nil) sends every stored bank again (e.g. after Tidal restarted), resend(bank) one bank.
+
+The same, as tidalsort documents it: docs/protocol.md, "In Tidal: the /ctrl values".
 */
 
 TidalSortCtrl {

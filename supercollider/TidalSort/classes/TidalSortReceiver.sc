@@ -25,6 +25,8 @@ Replies go to the sender's address and port (sclang sends them from its language
 Messages from senders the TidalSortAccess does not allow are dropped without a reply.
 A malformed message gets /tidalsort/error and changes nothing. Every handler is wrapped so
 that no input can leave an error behind in the interpreter.
+
+The whole protocol, with every argument rule: docs/protocol.md in tidalsort.
 */
 
 TidalSortReceiver {
