@@ -312,6 +312,7 @@ def _notify(root: Path, entries: list[dict[str, Any]], args: argparse.Namespace,
 
 
 def _watch(args: argparse.Namespace, err: Console) -> int:
+    from .confined import UnsafePath
     from .live.watch import watch
     from .output.bank import BankClash
     from .output.manifest import ManifestError
@@ -337,7 +338,7 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
             entry = sort_library(args.sources, root, options, JobProgress(committed=reload))
             if args.map:
                 _map(root, entry["name"], False, err)
-        except (NothingToSort, StrictSkip, BankClash, ManifestError, ValueError, OSError) as exc:
+        except (NothingToSort, StrictSkip, BankClash, ManifestError, UnsafePath, ValueError, OSError) as exc:
             failed(exc)
 
     def say(how: str) -> None:
@@ -455,9 +456,10 @@ def _demo(args: argparse.Namespace, err: Console, out: Console) -> int:
 
 def _expected(exc: Exception) -> bool:
     """Whether ``exc`` is bad input or a failure outside tidalsort, told in one line (not a bug)."""
+    from .confined import UnsafePath
     from .output.manifest import ManifestError
 
-    if isinstance(exc, (ManifestError, bridge.BridgeError, ValueError, KeyError, OSError)):
+    if isinstance(exc, (ManifestError, UnsafePath, bridge.BridgeError, ValueError, KeyError, OSError)):
         return True
     # the errors of sorting, imported only now: a run that raised one has loaded them already
     from .analysis.audio import UnreadableAudio

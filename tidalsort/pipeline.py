@@ -32,6 +32,7 @@ from .output.bank import (
     check_folders,
     own_files,
     owned_folders,
+    state_dir,
 )
 from .output.dendrogram import dendrogram_path, draw
 from .output.freshness import fingerprint, intact
@@ -282,7 +283,7 @@ def sort_library(
         check_folders(root, bank, _possible_folders(root, bank, options.layout))
     files, missing = scan(sources, skip)
     inputs = fingerprint(sources, files, missing, options)
-    cache = FeatureCache(root / STATE_DIR) if options.cache else None
+    cache = FeatureCache(state_dir(root)) if options.cache else None
     try:
         previous = _up_to_date(root, bank, inputs, cache) if cache and root.is_dir() else None
         if previous:

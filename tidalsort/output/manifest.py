@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +18,10 @@ from typing import Any
 
 import yaml
 
+from ..confined import UnsafePath, open_no_follow, read_bounded
 from ..families.taxonomy import FAMILIES
 from .atomic import write_atomic
-from .bank import STATE_DIR
+from .bank import STATE_DIR, state_dir
 from .names import BANK_NAME
 
 MANIFEST_NAME = "tidalsort.yaml"
@@ -34,7 +36,28 @@ _HEADER = (
     "# source, family and confidence, and the files that were skipped. Rewritten by every sort;\n"
     "# edits are lost.\n"
 )
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: The largest manifest read: 100,000 samples take about 40 MB.
+MAX_BYTES = 256 << 20
+#: The largest value of a key tidalsort does not know that is kept (as JSON); larger ones,
+#: and ones that are not plain data, are dropped when the manifest is read.
+MAX_UNKNOWN_BYTES = 64 << 10
+#: A file or folder name with no path in it, not hidden.
+PLAIN_NAME = re.compile(r"[^./\x00][^/\x00]*")
+_TOP_KEYS = {"version", "banks"}
+_ENTRY_KEYS = {"layout", "settings", "sources", "inputs", "boundaries", "families", "clusters", "samples", "skipped", "warnings"}
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader, refusing aliases (``*name``).
+
+    tidalsort never writes aliases, and a few nested ones in a 70 KB file stand for
+    gigabytes once written back (an alias bomb): a repeated node is an alias.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise yaml.constructor.ConstructorError(None, None, "aliases (*name) are not allowed in a tidalsort manifest", node.start_mark)
+        return super().construct_object(node, deep)
 
 
 class ManifestError(Exception):
@@ -72,21 +95,38 @@ def load(root: Path) -> dict[str, Any]:
     if not path.exists():
         return {"version": VERSION, "banks": {}}
     try:
-        mirror = json.loads(_mirror_path(root).read_text(encoding="utf-8"))
-        if mirror["yaml"] == _stat(path) and _problem(mirror["manifest"]) is None:
-            return {**mirror["manifest"], "version": VERSION}
-    except (OSError, ValueError, KeyError, TypeError):
+        if not os.path.islink(root / STATE_DIR):  # a planted link is not tidalsort's copy
+            mirror = json.loads(read_bounded(_mirror_path(root), MAX_BYTES))
+            if mirror["yaml"] == _stat(path) and _problem(mirror["manifest"]) is None:
+                return _plain({**mirror["manifest"], "version": VERSION})
+    except (OSError, ValueError, KeyError, TypeError, UnsafePath):
         pass  # no usable copy: read the YAML
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = yaml.load(read_bounded(path, MAX_BYTES).decode("utf-8"), Loader=_Loader)
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
         raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
     if isinstance(data, dict) and data.get("version") not in READABLE and isinstance(data.get("banks"), dict):
         raise ManifestError(f"{path}: manifest version {data.get('version')!r}, this tidalsort reads {', '.join(map(str, READABLE))}")
     problem = _problem(data)
     if problem:
         raise ManifestError(f"{path}: {problem}")
-    return {**data, "version": VERSION}
+    return _plain({**data, "version": VERSION})
+
+
+def _small_plain(value: Any) -> bool:
+    """Whether ``value`` is plain data (what JSON holds) of at most :data:`MAX_UNKNOWN_BYTES`."""
+    try:
+        return len(json.dumps(value, allow_nan=False)) <= MAX_UNKNOWN_BYTES
+    except (TypeError, ValueError, RecursionError):
+        return False
+
+
+def _plain(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` without the keys tidalsort does not know whose values are not small plain
+    data, at the top and in every bank entry: they are never written back."""
+    kept = {key: value for key, value in manifest.items() if key in _TOP_KEYS or _small_plain(value)}
+    kept["banks"] = {name: {key: value for key, value in entry.items() if key in _ENTRY_KEYS or _small_plain(value)} for name, entry in manifest["banks"].items()}
+    return kept
 
 
 def bank_entries(root: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -117,7 +157,7 @@ def _wrong(record: Any, fields: dict[str, type], where: str) -> str | None:
     return None
 
 
-def _entry_problem(entry: Any) -> str | None:
+def entry_problem(entry: Any) -> str | None:
     """What is wrong with a bank entry that the readers of the manifest rely on, or None."""
     wrong = _wrong(entry, {"settings": dict, "clusters": list, "samples": list}, "the entry") or _wrong(entry["settings"], _SETTINGS, "settings")
     if wrong:
@@ -129,6 +169,8 @@ def _entry_problem(entry: Any) -> str | None:
                 return wrong
     places = {(s["folder"], s["n"]) for s in entry["samples"]}
     for i, s in enumerate(entry["samples"]):
+        if not BANK_NAME.fullmatch(s["folder"]) or not PLAIN_NAME.fullmatch(s["file"]):
+            return f"samples[{i}]: {s['folder']}/{s['file']} is not a file of a bank folder"  # never a path out of ROOT
         if not 0 <= s["cluster"] < len(entry["clusters"]):
             return f"samples[{i}]: no cluster {s['cluster']}"
         if "family" in s and s["family"] not in FAMILIES:
@@ -150,9 +192,9 @@ def _problem(data: Any) -> str | None:
     if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or data.get("version") not in READABLE:
         return "not a tidalsort manifest"
     for name, entry in data["banks"].items():
-        if not isinstance(name, str) or not BANK_NAME.match(name):
+        if not isinstance(name, str) or not BANK_NAME.fullmatch(name):
             return f"{name!r} is not a bank name"
-        problem = _entry_problem(entry)
+        problem = entry_problem(entry)
         if problem:
             return f"bank {name!r}: {problem}"
     return None
@@ -201,9 +243,8 @@ def save_bank(root: Path, bank: str, entry: dict[str, Any]) -> dict[str, Any]:
 @contextmanager
 def locked(root: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``root`` for the duration (other tidalsort runs wait)."""
-    state = root / STATE_DIR
-    state.mkdir(parents=True, exist_ok=True)
-    with open(state / "lock", "a+b") as handle:
+    state = state_dir(root)
+    with os.fdopen(open_no_follow(state / "lock", os.O_RDWR | os.O_CREAT), "r+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

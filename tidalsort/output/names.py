@@ -46,7 +46,7 @@ def check_bank_name(name: str, layout: str = "bank") -> str:
     """
     if layout == "families" and "_" in name:
         raise ValueError(f"bank name {name!r} holds '_', which --layout families uses between the bank and the family (kb6_bd): use '-' instead")
-    if not BANK_NAME.match(name):
+    if not BANK_NAME.fullmatch(name):
         raise ValueError(
             f"bank name {name!r} is not safe in Tidal patterns: use lowercase letters, digits, "
             "'-' and '_', starting with a letter or digit"
