@@ -93,8 +93,8 @@ def check_folders(root: Path, bank: str, names: list[str]) -> None:
             raise BankClash(f"{path} belongs to tidalsort bank {who!r}; choose another --bank")
 
 
-def _hash(path: Path) -> str:
-    """SHA-1 of the file ``path``."""
+def file_sha1(path: Path) -> str:
+    """SHA-1 (hex) of the file ``path``."""
     return _copy_hashing(path, None)
 
 
@@ -148,7 +148,7 @@ def _place(item: PlannedFile, dest: Path, link: LinkMode, sha1: str | None, reus
         if sha1 not in reusable:
             return sha1, True
         dest.unlink()
-    sha1 = sha1 or _hash(item.source)
+    sha1 = sha1 or file_sha1(item.source)
     if sha1 in reusable:  # the same sound, already in a folder tidalsort wrote
         try:
             os.link(reusable[sha1], dest)

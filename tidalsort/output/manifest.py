@@ -47,7 +47,7 @@ _TOP_KEYS = {"version", "banks"}
 _ENTRY_KEYS = {"layout", "settings", "sources", "inputs", "boundaries", "families", "clusters", "samples", "skipped", "warnings"}
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class NoAliasLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML's safe loader, refusing aliases (``*name``).
 
     tidalsort never writes aliases, and a few nested ones in a 70 KB file stand for
@@ -102,7 +102,7 @@ def load(root: Path) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError, UnsafePath):
         pass  # no usable copy: read the YAML
     try:
-        data = yaml.load(read_bounded(path, MAX_BYTES).decode("utf-8"), Loader=_Loader)
+        data = yaml.load(read_bounded(path, MAX_BYTES).decode("utf-8"), Loader=NoAliasLoader)
     except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
         raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
     if isinstance(data, dict) and data.get("version") not in READABLE and isinstance(data.get("banks"), dict):
