@@ -6,14 +6,10 @@ file, or a bank's own file, matched by its bytes. The family is kept in
 ``ROOT/tidalsort-families.yaml`` (:mod:`tidalsort.output.overrides`), keyed by the sound's
 bytes, and every bank holding the sound is sorted again with the options it was sorted
 with: from the feature cache, so nothing is analysed again.
-
->>> parse_ref("kb6:40..47"), parse_ref("kb6_bd:3"), parse_ref("~/x.wav")
-(('kb6', 40, 47), ('kb6_bd', 3, 3), None)
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +19,9 @@ from .confined import UnsafePath
 from .families.taxonomy import ABBREVIATIONS, FAMILIES
 from .output.bank import file_sha1
 from .output.manifest import load
+from .output.names import parse_ref
 from .output.overrides import family_word, load_overrides, save_overrides
 from .pipeline import Progress, resort_options, sort_library
-
-_REF = re.compile(r"([a-z0-9][a-z0-9_-]*):([0-9]+)(?:\.\.([0-9]+))?")
-
 
 class SetError(ValueError):
     """A ``tidalsort set`` the manifest cannot honour (unknown sample, family or range); nothing changed."""
@@ -42,15 +36,6 @@ class Chosen:
     family: str | None  # None: cleared
     was: str  # its family before
     now: list[str]  # bank:n where it plays now, with the family it has there
-
-
-def parse_ref(text: str) -> tuple[str, int, int] | None:
-    """(folder, first n, last n) of ``FOLDER:N`` or ``FOLDER:A..B``; None for anything else."""
-    match = _REF.fullmatch(text)
-    if not match:
-        return None
-    first = int(match[2])
-    return match[1], first, int(match[3]) if match[3] else first
 
 
 def _samples(banks: dict[str, Any], ref: str) -> list[dict[str, Any]]:
