@@ -112,3 +112,43 @@ def test_every_page_is_linked_from_readme():
     linked = {(ROOT / t.partition("#")[0]).resolve() for t in relative_links(README)}
     assert PAGES
     assert [p.name for p in PAGES if p.resolve() not in linked] == []
+
+
+def documented_errors() -> set[str]:
+    """The ``tidalsort: error: ...`` lines docs/troubleshooting.md quotes."""
+    text = (DOCS / "troubleshooting.md").read_text(encoding="utf-8")
+    return {line for line in text.splitlines() if line.startswith("tidalsort: error: ")}
+
+
+def test_troubleshooting_quotes_the_real_messages(tmp_path, capsys):
+    """What the page quotes is what the command prints (paths as the page writes them)."""
+    import numpy as np
+    import soundfile as sf
+
+    from tidalsort.cli import main
+
+    kit = tmp_path / "kit"
+    unnamed = tmp_path / "___"
+    words = tmp_path / "words"
+    for folder in (kit, unnamed, words):
+        folder.mkdir()
+    t = np.arange(4410) / 44100
+    sf.write(kit / "k.wav", np.sin(2 * np.pi * 60 * t) * np.exp(-20 * t), 44100)
+    sf.write(unnamed / "k.wav", np.sin(2 * np.pi * 60 * t) * np.exp(-20 * t), 44100)
+    (words / "readme.txt").write_text("not audio\n", encoding="utf-8")
+    root = tmp_path / "tidal-samples"
+    (root / "kb6").mkdir(parents=True)
+    (root / "kb6" / "mine.wav").write_bytes(b"")
+    runs = [
+        [kit, "--bank", "Kick Bank"],
+        [kit, "--bank", "kick_labels"],
+        [kit, "--bank", "my_kit", "--layout", "families"],
+        [unnamed],
+        [kit, "--bank", "kb6"],
+        [words, "--bank", "words"],
+    ]
+    documented = documented_errors()
+    for args in runs:
+        assert main(["sort", *map(str, args), "--out", str(root), "--no-dendrogram"]) == 1
+        last = capsys.readouterr().err.strip().splitlines()[-1].replace(str(root), "/home/me/tidal-samples")
+        assert last in documented, last
