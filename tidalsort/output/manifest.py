@@ -20,7 +20,7 @@ import yaml
 
 from ..confined import UnsafePath, open_no_follow, read_bounded
 from ..families.taxonomy import FAMILIES
-from .atomic import write_atomic
+from .atomic import write_text_atomic
 from .bank import STATE_DIR, state_dir
 from .names import BANK_NAME
 
@@ -218,12 +218,6 @@ def dumps(manifest: dict[str, Any]) -> str:
         lines.append(f"  {name}:\n")  # bank names are plain ^[a-z0-9][a-z0-9_-]*$
         lines.extend(_block(key, value, "    ") for key, value in entry.items())
     return "".join(lines)
-
-
-def write_text_atomic(path: Path, text: str, scratch: Path) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half
-    (through a temporary file in ``scratch``, see :func:`tidalsort.output.atomic.write_atomic`)."""
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), scratch)
 
 
 def save_bank(root: Path, bank: str, entry: dict[str, Any]) -> dict[str, Any]:
