@@ -135,11 +135,26 @@ def recover_locked(root: Path) -> None:
     clean_state(root)
 
 
-def recover(root: Path) -> None:
+def writable(root: Path) -> bool:
+    """Whether this process may write ``root`` and its ``.tidalsort`` folder (False on a read-only mount)."""
+    return all(os.access(path, os.W_OK | os.X_OK) for path in (root, root / STATE_DIR) if path.exists())
+
+
+def recover(root: Path) -> bool:
     """Carry out the journal of a sort that was interrupted under ``root``, if there is one.
 
     Takes the root's lock only then, so reading a root needs no write access otherwise.
+    Where the root cannot be written, nothing is done: readers read the banks as they are.
+
+    Returns
+    -------
+    bool
+        True if an interrupted sort is left for the next run that can write the root.
     """
-    if any((root / STATE_DIR).glob(_JOURNALS)):
-        with locked(root):
-            recover_locked(root)
+    if not any((root / STATE_DIR).glob(_JOURNALS)):
+        return False
+    if not writable(root):
+        return True
+    with locked(root):
+        recover_locked(root)
+    return False
