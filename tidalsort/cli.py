@@ -120,7 +120,7 @@ def _seconds(least: float, why: str) -> Callable[[str], float]:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-        if not least <= value <= 86400:  # also refuses nan; above a day is a typo, and above ~3e8 years Event.wait overflows
+        if not least <= value <= 86400:  # also refuses nan; more than a day is a slip (and past 292 years Event.wait overflows)
             raise argparse.ArgumentTypeError(f"must be {least:g} to 86400 seconds ({why}), got {text}")
         return value
 
