@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -177,6 +178,8 @@ def entry_problem(entry: Any) -> str | None:
             return f"samples[{i}]: family {s['family']!r} is not one of {', '.join(FAMILIES)}"
         if "confidence" in s and not (isinstance(s["confidence"], (int, float)) and 0 <= s["confidence"] <= 1):
             return f"samples[{i}]: confidence is not a number from 0 to 1"
+        if s.get("duration") is not None and not (isinstance(s["duration"], (int, float)) and 0 <= s["duration"] < math.inf):  # also NaN
+            return f"samples[{i}]: duration is not a number of seconds"
     for i, c in enumerate(entry["clusters"]):
         if not isinstance(c.get("label"), (str, type(None))):
             return f"clusters[{i}]: label is not a string"
