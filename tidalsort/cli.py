@@ -468,7 +468,16 @@ def _expected(exc: Exception) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (130 after Ctrl-C)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt as exc:  # one line, as the shell's own Ctrl-C status says
+        detail = f": {exc}" if str(exc) else ""
+        print(f"tidalsort: interrupted{detail}", file=sys.stderr, flush=True)
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from rich.console import Console
 
