@@ -248,8 +248,15 @@ def _options(args: argparse.Namespace) -> SortOptions:
 
 
 def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
+    from .analysis.scan import path_text, unreachable
     from .pipeline import sort_library
 
+    missing = unreachable(args.sources)
+    if missing:  # a typo, not a file to skip: stop before any work
+        (source, reason), more = missing[0], len(missing) - 1
+        others = f" (and {more} more source{'s' * (more > 1)} not found)" if more else ""
+        err.print(f"tidalsort: error: {path_text(source)}: {reason}{others}", markup=False, highlight=False, soft_wrap=True)
+        return 2
     root = args.out.expanduser().absolute()
     bars = _Bars(err)
     failed: list[bridge.BridgeError] = []

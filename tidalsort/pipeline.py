@@ -293,12 +293,24 @@ def sort_library(
         analysis = analyse(files, options.features, lambda count: progress.advance("analyse", count), options.jobs, cache)
         skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
         if not analysis.sources:
-            raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
+            raise NothingToSort(_nothing(sources, files, skipped))
         _check_strict(options, [(path_text(s.source), s.reason) for s in skipped])
         return _finish(root, bank, sources, options, analysis, model, skipped, cache, progress, inputs)
     finally:
         if cache:
             cache.close()
+
+
+#: Skipped files a "nothing to sort" error names, with their reasons.
+NOTHING_REASONS = 3
+
+
+def _nothing(sources: Sequence[str | os.PathLike[str]], files: list[Path], skipped: list[Problem]) -> str:
+    """One line saying why nothing under ``sources`` could be sorted: the first skipped files' reasons."""
+    reasons = "; ".join(f"{path_text(p.source)}: {p.reason}" for p in skipped[:NOTHING_REASONS])
+    more = f"; and {len(skipped) - NOTHING_REASONS} more" if len(skipped) > NOTHING_REASONS else ""
+    named = ", ".join(path_text(Path(s).expanduser().absolute()) for s in sources)
+    return f"nothing to sort: no readable audio among {len(files)} files found in {named}" + (f" ({reasons}{more})" if reasons else "")
 
 
 def _up_to_date(root: Path, bank: str, inputs: str, cache: FeatureCache) -> dict[str, Any] | None:

@@ -1,0 +1,44 @@
+"""What tidalsort says: mistakes named in one line, reports that tell the truth."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import noise, tone, write
+
+from tidalsort.cli import main
+
+
+def run(*argv: str | Path) -> int:
+    return main([str(a) for a in argv])
+
+
+def one_error(capsys: pytest.CaptureFixture) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("tidalsort: error: "), err
+    return err
+
+
+def test_a_source_that_does_not_exist_is_an_error_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    assert run("sort", tmp_path / "nope", "--out", out) == 2
+    assert str(tmp_path / "nope") in one_error(capsys)
+    # beside a valid source too: the typo is not merely skipped
+    write(tmp_path / "src" / "a.wav", tone(100, 0.2))
+    assert run("sort", tmp_path / "src", tmp_path / "nope", "--out", out) == 2
+    assert str(tmp_path / "nope") in one_error(capsys)
+    assert not out.exists()  # before any work
+
+
+def test_nothing_to_sort_says_why_for_the_sources(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    os.mkfifo(src / "pipe")
+    (src / "empty.wav").write_bytes(b"")
+    (src / "loop").symlink_to("loop")
+    assert run("sort", src, "--out", tmp_path / "out") == 1
+    err = one_error(capsys)
+    assert str(src) in err
+    assert "pipe: a named pipe" in err and "loop: symbolic link loop" in err and "empty.wav: " in err
