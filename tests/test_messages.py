@@ -42,3 +42,21 @@ def test_nothing_to_sort_says_why_for_the_sources(tmp_path: Path, capsys: pytest
     err = one_error(capsys)
     assert str(src) in err
     assert "pipe: a named pipe" in err and "loop: symbolic link loop" in err and "empty.wav: " in err
+
+
+def test_out_equal_to_a_source_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src = tmp_path / "src"
+    write(src / "a.wav", tone(100, 0.2))
+    write(src / "b.wav", noise(0.2))
+    before = sorted(p.name for p in src.iterdir())
+    assert run("sort", src, "--out", src / ".", "--bank", "kit") == 1
+    assert "is a source folder" in one_error(capsys)
+    assert sorted(p.name for p in src.iterdir()) == before
+
+
+def test_a_source_directly_in_the_output_root_is_warned_of(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    write(tmp_path / "root" / "incoming" / "a.wav", tone(100, 0.2))
+    write(tmp_path / "root" / "incoming" / "b.wav", noise(0.2))
+    assert run("sort", tmp_path / "root" / "incoming", "--out", tmp_path / "root", "--bank", "kit", "--json") == 0
+    err = capsys.readouterr().err
+    assert "tidalsort: warning: source " in err and "loads it as a bank 'incoming'" in err

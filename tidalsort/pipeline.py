@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -271,6 +272,7 @@ def sort_library(
     """
     progress = progress or Progress()
     root = Path(root).expanduser().absolute()
+    _check_root(sources, root)
     bank = check_bank_name(options.bank or default_bank_name(sources), options.layout)
     if options.group not in GROUPS:
         raise ValueError(f"unknown grouping {options.group!r}; choose from {', '.join(GROUPS)}")
@@ -299,6 +301,24 @@ def sort_library(
     finally:
         if cache:
             cache.close()
+
+
+def _check_root(sources: Sequence[str | os.PathLike[str]], root: Path) -> None:
+    """Refuse an output root that is a source folder; warn of a source folder directly in it.
+
+    SuperDirt loads every folder of the root as a bank (``loadSoundFiles("ROOT/*")``): in a
+    source root the originals would load beside the banks, and a source folder directly in
+    the root loads as a bank of its own.
+    """
+    real_root = root.resolve()
+    for source in sources:
+        folder = Path(source).expanduser().absolute()
+        if not folder.is_dir():
+            continue
+        if folder.resolve() == real_root:
+            raise ValueError(f"--out {path_text(root)} is a source folder: SuperDirt would load the sources as banks too; choose another output root")
+        if folder.resolve().parent == real_root:
+            warnings.warn(f"source {path_text(folder)} lies directly in the output root: SuperDirt loads it as a bank {folder.name!r} too", stacklevel=3)
 
 
 #: Skipped files a "nothing to sort" error names, with their reasons.
