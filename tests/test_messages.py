@@ -60,3 +60,22 @@ def test_a_source_directly_in_the_output_root_is_warned_of(tmp_path: Path, capsy
     assert run("sort", tmp_path / "root" / "incoming", "--out", tmp_path / "root", "--bank", "kit", "--json") == 0
     err = capsys.readouterr().err
     assert "tidalsort: warning: source " in err and "loads it as a bank 'incoming'" in err
+
+
+def last_lines(capsys: pytest.CaptureFixture) -> list[str]:
+    return capsys.readouterr().out.strip().splitlines()[-2:]
+
+
+def test_the_last_lines_say_what_the_run_did_and_list_split_folders_truly(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for i in range(24):
+        write(tmp_path / "src" / f"s{i:02d}.wav", tone(80 * 1.2**i, 0.3) if i % 2 else noise(0.2, seed=i, decay=0.01 + 0.004 * i))
+    out = tmp_path / "out"
+    assert run("sort", tmp_path / "src", "--out", out, "--bank", "mixs", "--layout", "split", "--clusters", "12", "--group", "sound") == 0
+    written, load = last_lines(capsys)
+    assert written == f"written: {out / 'mixs-0'} … mixs-11 (12 folders)"
+    assert load.startswith("in SuperCollider: ")
+    assert run("sort", tmp_path / "src", "--out", out, "--bank", "mixs", "--layout", "split", "--clusters", "12", "--group", "sound") == 0
+    assert last_lines(capsys)[0] == f"up to date, nothing written: {out / 'mixs-0'} … mixs-11 (12 folders)"
+    assert run("report", out) == 0
+    report = capsys.readouterr().out
+    assert "written" not in report and f"folders: {out / 'mixs-0'} … mixs-11 (12 folders)" in report

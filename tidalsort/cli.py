@@ -272,7 +272,8 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
         progress.committed = reload
     with bars.progress:
         entry = sort_library(args.sources, root, _options(args), progress)
-    _show([entry], root, args.json, out)
+    # the bars hold the stages the job ran: none when the bank was up to date
+    _show([entry], root, args.json, out, "written" if "write" in bars.tasks else "up to date, nothing written")
     if failed:
         raise failed[0]
     if args.map:
@@ -386,14 +387,14 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console) -> None:
+def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console, done: str | None = None) -> None:
     from .output.report import print_report
 
     if as_json:
         print(json.dumps(entries if len(entries) != 1 else entries[0], indent=2))
         return
     for entry in entries:
-        print_report(entry, root, out)
+        print_report(entry, root, out, done)
 
 
 def _similar(args: argparse.Namespace, out: Console) -> int:

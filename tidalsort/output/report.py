@@ -108,8 +108,20 @@ def problem_lines(problems: list[dict[str, str]]) -> list[str]:
     return lines
 
 
-def print_report(entry: dict[str, Any], root: Path, console: Console) -> None:
-    """Print the family and cluster tables, the skipped files and where things are."""
+def folders_line(entry: dict[str, Any], root: Path) -> str:
+    """The bank's folders: the one, or the first and last in bank order and how many."""
+    folders = list(dict.fromkeys(c["folder"] for c in entry["clusters"]))  # bank order: NAME-9 before NAME-10
+    if len(folders) == 1:
+        return str(root / folders[0])
+    return f"{root / folders[0]} … {folders[-1]} ({len(folders)} folders)"
+
+
+def print_report(entry: dict[str, Any], root: Path, console: Console, done: str | None = None) -> None:
+    """Print the family and cluster tables, the skipped files and where things are.
+
+    ``done`` says what the run did to the folders (``"written"``, ``"up to date, nothing
+    written"``); None (reporting on a bank sorted before) only says where they are.
+    """
     families = family_table(entry)
     if families is not None:
         console.print(families)
@@ -120,8 +132,7 @@ def print_report(entry: dict[str, Any], root: Path, console: Console) -> None:
             console.print(f"[bold yellow]{heading}: {len(problems)} file(s)[/]")
             for line in problem_lines(problems):
                 console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-    folders = sorted({c["folder"] for c in entry["clusters"]})
-    console.print(f"written: {root / folders[0]}" + (f" … {folders[-1]}" if len(folders) > 1 else ""), highlight=False, soft_wrap=True)
+    console.print(f"{done or 'folders'}: {folders_line(entry, root)}", markup=False, highlight=False, soft_wrap=True)
     console.print(f'in SuperCollider: ~dirt.loadSoundFiles("{root}/*");', markup=False, highlight=False, soft_wrap=True)
 
 
