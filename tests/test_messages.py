@@ -79,3 +79,12 @@ def test_the_last_lines_say_what_the_run_did_and_list_split_folders_truly(tmp_pa
     assert run("report", out) == 0
     report = capsys.readouterr().out
     assert "written" not in report and f"folders: {out / 'mixs-0'} … mixs-11 (12 folders)" in report
+
+
+def test_report_members_tell_files_of_the_same_name_apart(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    write(tmp_path / "kits" / "808" / "CB.WAV", tone(800, 0.2))
+    write(tmp_path / "kits" / "909" / "CB.WAV", tone(820, 0.2))
+    write(tmp_path / "kits" / "909" / "BD.WAV", tone(60, 0.4))
+    assert run("sort", tmp_path / "kits", "--out", tmp_path / "out", "--group", "sound", "--clusters", "1") == 0
+    report = capsys.readouterr().out
+    assert "808/CB.WAV" in report and "909/CB.WAV" in report and "909/BD.WAV" not in report and "BD.WAV" in report

@@ -63,6 +63,26 @@ def family_table(entry: dict[str, Any]) -> Table | None:
     return table
 
 
+def short_names(sources: list[str]) -> dict[str, str]:
+    """The shortest end of every source path that no other source path ends with.
+
+    >>> short_names(["/kits/808/CB.WAV", "/kits/909/CB.WAV", "/kits/909/BD.WAV"])
+    {'/kits/808/CB.WAV': '808/CB.WAV', '/kits/909/CB.WAV': '909/CB.WAV', '/kits/909/BD.WAV': 'BD.WAV'}
+    """
+    parts = {source: Path(source).parts for source in dict.fromkeys(sources)}
+    names: dict[str, str] = {}
+    left = list(parts)
+    depth = 1
+    while left:
+        ends = Counter(parts[source][-depth:] for source in left)
+        for source in left:
+            if ends[parts[source][-depth:]] == 1 or depth >= len(parts[source]):
+                names[source] = str(Path(*parts[source][-depth:]))
+        left = [source for source in left if source not in names]
+        depth += 1
+    return {source: names[source] for source in parts}
+
+
 def cluster_table(entry: dict[str, Any]) -> Table:
     """One row per cluster, grouped by family: id, label, n range, size, confidence,
     members (the medoid first, starred), a Tidal line."""
@@ -76,6 +96,7 @@ def cluster_table(entry: dict[str, Any]) -> Table:
     for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column == "play it", min_width=widths.get(column))
     samples = {(s["folder"], s["n"]): s for s in entry["samples"]}
+    short = short_names([s["source"] for s in entry["samples"]])
     previous = None
     for c in entry["clusters"]:
         if previous is not None and c.get("family") != previous:
@@ -85,7 +106,7 @@ def cluster_table(entry: dict[str, Any]) -> Table:
         rep = samples[(folder, c["representative"])]
         members = [samples[(folder, n)] for n in range(start, stop)]
         others = [s for s in members if s["n"] != rep["n"]]
-        shown = f"*{rep['n']} {Path(rep['source']).name}" + "".join(f", {Path(s['source']).name}" for s in others[: MEMBERS_SHOWN - 1])
+        shown = f"*{rep['n']} {short[rep['source']]}" + "".join(f", {short[s['source']]}" for s in others[: MEMBERS_SHOWN - 1])
         shown += f", … +{len(others) - MEMBERS_SHOWN + 1}" if len(others) >= MEMBERS_SHOWN else ""
         where = f"{start}..{stop - 1}" if folder == name else f"{folder}:{start}..{stop - 1}"
         table.add_row(
