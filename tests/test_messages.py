@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -88,3 +89,28 @@ def test_report_members_tell_files_of_the_same_name_apart(tmp_path: Path, capsys
     assert run("sort", tmp_path / "kits", "--out", tmp_path / "out", "--group", "sound", "--clusters", "1") == 0
     report = capsys.readouterr().out
     assert "808/CB.WAV" in report and "909/CB.WAV" in report and "909/BD.WAV" not in report and "BD.WAV" in report
+
+
+def test_similar_shows_a_sound_in_several_banks_once_with_all_its_places(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    for bank in ("one", "two"):
+        assert run("sort", kit, "--out", out, "--bank", bank, "--json") == 0
+    assert run("sort", kit / "bells", "--out", out, "--bank", "bells", "--json") == 0
+    capsys.readouterr()
+    query = kit / "bells" / "bell_2.wav"
+    assert run("similar", query, "--out", out, "-k", "4", "--json") == 0
+    answers = json.loads(capsys.readouterr().out)
+    sources = [a["source"] for a in answers]
+    assert len(answers) == 4 and len(set(sources)) == 4
+    first = answers[0]
+    assert first["source"] == str(query) and first["distance"] == pytest.approx(0, abs=1e-9)
+    assert sorted([first["ref"], *first["also"]])[0].startswith("bells:") and len(first["also"]) == 2
+    places = {first["ref"], *first["also"]}
+    assert {p.partition(":")[0] for p in places} == {"bells", "one", "two"}
+    assert run("similar", query, "--out", out, "-k", "4") == 0
+    table = capsys.readouterr().out
+    rows = table.split("\n", 1)[1]  # below the title, which names the query
+    assert rows.count("bell_2.wav") == 1 and all(p in rows for p in places)
+    # a reference never answers with its own source, from another bank either
+    assert run("similar", first["ref"], "--out", out, "-k", "4", "--json") == 0
+    assert str(query) not in [a["source"] for a in json.loads(capsys.readouterr().out)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,7 @@ class Neighbour:
     label: str | None
     family: str | None  # None for banks sorted before families existed
     confidence: float | None
+    also: tuple[str, ...] = ()  # every other "folder:n" of the same source, in other banks
 
 
 class IndexWarning(UserWarning):
@@ -137,7 +138,8 @@ class Library:
         """The ``k`` samples nearest ``query``: an audio file path or a ``folder:n`` reference.
 
         Each bank is searched in its own scaled feature space; answers are merged by
-        distance. A reference never answers with itself.
+        distance. A source sorted into several banks answers once, at its nearest, with
+        its other places in ``also``. A reference never answers with itself (its source).
 
         Raises
         ------
@@ -146,7 +148,7 @@ class Library:
         tidalsort.analysis.audio.UnreadableAudio
             For an audio file that cannot be analysed, naming it.
         """
-        found: list[Neighbour] = []
+        found: dict[str, list[Neighbour]] = {}  # by source: its places, nearest first
         is_ref = not Path(query).exists() and re.fullmatch(r"[a-z0-9][a-z0-9_-]*:\d+", str(query))
         home, own_row = self.locate(str(query)) if is_ref else (None, None)
         for bank, (index, scaled) in self.spaces.items():
@@ -157,11 +159,18 @@ class Library:
                 vector = self.spaces[home][0].features[own_row]
             else:
                 vector = self._analyse(Path(query), bank)[0]
-            rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k, exclude=own_row if bank == home else None)
+            # the k nearest in every bank hold the k nearest sources (one more: the query's own source may be among them)
+            rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k + 1, exclude=own_row if bank == home else None)
             samples, clusters = self.entries[bank]["samples"], self.entries[bank]["clusters"]
             for row, distance in zip(rows, distances):
                 s = samples[row]
-                found.append(
+                found.setdefault(s["source"], []).append(
                     Neighbour(f"{s['folder']}:{s['n']}", float(distance), s["source"], bank, s["cluster"], clusters[s["cluster"]].get("label"), s.get("family"), s.get("confidence"))
                 )
-        return sorted(found, key=lambda nb: (nb.distance, nb.ref))[:k]
+        if home is not None:
+            found.pop(self.entries[home]["samples"][own_row]["source"], None)
+        merged = []
+        for places in found.values():
+            places.sort(key=lambda nb: (nb.distance, nb.ref))
+            merged.append(replace(places[0], also=tuple(nb.ref for nb in places[1:])))
+        return sorted(merged, key=lambda nb: (nb.distance, nb.ref))[:k]

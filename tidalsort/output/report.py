@@ -169,7 +169,7 @@ def neighbour_table(query: str, neighbours: list[Any], family: tuple[str, float]
     for rank, nb in enumerate(neighbours, 1):
         cluster = f"{nb.cluster} {nb.label}" if nb.label else str(nb.cluster)
         family_cell = f"{nb.family} {nb.confidence:.2f}" if nb.family is not None else ""
-        table.add_row(str(rank), nb.ref, f"{nb.distance:.3f}", cluster, family_cell, escape(nb.source))
+        table.add_row(str(rank), ", ".join([nb.ref, *nb.also]), f"{nb.distance:.3f}", cluster, family_cell, escape(nb.source))
     return table
 
 
