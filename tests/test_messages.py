@@ -6,10 +6,14 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import noise, tone, write
+from scipy.cluster.hierarchy import cophenet, is_valid_linkage, leaves_list
 
 from tidalsort.cli import main
+from tidalsort.organise.grouping import group_by_family, keep_ids
+from tidalsort.output.dendrogram import _spans, bank_order_tree
 
 
 def run(*argv: str | Path) -> int:
@@ -114,3 +118,49 @@ def test_similar_shows_a_sound_in_several_banks_once_with_all_its_places(kit: Pa
     # a reference never answers with its own source, from another bank either
     assert run("similar", first["ref"], "--out", out, "-k", "4", "--json") == 0
     assert str(query) not in [a["source"] for a in json.loads(capsys.readouterr().out)]
+
+
+def test_the_dendrogram_lists_the_bank_in_n_order() -> None:
+    rng = np.random.default_rng(3)
+    names = np.array(["kick"] * 30 + ["snare"] * 30)
+    X = rng.normal(size=(60, 5)) + np.where(names == "kick", 3.0, -3.0)[:, None]
+    ordering, families = group_by_family(X, names)
+    # the last sort's clusters keep their places: the second kick cluster comes first
+    keys = [str(i) for i in range(60)]
+    b = ordering.boundaries
+    old = [(families[c], {keys[r] for r in ordering.order[b[c] : b[c + 1]]}) for c in range(len(families))]
+    old[0], old[1] = old[1], old[0]
+    ordering = keep_ids(ordering, families, keys, old)
+    assert list(leaves_list(ordering.tree)) != list(ordering.order)  # what made the rows read 22, 24, 25, 23, 27
+    drawn = bank_order_tree(ordering.tree, ordering.order)
+    assert is_valid_linkage(drawn) and list(leaves_list(drawn)) == list(range(60))
+    # every cluster is a subtree, at the heights of the sort's tree
+    first, last = _spans(drawn, range(60))
+    subtrees = set(zip(first[60:], last[60:]))
+    b = ordering.boundaries
+    assert all((s, e - 1) in subtrees for s, e in zip(b, b[1:]) if e - s > 1)
+    assert drawn[:, 2].max() == ordering.tree[:, 2].max()
+    # a bank in the tree's own leaf order gets the tree's own heights between every pair
+    Z = ordering.tree
+    same = bank_order_tree(Z, leaves_list(Z))
+    leaves = leaves_list(Z)
+    assert np.allclose(cophenet(same), cophenet(Z)[_condensed_positions(leaves)])
+
+
+def _condensed_positions(leaves: np.ndarray) -> np.ndarray:
+    """Indices into the condensed distances of the rows for the pairs of positions (i < j)."""
+    n = len(leaves)
+    out = []
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = sorted((int(leaves[i]), int(leaves[j])))
+            out.append(n * a - a * (a + 1) // 2 + b - a - 1)
+    return np.array(out)
+
+
+def test_identical_copies_draw_without_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for i in range(5):
+        write(tmp_path / "src" / f"{i}" / "CB.WAV", tone(200, 0.3))
+    assert run("sort", tmp_path / "src", "--out", tmp_path / "out", "--json") == 0
+    assert capsys.readouterr().err.strip() == ""
+    assert (tmp_path / "out" / "src-dendrogram.png").stat().st_size > 0
