@@ -8,6 +8,7 @@ start without scipy, scikit-learn, matplotlib or pyAudioAnalysis (over a second 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -126,6 +127,19 @@ def _add_sc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sc-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for sclang's answer per folder (default: 30); whether anything answers at all is asked first, in at most 2 s")
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: an argument it does not know is its own error, shown with its
+    usage and the nearest option, not the top-level usage."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        namespace, extra = super().parse_known_args(args, namespace)
+        if extra:
+            options = list(self._option_string_actions)
+            near = [m for word in extra if word.startswith("-") for m in difflib.get_close_matches(word.partition("=")[0], options, n=1)]
+            self.error(f"unrecognized arguments: {' '.join(extra)}" + (f" (did you mean {near[0]}?)" if near else ""))
+        return namespace, extra
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tidalsort`` command."""
     parser = argparse.ArgumentParser(
@@ -135,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tidalsort {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser)
 
     p = commands.add_parser("sort", help="sort sample files and folders into a bank", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sources", nargs="+", type=Path, help="sample files and folders (searched recursively)")
