@@ -173,3 +173,26 @@ def test_a_mistyped_option_shows_the_command_usage_and_the_nearest_option(argv: 
     assert exit.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(usage) and f"(did you mean {nearest}?)" in err.splitlines()[-1]
+
+
+def test_exact_duplicates_are_reported_and_dedupe_keeps_the_first(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    for kit in ("808", "909"):
+        write(src / kit / "CB.WAV", tone(800, 0.2))
+        write(src / kit / "BD.WAV", tone(60, 0.4))
+    write(src / "909" / "HH.WAV", noise(0.1))
+    sets = [[str(src / "808" / "BD.WAV"), str(src / "909" / "BD.WAV")], [str(src / "808" / "CB.WAV"), str(src / "909" / "CB.WAV")]]
+    assert run("sort", src, "--out", out, "--bank", "dup", "--json") == 0
+    entry = json.loads(capsys.readouterr().out)
+    assert len(entry["samples"]) == 5 and entry["duplicates"] == sets  # never dropped by default
+    assert run("report", out) == 0
+    report = capsys.readouterr().out
+    assert "exact duplicates (same bytes): 2 set(s), 2 extra file(s) sorted too; sort --dedupe keeps the first of each" in report
+    assert "808/CB.WAV = dup:" in report and "909/CB.WAV" in report
+    assert run("sort", src, "--out", out, "--bank", "dup", "--dedupe", "--json") == 0  # not up to date: dedupe is in the fingerprint
+    entry = json.loads(capsys.readouterr().out)
+    assert sorted(s["source"] for s in entry["samples"]) == [sets[0][0], sets[1][0], str(src / "909" / "HH.WAV")]
+    assert entry["duplicates"] == sets and entry["settings"]["dedupe"] is True
+    assert len(list((out / "dup").glob("*.wav"))) == 3
+    assert run("sort", src, "--out", out, "--bank", "dup", "--dedupe") == 0
+    assert "909/CB.WAV (left out)" in capsys.readouterr().out

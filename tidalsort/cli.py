@@ -114,6 +114,7 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--order", choices=list(ORDERS), default="refined", help="refined (default): optimal leaf ordering (of the whole tree up to 1,000 samples, cluster by cluster above) then 2-opt moves inside clusters; optimal: optimal leaf ordering only; tree: the tree's plain leaf order")
     p.add_argument("--no-dendrogram", action="store_true", help="do not draw ROOT/BANK-dendrogram.png")
     p.add_argument("--strict", action="store_true", help="fail, writing nothing, if any file has to be skipped")
+    p.add_argument("--dedupe", action="store_true", help="of files with the same bytes (exact duplicates, listed by the report), sort only the first by path; by default all are sorted")
     p.add_argument("--jobs", type=_positive, default=None, help="processes analysing files (default: one per core)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache ROOT/.tidalsort/cache.sqlite")
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
@@ -255,6 +256,7 @@ def _options(args: argparse.Namespace) -> SortOptions:
         strategy=args.strategy,
         dendrogram=not args.no_dendrogram,
         strict=args.strict,
+        dedupe=args.dedupe,
         jobs=args.jobs,
         cache=not args.no_cache,
         strudel_base=args.strudel_base,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,6 +82,7 @@ class SortOptions:
     strategy: str = "auto"
     dendrogram: bool = True
     strict: bool = False
+    dedupe: bool = False  # of files with the same bytes, sort only the first by path
     jobs: int | None = None  # None: one per core
     cache: bool = True
     strudel_base: str | None = None  # _base of ROOT/strudel.json; None: keep the one it has
@@ -235,6 +237,7 @@ def _entry(
             "order": options.order,
             "strategy": options.strategy,
             "link": options.link,
+            "dedupe": options.dedupe,
             "tidalsort": __version__,
         },
         "sources": sorted(path_text(s) for s in sources),
@@ -244,6 +247,8 @@ def _entry(
         "clusters": clusters,
         "samples": samples,
         "skipped": [{"source": path_text(s.source), "reason": s.reason} for s in skipped],
+        # sets of files with the same bytes, by path: with --dedupe only the first is in the bank
+        "duplicates": [[path_text(p) for p in paths] for paths in duplicate_sets(hashes)],
         "warnings": [{"source": path_text(s.source), "reason": s.reason} for s in analysis.warnings],
     }
 
@@ -388,6 +393,12 @@ def _finish(
 ) -> dict[str, Any]:
     """Name families, cluster, order and write what :func:`analyse` found (``inputs``: the
     :func:`~tidalsort.output.freshness.fingerprint` of the sort, kept in the manifest)."""
+    identities = {path: identity(path) for path in analysis.sources}
+    cached = cache.hashes(identities.items()) if cache else {}
+    known = dict(cached)
+    if options.dedupe:  # every file's bytes are needed before clustering
+        known.update((path, _sha1(path)) for path in analysis.sources if path not in known)
+        analysis = _dedupe(analysis, known)
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
@@ -399,8 +410,6 @@ def _finish(
     progress.advance("cluster")
     folders, placed = _plan(bank, options.layout, ordering, cluster_families, analysis)
     progress.start("write", len(placed))
-    identities = {path: identity(path) for path in analysis.sources}
-    known = cache.hashes(identities.items()) if cache else {}
     # the dendrogram is drawn while the bank is written (copying leaves the interpreter
     # free) and put in place after the bank is in use
     drawing = ThreadPoolExecutor(1)
@@ -410,9 +419,10 @@ def _finish(
         recover_locked(root)
         reusable = cache.written(own_files(root, bank)) if cache else {}
         built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
+        hashes = {**known, **built.hashes}  # with --dedupe, the dropped copies' too
         if cache:
-            cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
-        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, built.hashes, skipped, inputs)
+            cache.put_hashes((path, ident, hashes[path]) for path, ident in identities.items() if path not in cached)
+        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, hashes, skipped, inputs)
         pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
         pending.commit(entry, options.strudel_base)
         if cache:
@@ -422,6 +432,33 @@ def _finish(
             png = picture.result()
             write_atomic(dendrogram_path(root, bank), lambda path: path.write_bytes(png), root / STATE_DIR)
     return {"name": bank, **entry}
+
+
+def _sha1(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha1").hexdigest()
+
+
+def duplicate_sets(hashes: dict[Path, str]) -> list[list[Path]]:
+    """Files with the same bytes: every set of two or more, each sorted by path, in path order."""
+    by_hash: dict[str, list[Path]] = {}
+    for path in sorted(hashes, key=path_text):
+        by_hash.setdefault(hashes[path], []).append(path)
+    return [paths for paths in by_hash.values() if len(paths) > 1]
+
+
+def _dedupe(analysis: Analysis, hashes: dict[Path, str]) -> Analysis:
+    """``analysis`` without the later copies (by path) of files whose bytes an earlier one has."""
+    extra = {path for paths in duplicate_sets({p: hashes[p] for p in analysis.sources}) for path in paths[1:]}
+    rows = [row for row, path in enumerate(analysis.sources) if path not in extra]
+    return replace(
+        analysis,
+        sources=[analysis.sources[r] for r in rows],
+        infos=[analysis.infos[r] for r in rows],
+        features=analysis.features[rows],
+        family_inputs=analysis.family_inputs[rows],
+        centroids=analysis.centroids[rows],
+    )
 
 
 def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> bytes:

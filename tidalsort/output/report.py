@@ -129,6 +129,25 @@ def problem_lines(problems: list[dict[str, str]]) -> list[str]:
     return lines
 
 
+def duplicates_heading(entry: dict[str, Any]) -> str:
+    """How many sets of files with the same bytes the bank's sources hold, and what became of them."""
+    sets = entry.get("duplicates") or []
+    extra = sum(len(paths) - 1 for paths in sets)
+    fate = f"{extra} later copies left out (--dedupe)" if entry["settings"].get("dedupe") else f"{extra} extra file(s) sorted too; sort --dedupe keeps the first of each"
+    return f"exact duplicates (same bytes): {len(sets)} set(s), {fate}"
+
+
+def duplicate_lines(entry: dict[str, Any]) -> list[str]:
+    """One line per set of duplicates (the first :data:`SKIPPED_SHOWN`): where each copy plays, or that it was left out."""
+    sets = entry.get("duplicates") or []
+    places = {s["source"]: f"{s['folder']}:{s['n']}" for s in entry["samples"]}
+    short = short_names([*places, *(path for paths in sets for path in paths)])
+    lines = [" = ".join(f"{places[path]} {short[path]}" if path in places else f"{short[path]} (left out)" for path in paths) for paths in sets[:SKIPPED_SHOWN]]
+    if len(sets) > SKIPPED_SHOWN:
+        lines.append(f"… and {len(sets) - SKIPPED_SHOWN} more sets")
+    return lines
+
+
 def folders_line(entry: dict[str, Any], root: Path) -> str:
     """The bank's folders: the one, or the first and last in bank order and how many."""
     folders = list(dict.fromkeys(c["folder"] for c in entry["clusters"]))  # bank order: NAME-9 before NAME-10
@@ -153,6 +172,11 @@ def print_report(entry: dict[str, Any], root: Path, console: Console, done: str 
             console.print(f"[bold yellow]{heading}: {len(problems)} file(s)[/]")
             for line in problem_lines(problems):
                 console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    sets = entry.get("duplicates") or []
+    if sets:
+        console.print(f"[bold yellow]{duplicates_heading(entry)}[/]")
+        for line in duplicate_lines(entry):
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"{done or 'folders'}: {folders_line(entry, root)}", markup=False, highlight=False, soft_wrap=True)
     console.print(f'in SuperCollider: ~dirt.loadSoundFiles("{root}/*");', markup=False, highlight=False, soft_wrap=True)
 
