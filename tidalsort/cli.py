@@ -8,7 +8,6 @@ start without scipy, scikit-learn, matplotlib or pyAudioAnalysis (over a second 
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
@@ -135,6 +134,8 @@ class _CommandParser(argparse.ArgumentParser):
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
         namespace, extra = super().parse_known_args(args, namespace)
         if extra:
+            import difflib  # only for the error
+
             options = list(self._option_string_actions)
             near = [m for word in extra if word.startswith("-") for m in difflib.get_close_matches(word.partition("=")[0], options, n=1)]
             self.error(f"unrecognized arguments: {' '.join(extra)}" + (f" (did you mean {near[0]}?)" if near else ""))
