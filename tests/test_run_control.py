@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import noise, tone, write
 
@@ -19,6 +21,7 @@ from tidalsort.analysis.cache import FeatureCache
 from tidalsort.analysis.features import FeatureSettings
 from tidalsort.analysis.scan import identity
 from tidalsort.choices import METHODS, STRATEGIES
+from tidalsort.organise.cluster import cluster_tree
 from tidalsort.pipeline import SortOptions, sort_library
 
 
@@ -49,6 +52,15 @@ def test_six_copies_among_four_other_sounds(tmp_path: Path, method: str, strateg
     assert sum(sizes) == 10 and len(sizes) == entry["settings"]["clusters_used"] <= 5  # the 6 copies can not be parted
     copies = {s["cluster"] for s in entry["samples"] if s["file"].split("_", 1)[1].startswith("cb")}
     assert len(copies) == 1
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_auto_count_never_asks_for_more_clusters_than_distinct_sounds(method: str) -> None:
+    X = np.concatenate([np.zeros((80, 3)), np.random.default_rng(0).normal(size=(20, 3))])  # 21 distinct rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # k-means warned of fewer distinct clusters than asked
+        _, labels, k = cluster_tree(X, None, method)
+    assert k == len(set(labels)) <= 21
 
 
 @pytest.mark.parametrize("link", ["copy", "symlink", "hardlink"])

@@ -234,7 +234,7 @@ def cluster_tree(X: np.ndarray, k: int | None, method: str = "ward", strategy: s
     # identical sounds (5 copies of one file) are identical rows: no cut or k-means can
     # part them, so never ask for more clusters than distinct rows ...
     distinct = len(np.unique(X, axis=0))
-    k = min(choose_k(n, lambda j: _sizes(labelling(j))) if k is None else max(1, k), distinct)
+    k = min(choose_k(n, lambda j: _sizes(labelling(min(j, distinct)))) if k is None else max(1, k), distinct)
     labels = labelling(k)
     # ... and count the clusters the cut really made: rows at equal distances can still
     # leave it fewer than asked for
