@@ -435,6 +435,7 @@ def _finish(
 
 
 def _sha1(path: Path) -> str:
+    """SHA-1 (hex) of the file ``path``, as the manifest records it."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha1").hexdigest()
 

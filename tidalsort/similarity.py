@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +103,9 @@ class Library:
         if not self.spaces:
             raise KeyError(f"no searchable tidalsort banks in {root}")
         self.refs = {f"{s['folder']}:{s['n']}": (bank, row) for bank, e in self.entries.items() for row, s in enumerate(e["samples"])}
+        self.places: dict[str, list[str]] = {}  # source -> every "folder:n" it plays as
+        for ref, (bank, row) in self.refs.items():
+            self.places.setdefault(self.entries[bank]["samples"][row]["source"], []).append(ref)
         self._analysed: dict[tuple[Path, FeatureSettings], tuple[np.ndarray, np.ndarray]] = {}
 
     def locate(self, ref: str) -> tuple[str, int]:
@@ -148,7 +151,7 @@ class Library:
         tidalsort.analysis.audio.UnreadableAudio
             For an audio file that cannot be analysed, naming it.
         """
-        found: dict[str, list[Neighbour]] = {}  # by source: its places, nearest first
+        found: dict[str, Neighbour] = {}  # by source: its nearest place
         is_ref = not Path(query).exists() and re.fullmatch(r"[a-z0-9][a-z0-9_-]*:\d+", str(query))
         home, own_row = self.locate(str(query)) if is_ref else (None, None)
         for bank, (index, scaled) in self.spaces.items():
@@ -164,13 +167,11 @@ class Library:
             samples, clusters = self.entries[bank]["samples"], self.entries[bank]["clusters"]
             for row, distance in zip(rows, distances):
                 s = samples[row]
-                found.setdefault(s["source"], []).append(
-                    Neighbour(f"{s['folder']}:{s['n']}", float(distance), s["source"], bank, s["cluster"], clusters[s["cluster"]].get("label"), s.get("family"), s.get("confidence"))
-                )
+                ref = f"{s['folder']}:{s['n']}"
+                also = tuple(place for place in self.places[s["source"]] if place != ref)
+                answer = Neighbour(ref, float(distance), s["source"], bank, s["cluster"], clusters[s["cluster"]].get("label"), s.get("family"), s.get("confidence"), also)
+                if s["source"] not in found or (answer.distance, answer.ref) < (found[s["source"]].distance, found[s["source"]].ref):
+                    found[s["source"]] = answer
         if home is not None:
             found.pop(self.entries[home]["samples"][own_row]["source"], None)
-        merged = []
-        for places in found.values():
-            places.sort(key=lambda nb: (nb.distance, nb.ref))
-            merged.append(replace(places[0], also=tuple(nb.ref for nb in places[1:])))
-        return sorted(merged, key=lambda nb: (nb.distance, nb.ref))[:k]
+        return sorted(found.values(), key=lambda nb: (nb.distance, nb.ref))[:k]
