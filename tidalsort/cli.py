@@ -154,6 +154,7 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--order", choices=list(ORDERS), default="refined", help="refined (default): optimal leaf ordering (of the whole tree up to 1,000 samples, cluster by cluster above) then 2-opt moves inside clusters; optimal: optimal leaf ordering only; tree: the tree's plain leaf order")
     p.add_argument("--no-dendrogram", action="store_true", help="do not draw ROOT/BANK-dendrogram.png")
     p.add_argument("--strict", action="store_true", help="fail, writing nothing, if any file has to be skipped")
+    p.add_argument("--dedupe", action="store_true", help="of files with the same bytes (exact duplicates, listed by the report), sort only the first by path; by default all are sorted")
     p.add_argument("--jobs", type=_positive, default=None, help="processes analysing files (default: one per core)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache ROOT/.tidalsort/cache.sqlite")
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
@@ -167,6 +168,21 @@ def _add_sc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sc-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for sclang's answer per folder (default: 30); whether anything answers at all is asked first, in at most 2 s")
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: an argument it does not know is its own error, shown with its
+    usage and the nearest option, not the top-level usage."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        namespace, extra = super().parse_known_args(args, namespace)
+        if extra:
+            import difflib  # only for the error
+
+            options = list(self._option_string_actions)
+            near = [m for word in extra if word.startswith("-") for m in difflib.get_close_matches(word.partition("=")[0], options, n=1)]
+            self.error(f"unrecognized arguments: {' '.join(extra)}" + (f" (did you mean {near[0]}?)" if near else ""))
+        return namespace, extra
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tidalsort`` command."""
     parser = argparse.ArgumentParser(
@@ -176,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tidalsort {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser)
 
     p = commands.add_parser("sort", help="sort sample files and folders into a bank", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sources", nargs="+", type=Path, help="sample files and folders (searched recursively)")
@@ -290,6 +306,7 @@ def _options(args: argparse.Namespace) -> SortOptions:
         strategy=args.strategy,
         dendrogram=not args.no_dendrogram,
         strict=args.strict,
+        dedupe=args.dedupe,
         jobs=args.jobs,
         cache=not args.no_cache,
         strudel_base=args.strudel_base,
@@ -297,8 +314,15 @@ def _options(args: argparse.Namespace) -> SortOptions:
 
 
 def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
+    from .analysis.scan import path_text, unreachable
     from .pipeline import sort_library
 
+    missing = unreachable(args.sources)
+    if missing:  # a typo, not a file to skip: stop before any work
+        (source, reason), more = missing[0], len(missing) - 1
+        others = f" (and {more} more source{'s' * (more > 1)} not found)" if more else ""
+        err.print(f"tidalsort: error: {path_text(source)}: {reason}{others}", markup=False, highlight=False, soft_wrap=True)
+        return 2
     root = args.out.expanduser().absolute()
     bars = _Bars(err)
     failed: list[bridge.BridgeError] = []
@@ -314,7 +338,8 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
         progress.committed = reload
     with bars.progress:
         entry = sort_library(args.sources, root, _options(args), progress)
-    _show([entry], root, args.json, out)
+    # the bars hold the stages the job ran: none when the bank was up to date
+    _show([entry], root, args.json, out, "written" if "write" in bars.tasks else "up to date, nothing written")
     if failed:
         raise failed[0]
     if args.map:
@@ -449,14 +474,14 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console) -> None:
+def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console, done: str | None = None) -> None:
     from .output.report import print_report
 
     if as_json:
         print(json.dumps(entries if len(entries) != 1 else entries[0], indent=2))
         return
     for entry in entries:
-        print_report(entry, root, out)
+        print_report(entry, root, out, done)
 
 
 def _similar(args: argparse.Namespace, out: Console) -> int:
@@ -556,7 +581,16 @@ def _expected(exc: Exception) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (130 after Ctrl-C)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt as exc:  # one line, as the shell's own Ctrl-C status says
+        detail = f": {exc}" if str(exc) else ""
+        print(f"tidalsort: interrupted{detail}", file=sys.stderr, flush=True)
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from rich.console import Console
 
