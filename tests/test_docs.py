@@ -127,11 +127,10 @@ def test_troubleshooting_quotes_the_real_messages(tmp_path, capsys):
 
     from tidalsort.cli import main
 
-    kit = tmp_path / "kit"
-    unnamed = tmp_path / "___"
-    words = tmp_path / "words"
+    samples = tmp_path / "samples"
+    kit, unnamed, words = samples / "kb6", samples / "___", samples / "words"
     for folder in (kit, unnamed, words):
-        folder.mkdir()
+        folder.mkdir(parents=True)
     t = np.arange(4410) / 44100
     sf.write(kit / "k.wav", np.sin(2 * np.pi * 60 * t) * np.exp(-20 * t), 44100)
     sf.write(unnamed / "k.wav", np.sin(2 * np.pi * 60 * t) * np.exp(-20 * t), 44100)
@@ -140,15 +139,18 @@ def test_troubleshooting_quotes_the_real_messages(tmp_path, capsys):
     (root / "kb6").mkdir(parents=True)
     (root / "kb6" / "mine.wav").write_bytes(b"")
     runs = [
-        [kit, "--bank", "Kick Bank"],
-        [kit, "--bank", "kick_labels"],
-        [kit, "--bank", "my_kit", "--layout", "families"],
-        [unnamed],
-        [kit, "--bank", "kb6"],
-        [words, "--bank", "words"],
+        ([kit, "--bank", "Kick Bank"], 1),
+        ([kit, "--bank", "kick_labels"], 1),
+        ([kit, "--bank", "my_kit", "--layout", "families"], 1),
+        ([unnamed], 1),
+        ([kit, "--bank", "kb6"], 1),
+        ([words, "--bank", "words"], 1),
+        ([samples / "kb7"], 2),
     ]
     documented = documented_errors()
-    for args in runs:
-        assert main(["sort", *map(str, args), "--out", str(root), "--no-dendrogram"]) == 1
-        last = capsys.readouterr().err.strip().splitlines()[-1].replace(str(root), "/home/me/tidal-samples")
+    for args, status in runs:
+        assert main(["sort", *map(str, args), "--out", str(root), "--no-dendrogram"]) == status
+        last = capsys.readouterr().err.strip().splitlines()[-1].replace(str(tmp_path), "/home/me")
         assert last in documented, last
+    assert main(["sort", str(kit), "--out", str(kit)]) == 1
+    assert capsys.readouterr().err.strip().replace(str(tmp_path), "/home/me") in documented

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,6 +84,7 @@ class SortOptions:
     strategy: str = "auto"
     dendrogram: bool = True
     strict: bool = False
+    dedupe: bool = False  # of files with the same bytes, sort only the first by path
     jobs: int | None = None  # None: one per core
     cache: bool = True
     strudel_base: str | None = None  # _base of ROOT/strudel.json; None: keep the one it has
@@ -105,6 +107,7 @@ def resort_options(entry: dict[str, Any]) -> SortOptions:
         method=settings["method"],
         order=settings.get("order", "refined"),
         strategy=settings.get("strategy", "auto"),
+        dedupe=bool(settings.get("dedupe", False)),
     )
 
 
@@ -267,6 +270,7 @@ def _entry(
             "order": options.order,
             "strategy": options.strategy,
             "link": options.link,
+            "dedupe": options.dedupe,
             "tidalsort": __version__,
         },
         "sources": sorted(path_text(s) for s in sources),
@@ -276,6 +280,8 @@ def _entry(
         "clusters": clusters,
         "samples": samples,
         "skipped": [{"source": path_text(s.source), "reason": s.reason} for s in skipped],
+        # sets of files with the same bytes, by path: with --dedupe only the first is in the bank
+        "duplicates": [[path_text(p) for p in paths] for paths in duplicate_sets(hashes)],
         "warnings": [{"source": path_text(s.source), "reason": s.reason} for s in analysis.warnings],
     }
 
@@ -304,6 +310,7 @@ def sort_library(
     """
     progress = progress or Progress()
     root = Path(root).expanduser().absolute()
+    _check_root(sources, root)
     bank = check_bank_name(options.bank or default_bank_name(sources), options.layout)
     if options.group not in GROUPS:
         raise ValueError(f"unknown grouping {options.group!r}; choose from {', '.join(GROUPS)}")
@@ -326,12 +333,42 @@ def sort_library(
         analysis = analyse(files, options.features, lambda count: progress.advance("analyse", count), options.jobs, cache)
         skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
         if not analysis.sources:
-            raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
+            raise NothingToSort(_nothing(sources, files, skipped))
         _check_strict(options, [(path_text(s.source), s.reason) for s in skipped])
         return _finish(root, bank, sources, options, analysis, model, skipped, cache, progress, inputs)
     finally:
         if cache:
             cache.close()
+
+
+def _check_root(sources: Sequence[str | os.PathLike[str]], root: Path) -> None:
+    """Refuse an output root that is a source folder; warn of a source folder directly in it.
+
+    SuperDirt loads every folder of the root as a bank (``loadSoundFiles("ROOT/*")``): in a
+    source root the originals would load beside the banks, and a source folder directly in
+    the root loads as a bank of its own.
+    """
+    real_root = root.resolve()
+    for source in sources:
+        folder = Path(source).expanduser().absolute()
+        if not folder.is_dir():
+            continue
+        if folder.resolve() == real_root:
+            raise ValueError(f"--out {path_text(root)} is a source folder: SuperDirt would load the sources as banks too; choose another output root")
+        if folder.resolve().parent == real_root:
+            warnings.warn(f"source {path_text(folder)} lies directly in the output root: SuperDirt loads it as a bank {folder.name!r} too", stacklevel=3)
+
+
+#: Skipped files a "nothing to sort" error names, with their reasons.
+NOTHING_REASONS = 3
+
+
+def _nothing(sources: Sequence[str | os.PathLike[str]], files: list[Path], skipped: list[Problem]) -> str:
+    """One line saying why nothing under ``sources`` could be sorted: the first skipped files' reasons."""
+    reasons = "; ".join(f"{path_text(p.source)}: {p.reason}" for p in skipped[:NOTHING_REASONS])
+    more = f"; and {len(skipped) - NOTHING_REASONS} more" if len(skipped) > NOTHING_REASONS else ""
+    named = ", ".join(path_text(Path(s).expanduser().absolute()) for s in sources)
+    return f"nothing to sort: no readable audio among {len(files)} files found in {named}" + (f" ({reasons}{more})" if reasons else "")
 
 
 def _up_to_date(root: Path, bank: str, inputs: str, cache: FeatureCache) -> dict[str, Any] | None:
@@ -389,18 +426,20 @@ def _finish(
 ) -> dict[str, Any]:
     """Name families, cluster, order and write what :func:`analyse` found (``inputs``: the
     :func:`~tidalsort.output.freshness.fingerprint` of the sort, kept in the manifest)."""
+    identities = {path: identity(path) for path in analysis.sources}
+    cached = cache.hashes(identities.items()) if cache else {}
+    known = dict(cached)
+    overrides = load_overrides(root)
+    if options.dedupe or overrides:  # both go by the files' bytes: hash what the cache does not know (once: the hashes go on to the writing)
+        known.update((path, file_sha1(path)) for path in analysis.sources if path not in known)
+    if options.dedupe:
+        analysis = _dedupe(analysis, known)
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
-    identities = {path: identity(path) for path in analysis.sources}
-    known = cache.hashes(identities.items()) if cache else {}
-    overrides = load_overrides(root)
-    # the families set apply by the sources' bytes: hash now what the cache does not know
-    # (each file once: the hashes go on to the writing)
-    hashes = {**known, **{path: file_sha1(path) for path in analysis.sources if path not in known}} if overrides else known
     families = name_families(analysis, model, options.names)
     if overrides:
-        families = with_overrides(families, [hashes[path] for path in analysis.sources], overrides)
+        families = with_overrides(families, [known[path] for path in analysis.sources], overrides)
     group = group_by_family if options.group == "families" else group_by_sound
     ordering, cluster_families = group(X, families.names, options.clusters, options.method, options.order, options.strategy)
     keys = [path_text(source) for source in analysis.sources]
@@ -416,10 +455,11 @@ def _finish(
     with locked(root), Pending(root, bank) as pending:
         recover_locked(root)
         reusable = cache.written(own_files(root, bank)) if cache else {}
-        built = pending.build(folders, options.link, lambda: progress.advance("write"), hashes, reusable)
+        built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
+        hashes = {**known, **built.hashes}  # with --dedupe, the dropped copies' too
         if cache:
-            cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
-        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, built.hashes, skipped, inputs)
+            cache.put_hashes((path, ident, hashes[path]) for path, ident in identities.items() if path not in cached)
+        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, hashes, skipped, inputs)
         pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
         pending.commit(entry, options.strudel_base)
         if cache:
@@ -429,6 +469,28 @@ def _finish(
             png = picture.result()
             write_atomic(dendrogram_path(root, bank), lambda path: path.write_bytes(png), root / STATE_DIR)
     return {"name": bank, **entry}
+
+
+def duplicate_sets(hashes: dict[Path, str]) -> list[list[Path]]:
+    """Files with the same bytes: every set of two or more, each sorted by path, in path order."""
+    by_hash: dict[str, list[Path]] = {}
+    for path in sorted(hashes, key=path_text):
+        by_hash.setdefault(hashes[path], []).append(path)
+    return [paths for paths in by_hash.values() if len(paths) > 1]
+
+
+def _dedupe(analysis: Analysis, hashes: dict[Path, str]) -> Analysis:
+    """``analysis`` without the later copies (by path) of files whose bytes an earlier one has."""
+    extra = {path for paths in duplicate_sets({p: hashes[p] for p in analysis.sources}) for path in paths[1:]}
+    rows = [row for row, path in enumerate(analysis.sources) if path not in extra]
+    return replace(
+        analysis,
+        sources=[analysis.sources[r] for r in rows],
+        infos=[analysis.infos[r] for r in rows],
+        features=analysis.features[rows],
+        family_inputs=analysis.family_inputs[rows],
+        centroids=analysis.centroids[rows],
+    )
 
 
 def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> bytes:
