@@ -50,6 +50,7 @@ perc sh tb misc fx``) and of Dirt-Samples (``sn``, ``hc``, ``ho``, ``808oh``, ``
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +142,10 @@ _LOOSE = frozenset(word for pair in PHRASES for word in pair) | frozenset(CODES_
 #: Pieces of two letters a compound word may be split into (``brushhitom``, ``closedhh``).
 _SHORT_PIECES = frozenset({"hi", "lo", "hh"})
 _INDEX = re.compile(r"^\d+[_\- .]*")  # a leading "000_", as Dirt-Samples numbers its files
+_WORD_START = re.compile(r"[A-Za-z]{3}")
+_CAMEL = re.compile(r"([a-z])([A-Z])")  # HiHat -> Hi Hat
+_CAMEL_HEAD = re.compile(r"([A-Z]+)([A-Z][a-z])")  # DXShaker -> DX Shaker
+_TOKEN = re.compile(r"[a-z]+|[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,7 @@ def _kind(word: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)  # a library repeats its words: split each once
 def _split(token: str) -> list[str]:
     """A token as known words: itself, or the known words a compound splits into."""
     if _kind(token) is not None or token in _LOOSE:
@@ -208,9 +214,8 @@ def _split(token: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """The known words of a name, phrases joined (``"HiHat Open"`` -> ``["hihat", "open"]``)."""
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text).lower()
-    tokens = re.findall(r"[a-z]+|[0-9]+", text)
+    text = _CAMEL_HEAD.sub(r"\1 \2", _CAMEL.sub(r"\1 \2", text)).lower()
+    tokens = _TOKEN.findall(text)
     found = [w for token in tokens for w in ([token] if token.isdigit() else _split(token))]
     joined: list[str] = []
     i = 0
@@ -225,6 +230,7 @@ def words(text: str) -> list[str]:
     return joined
 
 
+@functools.lru_cache(maxsize=8192)  # every file of a folder reads the folder's name
 def read_name(text: str, *, is_808: bool = False) -> Reading | None:
     """The families one name allows; ``None`` when it is no evidence.
 
@@ -258,10 +264,13 @@ def _kit_prefix(stem: str, folder: str) -> str | None:
     nor ``HT0D7`` in ``ht/`` (a TR-909 code, tune 0 and decay 7: a word has three letters or more).
     """
     stem = _INDEX.sub("", stem)
-    match = re.match(re.escape(folder) + r"\d*(?=[A-Za-z]{3})", stem, re.IGNORECASE) if folder else None
-    if match is None or not match.group()[-1:].isdigit():
+    if not folder or not stem.lower().startswith(folder.lower()):
         return None
-    return stem[match.end() :]
+    rest = stem[len(folder) :]
+    words = rest.lstrip("0123456789")
+    if not (len(words) < len(rest) or folder[-1].isdigit()) or not _WORD_START.match(words):
+        return None
+    return words
 
 
 def name_family(source: str | Path) -> str | None:
@@ -272,7 +281,7 @@ def name_family(source: str | Path) -> str | None:
     >>> name_family("/x/Slap Bass.wav"), name_family("/x/808 misc 3.wav")
     ('other', None)
     """
-    path = Path(source)
+    path = source if isinstance(source, Path) else Path(source)
     stem, folder = path.stem, path.parent.name
     rest = _kit_prefix(stem, folder)
     if rest is not None:
