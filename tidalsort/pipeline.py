@@ -68,7 +68,7 @@ class SortOptions:
 
     bank: str | None = None
     group: str = "families"
-    names: bool = False  # file and folder names may decide a sample's family
+    names: bool = True  # file and folder names may decide a sample's family (name_families)
     model: Path | None = None  # None: the shipped family model
     layout: Layout = "bank"
     link: LinkMode = "copy"
@@ -133,25 +133,53 @@ def _plan(bank: str, layout: Layout, ordering: Ordering, cluster_families: list[
     return folders, placed
 
 
+#: Confidence from which the audio model overrules a name that names another family
+#: (``None``: never).
+AUDIO_OVERRULES: float | None = None
+
+
 @dataclass(frozen=True)
 class Families:
-    """The family of every analysed sample (rows as in the analysis) and how sure it is."""
+    """The family of every analysed sample (rows as in the analysis), how sure it is and
+    where it came from.
+
+    Attributes
+    ----------
+    names, confidence
+        The family and its confidence (1 where the name decided).
+    model
+        The family model's name and version.
+    source
+        ``"name"`` where the file or folder name decided, ``"audio"`` where the model did.
+    audio_family, audio_confidence
+        What the model heard, wherever the family came from.
+    """
 
     names: np.ndarray
     confidence: np.ndarray
     model: str
+    source: np.ndarray
+    audio_family: np.ndarray
+    audio_confidence: np.ndarray
 
 
-def name_families(analysis: Analysis, model: FamilyModel, names: bool = False) -> Families:
-    """Families of the analysed samples from the model; with ``names``, a file or folder
-    name that names an instrument decides instead (confidence 1)."""
-    families, confidence = model.predict(analysis.family_inputs)
+def name_families(analysis: Analysis, model: FamilyModel, names: bool = True) -> Families:
+    """Families of the analysed samples: the name's where the file or folder name names
+    one (:func:`~tidalsort.families.filenames.name_family`), else the model's.
+
+    A name decides even where the model hears another family, unless the model is at
+    least :data:`AUDIO_OVERRULES` sure. With ``names`` false only the audio counts.
+    """
+    heard, sure = model.predict(analysis.family_inputs)
+    families, confidence = heard.copy(), sure.copy()
+    source = np.full(len(heard), "audio", dtype=object)
     if names:
-        for row, source in enumerate(analysis.sources):
-            named = name_family(source)
-            if named is not None:
-                families[row], confidence[row] = named, 1.0
-    return Families(families, confidence, f"families-v{model.meta['version']}")
+        for row, path in enumerate(analysis.sources):
+            named = name_family(path)
+            overruled = AUDIO_OVERRULES is not None and named != heard[row] and sure[row] >= AUDIO_OVERRULES
+            if named is not None and not overruled:
+                families[row], confidence[row], source[row] = named, 1.0, "name"
+    return Families(families, confidence, f"families-v{model.meta['version']}", source, heard, sure)
 
 
 def family_runs(placed: list[tuple[str, int, str]], families: list[str]) -> list[dict[str, Any]]:
