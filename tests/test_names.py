@@ -147,13 +147,14 @@ def test_the_reader_names_most_labelled_files_and_agrees_with_their_labels(name:
     assert sum(family == label for family, label in hits) >= agree * len(hits)
 
 
-def test_name_families_says_where_each_family_came_from(tmp_path: Path) -> None:
+def test_the_name_wins_and_name_families_says_where_each_family_came_from(tmp_path: Path) -> None:
     paths = [write(tmp_path / "Snare 01.wav", kick(np.random.default_rng(0), 0.5), RATE), write(tmp_path / "zap.wav", tone(60, 0.6, decay=0.2))]
     analysis = analyse(paths, FeatureSettings(), jobs=1)
     model = FamilyModel.load()
     named, heard = name_families(analysis, model), name_families(analysis, model, names=False)
     assert list(named.names) == ["snare", "kick"] and list(named.source) == ["name", "audio"]
     assert list(named.audio_family) == ["kick", "kick"] and named.confidence[0] == 1.0
+    assert named.audio_confidence[0] > 0.99  # the name wins however sure the audio is
     assert np.array_equal(named.audio_confidence, heard.confidence) and list(heard.source) == ["audio", "audio"]
     assert list(heard.names) == ["kick", "kick"]
 

@@ -2,8 +2,8 @@
 
 A sort reads names by default (``tidalsort sort --names off`` hears the audio only): a file
 whose name or folder names an instrument (``Kick 03.wav``, ``bd/BT0A0A7.wav``,
-``Hat Open.wav``) has that family unless the audio model is very sure of another one (see
-:func:`tidalsort.pipeline.name_families`).
+``Hat Open.wav``) has that family, whatever the audio model hears (see
+:func:`tidalsort.pipeline.name_families` for the measurement that decided it).
 
 How a name is read
 ------------------
