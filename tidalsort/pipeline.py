@@ -171,7 +171,8 @@ class Families:
     model
         The family model's name and version.
     source
-        ``"name"`` where the file or folder name decided, ``"audio"`` where the model did.
+        ``"you"`` where the user set it (:func:`with_overrides`), ``"name"`` where the file
+        or folder name decided, ``"audio"`` where the model did.
     audio_family, audio_confidence
         What the model heard, wherever the family came from.
     """
@@ -211,11 +212,11 @@ def name_families(analysis: Analysis, model: FamilyModel, names: bool = True) ->
 def with_overrides(families: Families, sha1s: Sequence[str], overrides: Mapping[str, tuple[str, str]]) -> Families:
     """``families`` with the family the user set (confidence 1) for every row whose source
     bytes (SHA-1 ``sha1s[row]``) have one in ``overrides``."""
-    names, confidence = families.names.copy(), families.confidence.copy()
+    names, confidence, source = families.names.copy(), families.confidence.copy(), families.source.copy()
     for row, sha1 in enumerate(sha1s):
         if sha1 in overrides:
-            names[row], confidence[row] = overrides[sha1][0], 1.0
-    return Families(names, confidence, families.model)
+            names[row], confidence[row], source[row] = overrides[sha1][0], 1.0, "you"
+    return replace(families, names=names, confidence=confidence, source=source)
 
 
 def family_runs(placed: list[tuple[str, int, str]], families: list[str]) -> list[dict[str, Any]]:
