@@ -6,10 +6,13 @@ and the rest of what it reads, at any bit depth, sample rate and channel count.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import re
+import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -17,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import firwin, resample_poly
 
 #: Sample rate every signal is brought to before analysis, so that features of files
 #: recorded at 22.05, 44.1 or 48 kHz are comparable.
@@ -58,7 +60,8 @@ def _open(path: Path) -> sf.SoundFile:
     try:
         if path.stat().st_size == 0:
             raise UnreadableAudio("empty file (0 bytes)")
-        return sf.SoundFile(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
+        with quiet_decoder():  # libmpg123 speaks up when it opens a cut MP3
+            return sf.SoundFile(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
     except UnreadableAudio:
         raise
     except sf.LibsndfileError as exc:
@@ -81,22 +84,99 @@ def _unreadable(path: Path) -> str | None:
         return f"cannot read the file ({(exc.strerror or str(exc)).lower()})"
 
 
-def _completeness(f: sf.SoundFile) -> str | None:
-    """A warning if the file holds less audio than its header says (a cut-off copy), else None.
+def _completeness(path: Path, f: sf.SoundFile) -> tuple[str | None, int]:
+    """A warning if ``f`` (open at ``path``) decodes to less audio than its header says (a
+    cut-off copy), else None; and the frames that decode.
 
-    Such files are still sorted, as SuperDirt plays what is there.
+    Such files are still sorted, as SuperDirt plays what is there; a bank's WAV copy holds
+    just those frames (:func:`tidalsort.analysis.wav.write_wav`), so they are counted, which
+    decodes the whole file, but only when its end cannot be read.
     """
-    if _TRUNCATION.search(f.extra_info or ""):
-        return "truncated: the header promises more audio than the file holds; sorted with what is there"
-    if not f.seekable():  # GSM 6.10: its end cannot be looked at, and its frame count is rounded up
-        return None
-    try:
-        f.seek(max(0, f.frames - 16))
-        f.read(16)
-        return None
-    except (sf.LibsndfileError, RuntimeError):
-        return "truncated: the end of the audio cannot be read; sorted with what is there"
+    if not _TRUNCATION.search(f.extra_info or ""):
+        if not f.seekable():  # GSM 6.10: its end cannot be looked at, and its frame count is rounded up
+            return None, f.frames
+        try:
+            f.seek(max(0, f.frames - 16))
+            if len(f.read(16)) == min(16, f.frames):  # a cut MP3 reads nothing there, without an error
+                return None, f.frames
+        except (sf.LibsndfileError, RuntimeError):
+            pass
+    with _open(path) as again:  # a decoder that failed at the end cannot go back (FLAC)
+        decoded = sum(len(block) for block in blocks(again))
+    if decoded >= f.frames:  # a WAV or AIFF whose header libsndfile already corrected
+        return "truncated: the header promises more audio than the file holds; sorted with what is there", f.frames
+    return f"truncated: {decoded / f.samplerate:.3f} s of the {f.frames / f.samplerate:.3f} s its header says decode; sorted with what is there", decoded
 
+
+#: Lines libmpg123 (libsndfile's MP3 decoder) prints on stderr, such as "Warning: Xing
+#: stream size off by more than 1%, ..." for a cut MP3 and "[src/libmpg123/...] error: ...".
+_DECODER_LINE = re.compile(rb"^(\[src/libmpg123/|(Note|Warning|Error): )")
+_quiet = threading.Lock()
+_quiet_depth = 0
+_saved_stderr = -1
+_scratch = -1
+
+
+@contextlib.contextmanager
+def quiet_decoder() -> Iterator[None]:
+    """Keep libmpg123's own lines off stderr while the block decodes.
+
+    libsndfile has no switch for them, and tidalsort says what matters in one line (a
+    truncation warning). File descriptor 2 belongs to the whole process: while any thread is
+    inside, it points at a scratch file; when the last one leaves it is restored and all
+    that was written there but libmpg123's lines (other threads' output, a progress bar)
+    is written on to stderr. Decoding one block takes milliseconds, so nothing waits long.
+    A child forked meanwhile gets stderr back at once (:func:`_child_stderr`).
+    """
+    global _quiet_depth, _saved_stderr, _scratch
+    with _quiet:
+        if _quiet_depth == 0:
+            if _scratch < 0:
+                _scratch, name = tempfile.mkstemp(prefix="tidalsort-stderr-")
+                os.unlink(name)
+            _saved_stderr = os.dup(2)
+            os.dup2(_scratch, 2)
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                os.dup2(_saved_stderr, 2)
+                os.close(_saved_stderr)
+                _pass_on(_scratch)
+
+
+def _pass_on(scratch: int) -> None:
+    """Write what the file ``scratch`` caught, but libmpg123's lines, to stderr, and empty it."""
+    if os.fstat(scratch).st_size == 0:
+        return
+    os.lseek(scratch, 0, os.SEEK_SET)
+    caught = b""
+    while chunk := os.read(scratch, 1 << 16):
+        caught += chunk
+    os.ftruncate(scratch, 0)
+    os.lseek(scratch, 0, os.SEEK_SET)
+    kept = b"".join(line for line in caught.splitlines(keepends=True) if not _DECODER_LINE.match(line))
+    while kept:
+        kept = kept[os.write(2, kept) :]
+
+
+def _child_stderr() -> None:
+    """In a forked child: stderr back if :func:`quiet_decoder` had taken it, and a scratch file of its own."""
+    global _quiet, _quiet_depth, _scratch
+    _quiet = threading.Lock()  # another thread may have held it at the fork
+    if _quiet_depth:
+        os.dup2(_saved_stderr, 2)
+        os.close(_saved_stderr)
+        _quiet_depth = 0
+    if _scratch >= 0:
+        os.close(_scratch)
+        _scratch = -1
+
+
+os.register_at_fork(after_in_child=_child_stderr)
 
 
 def _mono(block: np.ndarray) -> np.ndarray:
@@ -105,16 +185,26 @@ def _mono(block: np.ndarray) -> np.ndarray:
     return block[:, 0] if channels == 1 else block @ np.full(channels, 1.0 / channels, dtype=block.dtype)
 
 
-def blocks(f: sf.SoundFile) -> Iterator[np.ndarray]:
-    """float32 (frames, channels) blocks from the current position to the end of ``f``.
+def blocks(f: sf.SoundFile, dtype: str = "float32") -> Iterator[np.ndarray]:
+    """(frames, channels) blocks of ``dtype`` (float32 or int32) from the current position of
+    ``f`` to its end, or to the first frame that does not decode: every frame that does.
 
-    Unlike ``SoundFile.blocks``, also reads files libsndfile cannot seek in (GSM 6.10 WAV).
+    Calls libsndfile's ``sf_readf_*`` itself: soundfile's ``read`` drops a whole block when
+    decoding fails inside it, and fails after a read that reached the last frame a cut FLAC
+    decodes (it seeks one frame on, which fails); so a FLAC cut to 30% of its size read in
+    64k-frame blocks kept none of its 36,864 frames. Reads files libsndfile cannot seek in
+    (GSM 6.10 WAV) too.
     """
+    ctype = {"float32": "float", "int32": "int"}[dtype]
+    read = getattr(sf._snd, f"sf_readf_{ctype}")
     while True:
-        block = f.read(_SCAN_BLOCK, dtype="float32", always_2d=True)
-        if len(block) == 0:
+        block = np.empty((_SCAN_BLOCK, f.channels), dtype=dtype)
+        with quiet_decoder():
+            got = read(f._file, sf._ffi.from_buffer(block), _SCAN_BLOCK)
+        if got > 0:
+            yield block[:got]
+        if got < _SCAN_BLOCK:  # the end, or damage (libsndfile's error is set)
             return
-        yield block
 
 
 def _read(f: sf.SoundFile, need: int) -> np.ndarray:
@@ -180,6 +270,8 @@ def _lowpass(up: int, down: int) -> np.ndarray:
     The design :func:`scipy.signal.resample_poly` uses, with 8 zero crossings a side
     instead of its 20: a wider transition band, ample for features, at 40% of the cost.
     """
+    from scipy.signal import firwin  # deferred: the WAV writer (serve, map) needs no scipy
+
     cutoff = max(up, down)
     return firwin(2 * 4 * cutoff + 1, 1.0 / cutoff, window=("kaiser", 5.0)).astype(np.float32)
 
@@ -187,6 +279,8 @@ def _lowpass(up: int, down: int) -> np.ndarray:
 def _to_rate(signal: np.ndarray, rate: int) -> np.ndarray:
     if abs(rate - ANALYSIS_RATE) <= RATE_TOLERANCE * ANALYSIS_RATE:
         return signal
+    from scipy.signal import resample_poly
+
     ratio = Fraction(ANALYSIS_RATE, rate).limit_denominator(1000)
     up, down = ratio.numerator, ratio.denominator
     return resample_poly(signal, up, down, window=_lowpass(up, down))
@@ -222,10 +316,11 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
     UnreadableAudio
         Empty, unreadable, non-audio, corrupt, silent files, float files holding NaN or
         infinity anywhere, and files cut off before any audio, with a one-line reason.
-        Files cut off later are read, with ``info.warning`` set.
+        Files cut off later are read, with ``info.warning`` set and ``info.frames`` the
+        frames that decode.
     """
     length = round(seconds * ANALYSIS_RATE)
-    with _open(path) as f:
+    with quiet_decoder(), _open(path) as f:
         info = _info(f)
         if info.frames <= 0:
             raise UnreadableAudio("no audio frames (empty or cut-off file)")
@@ -237,7 +332,8 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
             problem = _non_finite(f) if info.subtype in FLOAT_SUBTYPES and f.seekable() else None
             if problem:
                 raise UnreadableAudio(problem)
-            info = replace(info, warning=_completeness(f))
+            warning, frames = _completeness(path, f)
+            info = replace(info, warning=warning, frames=frames)
         except sf.LibsndfileError as exc:
             raise UnreadableAudio(f"corrupt audio ({exc.error_string})") from None
     signal = _to_rate(_mono(head), info.samplerate)[:length].astype(np.float64)

@@ -100,32 +100,6 @@ def _copy_hashing(source: Path, dest: Path | None) -> str:
     return digest.hexdigest()
 
 
-#: Encoding of a converted WAV for each source encoding: PCM keeps its bit depth (8-bit
-#: WAV is unsigned), float stays float; everything else (MP3, Vorbis, ADPCM, ...) is float.
-_WAV_SUBTYPES = {"PCM_S8": "PCM_U8", "PCM_U8": "PCM_U8", "PCM_16": "PCM_16", "PCM_24": "PCM_24", "PCM_32": "PCM_32", "FLOAT": "FLOAT", "DOUBLE": "DOUBLE"}
-
-
-def _convert(source: Path, dest: Path) -> None:
-    """Write ``source`` as WAV, as much of it as can be decoded, more than 2 channels mixed to mono."""
-    # deferred: numpy and libsndfile, which reading a root (report, notify) does not need
-    import numpy as np
-    import soundfile as sf
-
-    from ..analysis.audio import blocks
-
-    decoded = []
-    with sf.SoundFile(os.fsencode(source)) as f:
-        rate, subtype = f.samplerate, _WAV_SUBTYPES.get(f.subtype, "FLOAT")
-        try:
-            decoded.extend(blocks(f))
-        except (sf.LibsndfileError, RuntimeError):
-            pass  # a cut-off file: keep what was decoded (analysis warned about it)
-    data = np.concatenate(decoded) if decoded else np.zeros((1, 1), np.float32)
-    if data.shape[1] > 2:
-        data = data.mean(axis=1, keepdims=True)
-    sf.write(os.fsencode(dest), data, rate, format="WAV", subtype=subtype)
-
-
 def _place(item: PlannedFile, dest: Path, link: LinkMode, sha1: str | None, reusable: dict[str, Path]) -> tuple[str, bool]:
     """Put ``item`` at ``dest``: a hard link to the bank's own copy of the same bytes if
     ``reusable`` has one, else as ``link`` says (hashing the source while copying it when
@@ -152,7 +126,14 @@ def _place(item: PlannedFile, dest: Path, link: LinkMode, sha1: str | None, reus
 def _put(item: PlannedFile, dest: Path, link: LinkMode) -> bool:
     """Convert, link or copy ``item`` to ``dest``; True if tidalsort wrote the bytes there."""
     if item.convert:
-        _convert(item.source, dest)
+        # deferred: numpy and libsndfile, which reading a root (report, notify) does not need
+        from ..analysis.audio import UnreadableAudio
+        from ..analysis.wav import write_wav
+
+        try:
+            write_wav(item.source, dest)
+        except UnreadableAudio as exc:  # analysed, then changed or cut: never written as silence
+            raise UnreadableAudio(f"{item.source}: {exc}; the bank is not changed") from None
         return True
     if link == "symlink":
         os.symlink(item.source, dest)
