@@ -29,7 +29,6 @@ RATE_TOLERANCE = 0.01
 #: Peak level (linear, about -80 dBFS) below which audio counts as silence.
 SILENCE = 1e-4
 _SCAN_BLOCK = 65536
-_HEAD_BLOCK = 8192
 _TRUNCATION = re.compile(r"^\s*(data|SSND)\s*:.*should be|> file length", re.MULTILINE)
 #: Encodings that can hold NaN and infinity; files in them are checked whole.
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
@@ -185,56 +184,31 @@ def _mono(block: np.ndarray) -> np.ndarray:
     return block[:, 0] if channels == 1 else block @ np.full(channels, 1.0 / channels, dtype=block.dtype)
 
 
-def blocks(f: sf.SoundFile, dtype: str = "float32") -> Iterator[np.ndarray]:
-    """(frames, channels) blocks of ``dtype`` (float32 or int32) from the current position of
-    ``f`` to its end, or to the first frame that does not decode: every frame that does.
+def _decode(f: sf.SoundFile, frames: int, dtype: str = "float32") -> np.ndarray:
+    """Up to ``frames`` (frames, channels) frames of ``dtype`` (float32 or int32) from the
+    current position of ``f``: every frame that decodes; fewer at the end or at damage.
 
     Calls libsndfile's ``sf_readf_*`` itself: soundfile's ``read`` drops a whole block when
     decoding fails inside it, and fails after a read that reached the last frame a cut FLAC
     decodes (it seeks one frame on, which fails); so a FLAC cut to 30% of its size read in
-    64k-frame blocks kept none of its 36,864 frames. Reads files libsndfile cannot seek in
+    64k-frame blocks kept none of its 36,864 frames. Works where libsndfile cannot seek
     (GSM 6.10 WAV) too.
     """
-    ctype = {"float32": "float", "int32": "int"}[dtype]
-    read = getattr(sf._snd, f"sf_readf_{ctype}")
+    block = np.empty((frames, f.channels), dtype=dtype)
+    read = sf._snd.sf_readf_float if dtype == "float32" else sf._snd.sf_readf_int
+    with quiet_decoder():
+        return block[: read(f._file, sf._ffi.from_buffer(block), frames)]
+
+
+def blocks(f: sf.SoundFile, dtype: str = "float32") -> Iterator[np.ndarray]:
+    """(frames, channels) blocks of ``dtype`` (float32 or int32) from the current position of
+    ``f`` to its end, or to the first frame that does not decode (see :func:`_decode`)."""
     while True:
-        block = np.empty((_SCAN_BLOCK, f.channels), dtype=dtype)
-        with quiet_decoder():
-            got = read(f._file, sf._ffi.from_buffer(block), _SCAN_BLOCK)
-        if got > 0:
-            yield block[:got]
-        if got < _SCAN_BLOCK:  # the end, or damage (libsndfile's error is set)
+        block = _decode(f, _SCAN_BLOCK, dtype)
+        if len(block):
+            yield block
+        if len(block) < _SCAN_BLOCK:
             return
-
-
-def _read(f: sf.SoundFile, need: int) -> np.ndarray:
-    """Up to ``need`` float32 frames from the current position, as (frames, channels).
-
-    One read as a rule; where that fails (a FLAC cut off inside the head loses sync), the
-    head is read again in small blocks, so what was decoded before the damage is kept;
-    damage before the first block raises.
-    """
-    start = f.tell() if f.seekable() else None
-    try:
-        return f.read(need, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError):
-        if start is None:
-            raise
-    f.seek(start)
-    parts: list[np.ndarray] = []
-    got = 0
-    while got < need:
-        try:
-            block = f.read(min(_HEAD_BLOCK, need - got), dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError):
-            if not parts:
-                raise
-            break
-        if len(block) == 0:
-            break
-        parts.append(block)
-        got += len(block)
-    return np.concatenate(parts) if parts else np.zeros((0, f.channels), dtype=np.float32)
 
 
 def _sound_after(f: sf.SoundFile, need: int) -> np.ndarray:
@@ -246,7 +220,7 @@ def _sound_after(f: sf.SoundFile, need: int) -> np.ndarray:
         loud = np.flatnonzero(np.abs(block).max(axis=1) >= SILENCE)
         if loud.size:
             head = block[loud[0] :]
-            return head if len(head) >= need else np.concatenate([head, f.read(need - len(head), dtype="float32", always_2d=True)])
+            return head if len(head) >= need else np.concatenate([head, _decode(f, need - len(head))])
     raise UnreadableAudio("silent (no sample above -80 dBFS)")
 
 
@@ -326,8 +300,10 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
             raise UnreadableAudio("no audio frames (empty or cut-off file)")
         need = math.ceil(seconds * info.samplerate) + 1
         try:
-            head = _read(f, need)
-            if head.size == 0 or np.abs(head).max() < SILENCE:
+            head = _decode(f, need)
+            if head.size == 0:
+                raise UnreadableAudio("no audio frame decodes (cut off or damaged before the first)")
+            if np.abs(head).max() < SILENCE:
                 head = _sound_after(f, need)[:need]
             problem = _non_finite(f) if info.subtype in FLOAT_SUBTYPES and f.seekable() else None
             if problem:

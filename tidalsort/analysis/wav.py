@@ -58,11 +58,16 @@ class _Kept:
         self.error: OSError | None = None
 
     def write(self, data: bytes) -> int:
+        left = memoryview(data)
         try:
-            return self.file.write(data) or 0
+            while left:  # a full disk takes part of a write; the next one says why
+                done = self.file.write(left)
+                if not done:
+                    raise OSError(errno.EIO, "the file takes no more data")
+                left = left[done:]
         except OSError as exc:
             self.error = self.error or exc
-            return 0
+        return len(data) - len(left)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         return self.file.seek(offset, whence)
