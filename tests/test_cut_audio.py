@@ -226,15 +226,16 @@ def hashes(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def test_a_disk_that_fills_up_ends_in_one_line_and_the_bank_stays(tmp_path: Path, small_disk: Path) -> None:
+@pytest.mark.parametrize("ext", ["flac", "wav"])  # converted, copied
+def test_a_disk_that_fills_up_ends_in_one_line_and_the_bank_stays(tmp_path: Path, small_disk: Path, ext: str) -> None:
     library = tmp_path / "library"
     for i in range(3):
-        write(library / f"hit{i}.flac", tone(100 + 50 * i, 1.0), fmt="FLAC")
+        write(library / f"hit{i}.{ext}", tone(100 + 50 * i, 1.0))
     sort = [sys.executable, "-m", "tidalsort", "sort", str(library), "--out", str(small_disk), "--bank", "full", "--no-dendrogram"]
     assert subprocess.run(sort, capture_output=True, env=env(), timeout=300).returncode == 0
     before, manifest = hashes(small_disk / "full"), (small_disk / "tidalsort.yaml").read_bytes()
-    for i in range(3, 9):  # 8 s of noise as float WAV: more than the disk holds
-        write(library / f"noise{i}.flac", noise(8.0, decay=100.0, seed=i), fmt="FLAC", subtype="PCM_24")
+    for i in range(3, 9):  # 8 s of noise each, in 24-bit: more than the disk holds
+        write(library / f"noise{i}.{ext}", noise(8.0, decay=100.0, seed=i), subtype="PCM_24")
     result = subprocess.run(sort, capture_output=True, text=True, env=env(), timeout=300)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr

@@ -130,18 +130,21 @@ def quiet_decoder() -> Iterator[None]:
     global _quiet_depth, _saved_stderr, _scratch
     with _quiet:
         if _quiet_depth == 0:
-            if _scratch < 0:
-                _scratch, name = tempfile.mkstemp(prefix="tidalsort-stderr-")
-                os.unlink(name)
-            _saved_stderr = os.dup(2)
-            os.dup2(_scratch, 2)
+            try:
+                if _scratch < 0:
+                    _scratch, name = tempfile.mkstemp(prefix="tidalsort-stderr-")
+                    os.unlink(name)
+                _saved_stderr = os.dup(2)
+                os.dup2(_scratch, 2)
+            except OSError:  # no stderr, or no room for a scratch file: leave stderr be
+                _saved_stderr = -1
         _quiet_depth += 1
     try:
         yield
     finally:
         with _quiet:
             _quiet_depth -= 1
-            if _quiet_depth == 0:
+            if _quiet_depth == 0 and _saved_stderr >= 0:
                 os.dup2(_saved_stderr, 2)
                 os.close(_saved_stderr)
                 _pass_on(_scratch)
@@ -158,18 +161,19 @@ def _pass_on(scratch: int) -> None:
     os.ftruncate(scratch, 0)
     os.lseek(scratch, 0, os.SEEK_SET)
     kept = b"".join(line for line in caught.splitlines(keepends=True) if not _DECODER_LINE.match(line))
-    while kept:
-        kept = kept[os.write(2, kept) :]
+    with contextlib.suppress(OSError):  # stderr closed: nobody to tell
+        while kept:
+            kept = kept[os.write(2, kept) :]
 
 
 def _child_stderr() -> None:
     """In a forked child: stderr back if :func:`quiet_decoder` had taken it, and a scratch file of its own."""
     global _quiet, _quiet_depth, _scratch
     _quiet = threading.Lock()  # another thread may have held it at the fork
-    if _quiet_depth:
+    if _quiet_depth and _saved_stderr >= 0:
         os.dup2(_saved_stderr, 2)
         os.close(_saved_stderr)
-        _quiet_depth = 0
+    _quiet_depth = 0
     if _scratch >= 0:
         os.close(_scratch)
         _scratch = -1

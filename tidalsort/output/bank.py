@@ -9,6 +9,7 @@ which bank it belongs to; a folder without it is never touched.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -27,6 +28,9 @@ PLACING_THREADS = 4
 #: Hidden working folder under the output root.
 STATE_DIR = ".tidalsort"
 LinkMode = Literal["copy", "symlink", "hardlink"]
+#: Errors of a write that only a write gives: the disk (or the user's quota, or the file
+#: size limit) is full.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 class BankClash(Exception):
@@ -92,11 +96,18 @@ def _hash(path: Path) -> str:
 def _copy_hashing(source: Path, dest: Path | None) -> str:
     """Copy ``source`` to the new file ``dest`` (if given) and return its SHA-1, reading it once."""
     digest = hashlib.sha1()
-    with open(source, "rb") as f, open(dest, "xb") if dest else contextlib.nullcontext() as out:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-            if out:
-                out.write(chunk)
+    try:
+        with open(source, "rb") as f, open(dest, "xb") if dest else contextlib.nullcontext() as out:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+                if out:
+                    out.write(chunk)
+    except OSError as exc:
+        if dest is None or exc.errno not in DISK_FULL:
+            raise
+        from ..analysis.wav import WriteFailed  # deferred: numpy and libsndfile
+
+        raise WriteFailed(exc.errno, f"{os.strerror(exc.errno).lower()} writing {dest}") from None
     return digest.hexdigest()
 
 
