@@ -132,8 +132,7 @@ def quiet_decoder() -> Iterator[None]:
         if _quiet_depth == 0:
             try:
                 if _scratch < 0:
-                    _scratch, name = tempfile.mkstemp(prefix="tidalsort-stderr-")
-                    os.unlink(name)
+                    _scratch = _scratch_file()
                 _saved_stderr = os.dup(2)
                 os.dup2(_scratch, 2)
             except OSError:  # no stderr, or no room for a scratch file: leave stderr be
@@ -148,6 +147,17 @@ def quiet_decoder() -> Iterator[None]:
                 os.dup2(_saved_stderr, 2)
                 os.close(_saved_stderr)
                 _pass_on(_scratch)
+
+
+def _scratch_file() -> int:
+    """A new file without a name (Linux's ``O_TMPFILE``: nothing is left if the process is
+    killed), or one whose name is deleted at once."""
+    if hasattr(os, "O_TMPFILE"):
+        with contextlib.suppress(OSError):  # a file system without it
+            return os.open(tempfile.gettempdir(), os.O_TMPFILE | os.O_RDWR, 0o600)
+    fd, name = tempfile.mkstemp(prefix="tidalsort-stderr-")
+    os.unlink(name)
+    return fd
 
 
 def _pass_on(scratch: int) -> None:
