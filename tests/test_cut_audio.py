@@ -21,7 +21,7 @@ import soundfile as sf
 import yaml
 from conftest import IN_CI, PROJECT, noise, require, tone, write
 
-from tidalsort.analysis.audio import UnreadableAudio, read_head
+from tidalsort.analysis.audio import NOTHING_DECODES, UnreadableAudio, read_head
 from tidalsort.analysis.wav import WAV_SUBTYPES, write_wav
 from tidalsort.cli import main
 
@@ -262,3 +262,16 @@ def test_a_preview_on_a_full_disk_ends_in_one_line(tmp_path: Path, small_disk: P
     errors = [line for line in result.stderr.splitlines() if "error" in line]  # after a line of progress
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert len(errors) == 1 and errors[0].startswith(f"tidalsort: error: no space left on device writing {small_disk}/"), result.stderr
+
+
+def test_a_file_cut_after_its_analysis_is_never_written_as_silence(tmp_path: Path) -> None:
+    """The bank writer meets a file of which nothing decodes (cut between analysis and
+    writing): one line naming it, and nothing of the new folder is left."""
+    from tidalsort.output.bank import PlannedFile, build_folders
+
+    source = write(tmp_path / "hit.flac", tone(100, 1.0), fmt="FLAC")
+    source.write_bytes(source.read_bytes()[:100])  # the header only: it opens, as 1 s
+    with pytest.raises(UnreadableAudio) as caught:
+        build_folders(tmp_path / "root", "b", {"b": [PlannedFile(source, "000_hit.wav", True)]})
+    assert str(caught.value) == f"{source}: {NOTHING_DECODES}; the bank is not changed"
+    assert list((tmp_path / "root" / ".tidalsort").iterdir()) == []

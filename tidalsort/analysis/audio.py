@@ -30,6 +30,8 @@ RATE_TOLERANCE = 0.01
 SILENCE = 1e-4
 _SCAN_BLOCK = 65536
 _TRUNCATION = re.compile(r"^\s*(data|SSND)\s*:.*should be|> file length", re.MULTILINE)
+#: Why a file of which not one frame decodes is skipped (and never written as silence).
+NOTHING_DECODES = "no audio frame decodes (cut off or damaged before the first)"
 #: Encodings that can hold NaN and infinity; files in them are checked whole.
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 
@@ -316,7 +318,7 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
         try:
             head = _decode(f, need)
             if head.size == 0:
-                raise UnreadableAudio("no audio frame decodes (cut off or damaged before the first)")
+                raise UnreadableAudio(NOTHING_DECODES)
             if np.abs(head).max() < SILENCE:
                 head = _sound_after(f, need)[:need]
             problem = _non_finite(f) if info.subtype in FLOAT_SUBTYPES and f.seekable() else None

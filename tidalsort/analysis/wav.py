@@ -18,7 +18,7 @@ from typing import BinaryIO
 import numpy as np
 import soundfile as sf
 
-from .audio import UnreadableAudio, blocks, quiet_decoder
+from .audio import NOTHING_DECODES, UnreadableAudio, blocks, quiet_decoder
 
 #: WAV encoding of the copy of a sound in each encoding; any other (MP3, Vorbis, Opus,
 #: ADPCM, GSM, ...: lossy) becomes 32-bit float, what its decoder gives, with no rounding.
@@ -103,14 +103,14 @@ def write_wav(source: Path | BinaryIO, target: Path | BinaryIO, *, seconds: floa
         with quiet_decoder():  # libmpg123 speaks up when it opens a cut MP3
             f = sf.SoundFile(os.fsencode(source) if isinstance(source, Path) else source)
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise UnreadableAudio(f"cannot be decoded ({exc})") from None
+        raise UnreadableAudio(f"corrupt audio ({getattr(exc, 'error_string', exc)})") from None
     with f, contextlib.ExitStack() as stack:
         subtype = WAV_SUBTYPES.get(f.subtype, "FLOAT")
         dtype = "float32" if subtype == "FLOAT" else "int32"  # integers as integers: exactly the same
         decoded = blocks(f, dtype)
         first = next(decoded, None)
         if first is None:
-            raise UnreadableAudio("no audio frame decodes (cut off before the first?)")
+            raise UnreadableAudio(NOTHING_DECODES)
         limit = math.inf if seconds is None else int(seconds * f.samplerate)
         # unbuffered: a write that fails, fails in the call libsndfile makes
         out = _Kept(stack.enter_context(open(target, "wb", buffering=0)) if isinstance(target, Path) else target)
