@@ -141,7 +141,7 @@ def _seconds(least: float, why: str) -> Callable[[str], float]:
 def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bank", help="bank (SuperDirt sound) name; default: the first source folder's name, sanitised")
     p.add_argument("--group", choices=list(GROUPS), default="families", help="families (default): kicks, snares, claps, rims, toms, closed hats, open hats, cymbals, percussion, then effects and other sounds, as the family model hears them, each cut into clusters of similar sounds; sound: clusters of similar sounds over the whole bank, whatever their family")
-    p.add_argument("--names", action="store_true", help="let file and folder names decide a sample's family where they name an instrument (Kick 03.wav, bd/x.wav); by default only the audio counts")
+    p.add_argument("--names", nargs="?", const="on", default="on", choices=["on", "off"], help="on (default; --names alone too): a file or folder name that names an instrument (Kick 03.wav, Hat Open.wav, bd/x.wav) decides a sample's family; off: only the audio counts")
     p.add_argument("--model", type=Path, metavar="FILE", help="a family model file written by train/train_families.py (default: the one tidalsort ships)")
     p.add_argument("--layout", choices=list(LAYOUTS), default="bank", help="bank: one folder, clusters contiguous (default); split: one folder per cluster, NAME-0, NAME-1, ...; families: one folder per family, NAME_bd, NAME_sd, NAME_cp, NAME_rim, NAME_tom, NAME_hh, NAME_oh, NAME_cr, NAME_perc, NAME_fx (for s \"bd\" # bank \"NAME\" and Strudel's .bank)")
     p.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="copy", help="how samples get into the bank (default: copy); formats SuperDirt cannot load are always converted to WAV")
@@ -294,7 +294,7 @@ def _options(args: argparse.Namespace) -> SortOptions:
     return SortOptions(
         bank=args.bank,
         group=args.group,
-        names=args.names,
+        names=args.names == "on",
         model=args.model,
         layout=args.layout,
         link=args.link,

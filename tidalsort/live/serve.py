@@ -12,7 +12,7 @@ Files are read when asked for, so a re-sort (``tidalsort watch``) is served at o
 
 AIFF samples are served as WAV under their own names (browsers' Web Audio does not decode
 AIFF; it reads what a file holds, whatever its name): a WAV copy with the same samples
-(:func:`tidalsort.soundmap.previews.write_wav`) made at the first request and kept in
+(:func:`tidalsort.analysis.wav.write_wav`) made at the first request and kept in
 ``ROOT/.tidalsort/serve-wav/``, named by the sample file's identity and time of change, so a
 changed file gets a new copy; copies no sample needs are deleted when the manifest changes.
 Where the root cannot be written, the copy is made in memory for each request.
@@ -36,21 +36,21 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
-import soundfile as sf
-
+from ..analysis.audio import UnreadableAudio
 from ..analysis.scan import path_text
+from ..analysis.wav import write_wav
 from ..confined import UnsafePath, no_follow, own_folder
 from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR, state_dir
 from ..output.manifest import ManifestError, load, manifest_path
 from ..output.strudel import SERVE_HOST, SERVE_PORT, STRUDEL_MAP_NAME, sample_map
-from ..soundmap.previews import write_wav
 
 CONTENT_TYPES = {".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff", ".aifc": "audio/aiff", ".json": "application/json"}
 #: File name endings of the samples served as WAV.
 AIFF = (".aif", ".aiff", ".aifc")
-#: Version of the WAV copies: bump when :func:`tidalsort.soundmap.previews.write_wav` writes other bytes.
-WAV_VERSION = 1
+#: Version of the WAV copies: bump when :func:`tidalsort.analysis.wav.write_wav` writes other bytes.
+#: 2: mu-law and A-law as 16-bit PCM.
+WAV_VERSION = 2
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _CHUNK = 1 << 16
@@ -218,7 +218,7 @@ class Catalogue:
 
         Raises
         ------
-        soundfile.LibsndfileError
+        UnreadableAudio
             If the file is not a sound libsndfile reads.
         """
         folder = self._own_wav_folder(create=True)
@@ -362,7 +362,7 @@ class Handler(BaseHTTPRequestHandler):
                 try:
                     with self.server.catalogue.as_wav(handle) as wav:
                         return self._send_file(wav, CONTENT_TYPES[".wav"], body)
-                except sf.LibsndfileError as exc:
+                except UnreadableAudio as exc:
                     sys.stderr.write(f"tidalsort: warning: {self.server.catalogue.root / parts[0] / parts[1]}: not readable as sound, served as it is ({exc})\n")
             self._send_file(handle, kind, body)
 
