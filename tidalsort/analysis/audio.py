@@ -19,6 +19,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import firwin, resample_poly
 
+from ..errors import TidalsortError
+
 #: Sample rate every signal is brought to before analysis, so that features of files
 #: recorded at 22.05, 44.1 or 48 kHz are comparable.
 ANALYSIS_RATE = 44100
@@ -33,7 +35,7 @@ _TRUNCATION = re.compile(r"^\s*(data|SSND)\s*:.*should be|> file length", re.MUL
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 
 
-class UnreadableAudio(Exception):
+class UnreadableAudio(TidalsortError):
     """A file that cannot be analysed; ``str(exc)`` is a one-line reason for the user."""
 
 

@@ -52,6 +52,8 @@ from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from ..errors import TidalsortError
+
 __all__ = [
     "PROTOCOL_VERSION",
     "DEFAULT_HOST",
@@ -94,7 +96,7 @@ Boundaries = str | Sequence[int]
 Labels = str | Sequence[str]
 
 
-class BridgeError(Exception):
+class BridgeError(TidalsortError):
     """Base class of every error raised by this module; its message is one line."""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..analysis.scan import BANK_MARKER, Stamp, stamp
+from ..errors import TidalsortError
 from .atomic import exchange, make_temp_dir
 
 #: Threads putting files in place.
@@ -29,7 +30,7 @@ STATE_DIR = ".tidalsort"
 LinkMode = Literal["copy", "symlink", "hardlink"]
 
 
-class BankClash(Exception):
+class BankClash(TidalsortError):
     """The output would replace a folder tidalsort did not create."""
 
 
