@@ -98,7 +98,7 @@ def test_page_from_disk_draws_plays_searches_and_toggles(browser: Any, demo: Pat
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    entry = load(demo)["banks"]["demo"]
+    entry = load(demo).banks["demo"].to_dict()
     samples = entry["samples"]
     open_page(browser, page_path(demo, "demo").as_uri())
     assert state(browser, "drawn") == state(browser, "size") == len(samples) == 36
@@ -199,7 +199,7 @@ def test_page_over_http_plays_through_webaudio(browser: Any, demo: Path) -> None
         open_page(browser, f"http://127.0.0.1:{server.server_port}/demo-map.html")
         assert state(browser, "engine()") == "webaudio" and state(browser, "drawn") == 36
         unlock_sound(browser)
-        kick = next(i for i, s in enumerate(load(demo)["banks"]["demo"]["samples"]) if "kick" in s["source"].lower())
+        kick = next(i for i, s in enumerate(load(demo).banks["demo"].samples) if "kick" in s.source.lower())
         at_sample(browser, kick)
         assert wait_for(lambda: any(p["n"] == kick for p in state(browser, "played")))
         # the sound really flows through the WebAudio graph (the meter after the fades)
@@ -214,7 +214,7 @@ def test_families_colour_the_map_and_details_show_confidence(browser: Any, demo:
     """The sort's families colour the map; confidences (set here to known values) show in the details."""
     from selenium.webdriver.common.by import By
 
-    entry = load(demo)["banks"]["demo"]
+    entry = load(demo).banks["demo"].to_dict()
     for s in entry["samples"]:
         s["confidence"] = 0.5 + s["n"] / 100
     xy, _ = cached_layout(demo, "demo", load_index(demo, "demo"))

@@ -33,7 +33,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import soundfile as sf
@@ -41,7 +41,7 @@ import soundfile as sf
 from ..analysis.scan import path_text
 from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR
-from ..output.manifest import ManifestError, load, manifest_path
+from ..output.manifest import Manifest, ManifestError, load, manifest_path
 from ..output.strudel import SERVE_HOST, SERVE_PORT, STRUDEL_MAP_NAME, sample_map
 from ..soundmap.previews import write_wav
 
@@ -114,7 +114,7 @@ class Catalogue:
         self.wav_folder = root / STATE_DIR / "serve-wav"
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = (-1, -1)  # not read yet
-        self.manifest: dict[str, Any] = {"banks": {}}
+        self.manifest = Manifest({})
         self.files: dict[tuple[str, str], tuple[str, bool]] = {}  # (folder, file) -> (source, symlink bank)
 
     def refresh(self) -> None:
@@ -135,9 +135,9 @@ class Catalogue:
                 return
             manifest = load(self.root)
             self.files = {
-                (s["folder"], s["file"]): (s["source"], entry["settings"].get("link") == "symlink")
-                for entry in manifest["banks"].values()
-                for s in entry["samples"]
+                (s.folder, s.file): (s.source, entry.settings.link == "symlink")
+                for entry in manifest.banks.values()
+                for s in entry.samples
             }
             self.manifest, self._stamp = manifest, stamp
             self._drop_unused_wavs()

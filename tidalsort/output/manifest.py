@@ -12,14 +12,16 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..families.taxonomy import FAMILIES
+from ..errors import ManifestError, NotFound
 from .atomic import write_atomic
 from .bank import STATE_DIR
+from .entry import Bank
 from .names import BANK_NAME
 
 MANIFEST_NAME = "tidalsort.yaml"
@@ -37,8 +39,35 @@ _HEADER = (
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class ManifestError(Exception):
-    """The manifest cannot be read or has a version this tidalsort does not know."""
+@dataclass(frozen=True)
+class Manifest:
+    """Every bank under a root, by name, in name order."""
+
+    banks: dict[str, Bank]
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Manifest:
+        """The manifest of the YAML (or JSON) ``data``, every entry checked (:meth:`Bank.from_dict`).
+
+        Raises
+        ------
+        tidalsort.errors.ManifestError
+            Saying what is wrong, and for a broken entry, in which bank.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or data.get("version") not in READABLE:
+            raise ManifestError("not a tidalsort manifest")
+        for name in data["banks"]:
+            if not isinstance(name, str) or not BANK_NAME.match(name):
+                raise ManifestError(f"{name!r} is not a bank name")
+        return cls({name: Bank.from_dict(name, entry) for name, entry in data["banks"].items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest as :func:`dumps` writes it (format :data:`VERSION`)."""
+        return {"version": VERSION, "banks": {name: bank.to_dict() for name, bank in self.banks.items()}}
+
+    def with_bank(self, bank: Bank) -> Manifest:
+        """This manifest with ``bank`` added or replacing the bank of its name."""
+        return Manifest(dict(sorted({**self.banks, bank.name: bank}.items())))
 
 
 def manifest_path(root: Path) -> Path:
@@ -55,7 +84,7 @@ def _mirror_path(root: Path) -> Path:
     return root / STATE_DIR / "manifest.json"
 
 
-def load(root: Path) -> dict[str, Any]:
+def load(root: Path) -> Manifest:
     """Read the manifest under ``root``; an absent one is an empty manifest.
 
     A JSON copy kept beside it in ``ROOT/.tidalsort/`` is read instead while the YAML file
@@ -70,12 +99,12 @@ def load(root: Path) -> dict[str, Any]:
     """
     path = manifest_path(root)
     if not path.exists():
-        return {"version": VERSION, "banks": {}}
+        return Manifest({})
     try:
         mirror = json.loads(_mirror_path(root).read_text(encoding="utf-8"))
-        if mirror["yaml"] == _stat(path) and _problem(mirror["manifest"]) is None:
-            return {**mirror["manifest"], "version": VERSION}
-    except (OSError, ValueError, KeyError, TypeError):
+        if mirror["yaml"] == _stat(path):
+            return Manifest.from_dict(mirror["manifest"])
+    except (OSError, ValueError, KeyError, TypeError, ManifestError):
         pass  # no usable copy: read the YAML
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
@@ -83,79 +112,27 @@ def load(root: Path) -> dict[str, Any]:
         raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
     if isinstance(data, dict) and data.get("version") not in READABLE and isinstance(data.get("banks"), dict):
         raise ManifestError(f"{path}: manifest version {data.get('version')!r}, this tidalsort reads {', '.join(map(str, READABLE))}")
-    problem = _problem(data)
-    if problem:
-        raise ManifestError(f"{path}: {problem}")
-    return {**data, "version": VERSION}
+    try:
+        return Manifest.from_dict(data)
+    except ManifestError as exc:
+        raise ManifestError(f"{path}: {exc}") from None
 
 
-def bank_entries(root: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Manifest entries under ``root`` (the banks ``names``, or all), each with its name under ``"name"``."""
-    banks = load(Path(root).expanduser().absolute())["banks"]
+def bank_entries(root: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[Bank]:
+    """The banks under ``root`` (the banks ``names``, or all).
+
+    Raises
+    ------
+    tidalsort.errors.NotFound
+        If ``root`` has no banks, or not one of ``names``.
+    """
+    banks = load(Path(root).expanduser().absolute()).banks
     if not banks:
-        raise KeyError(f"no tidalsort banks in {root}")
+        raise NotFound(f"no tidalsort banks in {root}")
     for name in names or []:
         if name not in banks:
-            raise KeyError(f"no bank {name!r} in {root} (banks: {', '.join(banks)})")
-    return [{"name": name, **entry} for name, entry in banks.items() if not names or name in names]
-
-
-_SAMPLE = {"folder": str, "n": int, "file": str, "source": str, "cluster": int, "sha1": str}
-_CLUSTER = {"id": int, "folder": str, "start": int, "stop": int, "size": int, "representative": int}
-_SETTINGS = {"features": str, "frames": int, "method": str}
-_PROBLEM = {"source": str, "reason": str}
-_RUN = {"family": str, "folder": str, "start": int, "stop": int}
-
-
-def _wrong(record: Any, fields: dict[str, type], where: str) -> str | None:
-    """What is wrong with ``record`` if it is not a mapping with ``fields`` of those types."""
-    if not isinstance(record, dict):
-        return f"{where} is not a mapping"
-    for key, kind in fields.items():
-        if not isinstance(record.get(key), kind):
-            return f"{where}: {key} is not a {kind.__name__}"
-    return None
-
-
-def _entry_problem(entry: Any) -> str | None:
-    """What is wrong with a bank entry that the readers of the manifest rely on, or None."""
-    wrong = _wrong(entry, {"settings": dict, "clusters": list, "samples": list}, "the entry") or _wrong(entry["settings"], _SETTINGS, "settings")
-    if wrong:
-        return wrong
-    for key, fields in (("clusters", _CLUSTER), ("samples", _SAMPLE), ("families", _RUN), ("skipped", _PROBLEM), ("warnings", _PROBLEM)):
-        for i, record in enumerate(entry.get(key) or []):
-            wrong = _wrong(record, fields, f"{key}[{i}]")
-            if wrong:
-                return wrong
-    places = {(s["folder"], s["n"]) for s in entry["samples"]}
-    for i, s in enumerate(entry["samples"]):
-        if not 0 <= s["cluster"] < len(entry["clusters"]):
-            return f"samples[{i}]: no cluster {s['cluster']}"
-        if "family" in s and s["family"] not in FAMILIES:
-            return f"samples[{i}]: family {s['family']!r} is not one of {', '.join(FAMILIES)}"
-        if "confidence" in s and not (isinstance(s["confidence"], (int, float)) and 0 <= s["confidence"] <= 1):
-            return f"samples[{i}]: confidence is not a number from 0 to 1"
-    for i, c in enumerate(entry["clusters"]):
-        if not isinstance(c.get("label"), (str, type(None))):
-            return f"clusters[{i}]: label is not a string"
-        if "family" in c and c["family"] not in FAMILIES:
-            return f"clusters[{i}]: family {c['family']!r} is not one of {', '.join(FAMILIES)}"
-        if (c["folder"], c["representative"]) not in places or any((c["folder"], n) not in places for n in range(c["start"], c["stop"])):
-            return f"clusters[{i}]: refers to samples the entry does not have"
-    return None
-
-
-def _problem(data: Any) -> str | None:
-    """What is wrong with a whole manifest, or None."""
-    if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or data.get("version") not in READABLE:
-        return "not a tidalsort manifest"
-    for name, entry in data["banks"].items():
-        if not isinstance(name, str) or not BANK_NAME.match(name):
-            return f"{name!r} is not a bank name"
-        problem = _entry_problem(entry)
-        if problem:
-            return f"bank {name!r}: {problem}"
-    return None
+            raise NotFound(f"no bank {name!r} in {root} (banks: {', '.join(banks)})")
+    return [bank for bank in banks.values() if not names or bank.name in names]
 
 
 def _block(key: str, value: Any, indent: str) -> str:
@@ -184,17 +161,16 @@ def write_text_atomic(path: Path, text: str, scratch: Path) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), scratch)
 
 
-def save_bank(root: Path, bank: str, entry: dict[str, Any]) -> dict[str, Any]:
+def save_bank(root: Path, bank: Bank) -> Manifest:
     """Set one bank's entry, keeping the other banks'. Call under :func:`locked`.
 
     Returns the whole manifest as written.
     """
-    manifest = load(root)
-    manifest["banks"][bank] = entry
-    manifest["banks"] = dict(sorted(manifest["banks"].items()))
+    manifest = load(root).with_bank(bank)
+    data = manifest.to_dict()
     path = manifest_path(root)
-    write_text_atomic(path, dumps(manifest), root / STATE_DIR)
-    write_text_atomic(_mirror_path(root), json.dumps({"yaml": _stat(path), "manifest": manifest}, ensure_ascii=False), root / STATE_DIR)
+    write_text_atomic(path, dumps(data), root / STATE_DIR)
+    write_text_atomic(_mirror_path(root), json.dumps({"yaml": _stat(path), "manifest": data}, ensure_ascii=False), root / STATE_DIR)
     return manifest
 
 

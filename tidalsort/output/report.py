@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from .entry import Bank, FamilyRun, Problem, Sample
 
 #: Member names listed per cluster.
 MEMBERS_SHOWN = 3
@@ -30,69 +33,69 @@ def tidal_line(folder: str, start: int, stop: int) -> str:
     return f'd1 $ s "{folder}" # n {pick}'
 
 
-def _confidence(samples: list[dict[str, Any]]) -> str:
+def _confidence(samples: Sequence[Sample]) -> str:
     """Median confidence of ``samples`` (``""`` where the manifest has none)."""
-    values = sorted(s["confidence"] for s in samples if "confidence" in s)
+    values = sorted(s.confidence for s in samples if s.confidence is not None)
     return f"{values[len(values) // 2]:.2f}" if values else ""
 
 
-def family_table(entry: dict[str, Any]) -> Table | None:
+def family_table(entry: Bank) -> Table | None:
     """One row per family, in bank order: n range(s), samples, clusters, confidence, a Tidal line.
 
     None for banks sorted before families existed.
     """
-    runs = entry.get("families")
+    runs = entry.families
     if not runs:
         return None
-    name = entry["name"]
+    name = entry.name
     table = Table(title=f"bank {name}: families", title_justify="left")
     for column in ("family", "n", "samples", "clusters", "confidence", "low", "play it"):
         table.add_column(column, no_wrap=column == "play it", justify="right" if column in ("samples", "clusters", "confidence", "low") else "left")
-    by_family: dict[str, list[dict[str, Any]]] = {}
+    by_family: dict[str, list[FamilyRun]] = {}
     for run in runs:
-        by_family.setdefault(run["family"], []).append(run)
+        by_family.setdefault(run.family, []).append(run)
     for family, family_runs in by_family.items():
-        members = [s for s in entry["samples"] if s.get("family") == family]
-        clusters = sum(c.get("family") == family for c in entry["clusters"])
-        where = ", ".join(f"{r['start']}..{r['stop'] - 1}" if r["folder"] == name else f"{r['folder']}:{r['start']}..{r['stop'] - 1}" for r in family_runs[:3])
+        members = [s for s in entry.samples if s.family == family]
+        clusters = sum(c.family == family for c in entry.clusters)
+        where = ", ".join(f"{r.start}..{r.stop - 1}" if r.folder == name else f"{r.folder}:{r.start}..{r.stop - 1}" for r in family_runs[:3])
         where += f", … ({len(family_runs)} runs)" if len(family_runs) > 3 else ""
         first = family_runs[0]
-        play = tidal_line(first["folder"], first["start"], first["stop"]) if len(family_runs) == 1 else f'd1 $ s "{name}" # n (tsFamRand "{name}" "{family}")'
-        low = sum(s.get("confidence", 1.0) < LOW_CONFIDENCE for s in members)
+        play = tidal_line(first.folder, first.start, first.stop) if len(family_runs) == 1 else f'd1 $ s "{name}" # n (tsFamRand "{name}" "{family}")'
+        low = sum(s.confidence is not None and s.confidence < LOW_CONFIDENCE for s in members)
         table.add_row(family, where, str(len(members)), str(clusters), _confidence(members), str(low) if low else "", play)
     return table
 
 
-def cluster_table(entry: dict[str, Any]) -> Table:
+def cluster_table(entry: Bank) -> Table:
     """One row per cluster, grouped by family: id, label, n range, size, confidence,
     members (the medoid first, starred), a Tidal line."""
-    name = entry["name"]
-    title = f"bank {name}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters (*n: the most typical member)"
+    name = entry.name
+    title = f"bank {name}: {len(entry.samples)} samples in {len(entry.clusters)} clusters (*n: the most typical member)"
     table = Table(title=title, title_justify="left")
-    labelled = any(c.get("label") for c in entry["clusters"])
-    sure = any("confidence" in s for s in entry["samples"])
+    labelled = any(c.label for c in entry.clusters)
+    sure = any(s.confidence is not None for s in entry.samples)
     widths = {"label": 8, "n": 9, "members": 24}
     columns = ["id", *(["label"] if labelled else []), "n", "size", *(["conf"] if sure else []), "members", "play it"]
     for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column == "play it", min_width=widths.get(column))
-    samples = {(s["folder"], s["n"]): s for s in entry["samples"]}
+    samples = {(s.folder, s.n): s for s in entry.samples}
     previous = None
-    for c in entry["clusters"]:
-        if previous is not None and c.get("family") != previous:
+    for c in entry.clusters:
+        if previous is not None and c.family != previous:
             table.add_section()
-        previous = c.get("family")
-        folder, start, stop = c["folder"], c["start"], c["stop"]
-        rep = samples[(folder, c["representative"])]
+        previous = c.family
+        folder, start, stop = c.folder, c.start, c.stop
+        rep = samples[(folder, c.representative)]
         members = [samples[(folder, n)] for n in range(start, stop)]
-        others = [s for s in members if s["n"] != rep["n"]]
-        shown = f"*{rep['n']} {Path(rep['source']).name}" + "".join(f", {Path(s['source']).name}" for s in others[: MEMBERS_SHOWN - 1])
+        others = [s for s in members if s.n != rep.n]
+        shown = f"*{rep.n} {Path(rep.source).name}" + "".join(f", {Path(s.source).name}" for s in others[: MEMBERS_SHOWN - 1])
         shown += f", … +{len(others) - MEMBERS_SHOWN + 1}" if len(others) >= MEMBERS_SHOWN else ""
         where = f"{start}..{stop - 1}" if folder == name else f"{folder}:{start}..{stop - 1}"
         table.add_row(
-            str(c["id"]),
-            *([c.get("label") or ""] if labelled else []),
+            str(c.id),
+            *([c.label or ""] if labelled else []),
             where,
-            str(c["size"]),
+            str(c.size),
             *([_confidence(members)] if sure else []),
             escape(shown),  # file names may hold [brackets]
             tidal_line(folder, start, stop),
@@ -100,27 +103,26 @@ def cluster_table(entry: dict[str, Any]) -> Table:
     return table
 
 
-def problem_lines(problems: list[dict[str, str]]) -> list[str]:
+def problem_lines(problems: Sequence[Problem]) -> list[str]:
     """One line per file (the first :data:`SKIPPED_SHOWN`), then counts by reason."""
-    lines = [f"{s['source']}: {s['reason']}" for s in problems[:SKIPPED_SHOWN]]
-    rest = Counter(s["reason"] for s in problems[SKIPPED_SHOWN:])
+    lines = [f"{s.source}: {s.reason}" for s in problems[:SKIPPED_SHOWN]]
+    rest = Counter(s.reason for s in problems[SKIPPED_SHOWN:])
     lines += [f"… and {count} more: {reason}" for reason, count in rest.most_common()]
     return lines
 
 
-def print_report(entry: dict[str, Any], root: Path, console: Console) -> None:
+def print_report(entry: Bank, root: Path, console: Console) -> None:
     """Print the family and cluster tables, the skipped files and where things are."""
     families = family_table(entry)
     if families is not None:
         console.print(families)
     console.print(cluster_table(entry))
-    for key, heading in (("skipped", "skipped"), ("warnings", "sorted, with a warning")):
-        problems = entry.get(key) or []
+    for problems, heading in ((entry.skipped, "skipped"), (entry.warnings, "sorted, with a warning")):
         if problems:
             console.print(f"[bold yellow]{heading}: {len(problems)} file(s)[/]")
             for line in problem_lines(problems):
                 console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-    folders = sorted({c["folder"] for c in entry["clusters"]})
+    folders = sorted({c.folder for c in entry.clusters})
     console.print(f"written: {root / folders[0]}" + (f" … {folders[-1]}" if len(folders) > 1 else ""), highlight=False, soft_wrap=True)
     console.print(f'in SuperCollider: ~dirt.loadSoundFiles("{root}/*");', markup=False, highlight=False, soft_wrap=True)
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import quote
 
 import soundfile as sf
 
 from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR
+from ..output.entry import Bank
 
 #: How much of a sound its preview holds.
 PREVIEW_SECONDS = 3.0
@@ -54,7 +55,7 @@ def write_wav(source: Path | BinaryIO, target: Path | BinaryIO, seconds: float |
                 out.write(block)
 
 
-def audio_urls(root: Path, bank: str, entry: dict[str, Any]) -> tuple[list[str], list[str]]:
+def audio_urls(root: Path, bank: str, entry: Bank) -> tuple[list[str], list[str]]:
     """Relative URL (from a page in ``root``) of a playable file for every sample of ``entry``.
 
     Returns
@@ -65,21 +66,21 @@ def audio_urls(root: Path, bank: str, entry: dict[str, Any]) -> tuple[list[str],
     """
     folder = preview_folder(root, bank)
     urls, problems, needed = [], [], set()
-    for s in entry["samples"]:
-        own = f"{quote(s['folder'])}/{quote(s['file'])}"
-        if s["file"].lower().endswith(PLAYABLE):
+    for s in entry.samples:
+        own = f"{quote(s.folder)}/{quote(s.file)}"
+        if s.file.lower().endswith(PLAYABLE):
             urls.append(own)
             continue
-        name = f"{s['sha1']}.wav"
+        name = f"{s.sha1}.wav"
         needed.add(name)
         target = folder / name
         if not target.exists():
             try:
                 folder.mkdir(exist_ok=True)
-                source = root / s["folder"] / s["file"]
+                source = root / s.folder / s.file
                 write_atomic(target, lambda tmp: write_wav(source, tmp, PREVIEW_SECONDS), root / STATE_DIR)
             except (OSError, RuntimeError, sf.LibsndfileError) as exc:
-                problems.append(f"{root / s['folder'] / s['file']}: no preview for the map ({exc})")
+                problems.append(f"{root / s.folder / s.file}: no preview for the map ({exc})")
                 urls.append(own)
                 continue
         urls.append(f"{quote(STATE_DIR)}/{quote(folder.name)}/{name}")
