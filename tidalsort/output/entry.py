@@ -46,10 +46,10 @@ class _Bad(Exception):
 @dataclass(frozen=True)
 class Rule:
     """How a field is read: values that pass ``test`` are kept as they are, others are refused
-    with ``says``; ``read``, if given, does both instead (lists and records), raising :class:`_Bad`."""
+    with ``says``; or ``read`` does both (lists, records, choices), raising :class:`_Bad`."""
 
-    test: Callable[[Any], bool]
-    says: str
+    test: Callable[[Any], bool] | None = None
+    says: str = ""
     read: Callable[[Any], Any] | None = None
 
 
@@ -58,25 +58,21 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _kind(test: Callable[[Any], bool], says: str) -> Rule:
-    return Rule(test, says)
-
-
 def _read(rule: Rule, value: Any) -> Any:
     """``value`` as the record holds it, if ``rule`` takes it, else raise :class:`_Bad`."""
     if rule.read is not None:
         return rule.read(value)
-    if not rule.test(value):
+    if rule.test is None or not rule.test(value):
         raise _Bad(rule.says)
     return value
 
 
 def _whole(low: int = 0, high: int = MAX_SAMPLES) -> Rule:
-    return _kind(lambda v: type(v) is int and low <= v <= high, f"is not a whole number from {low} to {high:,}")  # bool is not one
+    return Rule(lambda v: type(v) is int and low <= v <= high, f"is not a whole number from {low} to {high:,}")  # bool is not one
 
 
 def _number(low: float, high: float) -> Rule:
-    return _kind(lambda v: type(v) in (int, float) and math.isfinite(v) and low <= v <= high, f"is not a finite number from {low} to {high:,}")
+    return Rule(lambda v: type(v) in (int, float) and math.isfinite(v) and low <= v <= high, f"is not a finite number from {low} to {high:,}")
 
 
 def _one_of(choices: tuple[str, ...]) -> Rule:
@@ -85,14 +81,14 @@ def _one_of(choices: tuple[str, ...]) -> Rule:
             raise _Bad(f"{_shown(value)} is not one of {', '.join(choices)}")
         return value
 
-    return Rule(bool, "", read)
+    return Rule(read=read)
 
 
 def _list(item: Rule, limit: int = MAX_SAMPLES) -> Rule:
     def read(value: Any) -> tuple[Any, ...]:
         if not isinstance(value, list) or len(value) > limit:
             raise _Bad(f"is not a list of at most {limit:,} items")
-        if item.read is None and all(map(item.test, value)):
+        if item.test is not None and all(map(item.test, value)):
             return tuple(value)
         checked = []
         for i, x in enumerate(value):
@@ -102,19 +98,19 @@ def _list(item: Rule, limit: int = MAX_SAMPLES) -> Rule:
                 raise bad.at(f"[{i}]") from None
         return tuple(checked)
 
-    return Rule(bool, "", read)
+    return Rule(read=read)
 
 
 def _records(cls: type) -> Rule:
-    return _list(Rule(bool, "", lambda value: _record(cls, value)))
+    return _list(Rule(read=lambda value: _record(cls, value)))
 
 
-_TEXT = _kind(lambda v: isinstance(v, str) and len(v) <= MAX_TEXT, f"is not a string of at most {MAX_TEXT:,} characters")
-_FLAG = _kind(lambda v: isinstance(v, bool), "is not true or false")
+_TEXT = Rule(lambda v: isinstance(v, str) and len(v) <= MAX_TEXT, f"is not a string of at most {MAX_TEXT:,} characters")
+_FLAG = Rule(lambda v: isinstance(v, bool), "is not true or false")
 _COUNT = _whole()
 _FAMILY = _one_of(FAMILIES)
-_LABEL = _kind(lambda v: v is None or (isinstance(v, str) and len(v) <= MAX_TEXT), "is not a string")
-_CLUSTERS = _kind(lambda v: v == "auto" or (type(v) is int and 1 <= v <= MAX_SAMPLES), f"is not 'auto' or a whole number from 1 to {MAX_SAMPLES:,}")
+_LABEL = Rule(lambda v: v is None or (isinstance(v, str) and len(v) <= MAX_TEXT), "is not a string")
+_CLUSTERS = Rule(lambda v: v == "auto" or (type(v) is int and 1 <= v <= MAX_SAMPLES), f"is not 'auto' or a whole number from 1 to {MAX_SAMPLES:,}")
 
 
 def _field(rule: Rule, default: Any = MISSING) -> Any:
@@ -212,7 +208,7 @@ class Bank(Record):
 
     name: str
     layout: str | None = _field(_one_of(LAYOUTS), None)
-    settings: Settings = _field(Rule(bool, "", lambda value: _record(Settings, value)))
+    settings: Settings = _field(Rule(read=lambda value: _record(Settings, value)))
     sources: tuple[str, ...] | None = _field(_list(_TEXT), None)
     inputs: str | None = _field(_TEXT, None)  # the sort's fingerprint (tidalsort.output.freshness)
     boundaries: tuple[int, ...] | None = _field(_list(_COUNT), None)
@@ -268,7 +264,7 @@ def _record(cls: type, value: Any, **given: Any) -> Any:
         if name not in value:
             if required:
                 raise _Bad("is missing").at(name)
-        elif rule.read is None and rule.test(value[name]):  # the common case, in one call
+        elif rule.test is not None and rule.test(value[name]):  # the common case, in one call
             given[name] = value[name]
         else:
             try:
