@@ -75,6 +75,17 @@ their own names; the copies are kept in ROOT/.tidalsort/serve-wav/.
 """
 
 
+SET_EXAMPLES = """examples:
+  tidalsort set kb6:12 kick --out ~/tidal-samples
+  tidalsort set kb6:40..47 tom --out ~/tidal-samples --notify
+  tidalsort set ~/samples/808/CB.WAV perc --out ~/tidal-samples
+  tidalsort set kb6:12 --clear --out ~/tidal-samples
+
+The families you set are kept in ROOT/tidalsort-families.yaml, one line per sound, keyed by
+the sound's bytes: they hold when the bank is sorted again or renamed and when files move.
+"""
+
+
 MAP_EXAMPLES = """examples:
   tidalsort map ~/tidal-samples --bank kb6 --open
   tidalsort sort ~/samples/kb6 --out ~/tidal-samples --bank kb6 --map
@@ -185,6 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bank", required=True, help="the bank to measure")
     p.add_argument("--labels", required=True, type=Path, metavar="CSV", help="CSV with columns relative_path,label; paths relative to the CSV's folder")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    p = commands.add_parser("set", help="set the family of a sample or a range (you know best), and sort its bank again at once", epilog=SET_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("ref", metavar="SAMPLE", help="bank:n, bank:a..b (both included, as the report prints them), or a sound file (a source or a bank's own file, matched by its bytes)")
+    p.add_argument("family", nargs="?", metavar="FAMILY", help="kick snare clap rim tom hihat_closed hihat_open cymbal perc other, or bd sd cp hh oh cr fx")
+    p.add_argument("--clear", action="store_true", help="forget the family set for SAMPLE: names and the audio decide again")
+    p.add_argument("--out", "--root", dest="root", type=Path, default=Path(os.environ.get("TIDALSORT_ROOT", ".")), metavar="ROOT", help="output root holding tidalsort.yaml (default: $TIDALSORT_ROOT, else the current folder)")
+    p.add_argument("--notify", action="store_true", help="then tell SuperDirt to reload the bank (needs TidalSort.start in SuperCollider)")
+    _add_sc_options(p)
 
     p = commands.add_parser("map", help="write a bank's interactive sound map (ROOT/BANK-map.html) and pictures (BANK-map.png, BANK-heatmap.png)", epilog=MAP_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
@@ -450,6 +469,23 @@ def _notify_banks(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
+def _set(args: argparse.Namespace, err: Console) -> int:
+    from .set_family import set_family
+
+    if (args.family is None) == (not args.clear):
+        raise UsageError("give a FAMILY, or --clear to forget the family set for " + args.ref)
+    root = args.root.expanduser().absolute()
+
+    def sorted_bank(entry: Bank) -> None:
+        if args.notify:
+            _notify(root, [entry], args, err)
+
+    for chosen in set_family(root, args.ref, None if args.clear else args.family, sorted_bank=sorted_bank):
+        what = f"{chosen.family} (you)" if chosen.family else f"cleared (was {chosen.was})"
+        err.print(f"{chosen.source}: {what}; plays at {', '.join(chosen.now)}", markup=False, highlight=False, soft_wrap=True)
+    return 0
+
+
 def _demo(args: argparse.Namespace, err: Console, out: Console) -> int:
     from .demo import make_kit
 
@@ -482,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = lambda message, *rest: err.print(f"tidalsort: warning: {message}", markup=False, highlight=False, soft_wrap=True)
     out = Console() if sys.stdout.isatty() else Console(width=160)  # piped: keep Tidal lines whole
     try:
-        if args.command in ("report", "notify", "similar", "eval", "serve", "map"):
+        if args.command in ("report", "notify", "similar", "eval", "serve", "map", "set"):
             from .output.journal import recover
 
             recover(args.root.expanduser().absolute())  # a sort killed in the middle: finish it first
@@ -504,6 +540,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _map(args.root.expanduser().absolute(), args.bank, args.open, err)
         if args.command == "demo":
             return _demo(args, err, out)
+        if args.command == "set":
+            return _set(args, err)
     except Exception as exc:
         message = _expected(exc)
         if message is None:

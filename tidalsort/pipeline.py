@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,8 +31,10 @@ from .output.bank import (
     LinkMode,
     PlannedFile,
     check_folders,
+    file_sha1,
     own_files,
     owned_folders,
+    state_dir,
 )
 from .output.dendrogram import dendrogram_path, draw
 from .output.entry import Bank, Cluster, FamilyRun, Sample, Settings
@@ -51,6 +53,7 @@ from .output.names import (
     pad_width,
     sample_file_name,
 )
+from .output.overrides import load_overrides, overrides_path
 from .output.strudel import STRUDEL_MAP_NAME, base_url
 from .soundmap.writer import map_outputs
 
@@ -131,6 +134,25 @@ _CHOICES = {
 }
 
 
+def resort_options(entry: Bank) -> SortOptions:
+    """The options of the sort that wrote the bank ``entry``, to sort it again as it was
+    (with the shipped family model)."""
+    settings = entry.settings
+    return SortOptions(
+        bank=entry.name,
+        group=settings.group or "sound",
+        names=bool(settings.names),
+        layout=entry.layout or "bank",
+        link=settings.link or "copy",
+        clusters=None if settings.clusters in (None, "auto") else int(settings.clusters),
+        features=FeatureSettings(settings.features, settings.frames),
+        scaling=settings.scaling or "standard",
+        method=settings.method,
+        order=settings.order or "refined",
+        strategy=settings.strategy or "auto",
+    )
+
+
 @dataclass
 class Progress:
     """Callbacks a front end can set to follow the job."""
@@ -198,6 +220,16 @@ def name_families(analysis: Analysis, model: FamilyModel, names: bool = False) -
             if named is not None:
                 families[row], confidence[row] = named, 1.0
     return Families(families, confidence, f"families-v{model.meta['version']}")
+
+
+def with_overrides(families: Families, sha1s: Sequence[str], overrides: Mapping[str, tuple[str, str]]) -> Families:
+    """``families`` with the family the user set (confidence 1) for every row whose source
+    bytes (SHA-1 ``sha1s[row]``) have one in ``overrides``."""
+    names, confidence = families.names.copy(), families.confidence.copy()
+    for row, sha1 in enumerate(sha1s):
+        if sha1 in overrides:
+            names[row], confidence[row] = overrides[sha1][0], 1.0
+    return Families(names, confidence, families.model)
 
 
 def family_runs(placed: list[tuple[str, int, str]], families: list[str]) -> list[FamilyRun]:
@@ -326,8 +358,8 @@ def sort_library(
         skip = _own_outputs(root, [bank, *load(root).banks])
         check_folders(root, bank, _possible_folders(root, bank, options.layout))
     files, missing = scan(sources, skip)
-    inputs = fingerprint(sources, files, missing, options)
-    cache = FeatureCache(root / STATE_DIR) if options.cache else None
+    inputs = fingerprint(sources, files, missing, options, overrides=load_overrides(root) if root.is_dir() else {})
+    cache = FeatureCache(state_dir(root)) if options.cache else None
     try:
         previous = _up_to_date(root, bank, inputs, cache) if cache and root.is_dir() else None
         if previous:
@@ -364,7 +396,7 @@ def _check_strict(options: SortOptions, skipped: list[tuple[str, str]]) -> None:
 
 def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
     """(device, inode) of the files tidalsort wrote directly in ``root``, never sources."""
-    paths = [manifest_path(root), root / HASKELL_BANKS_NAME, root / STRUDEL_MAP_NAME, *(dendrogram_path(root, bank) for bank in banks), *(p for bank in banks for p in map_outputs(root, bank))]
+    paths = [manifest_path(root), overrides_path(root), root / HASKELL_BANKS_NAME, root / STRUDEL_MAP_NAME, *(dendrogram_path(root, bank) for bank in banks), *(p for bank in banks for p in map_outputs(root, bank))]
     return {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in paths if p.is_file())}
 
 
@@ -405,7 +437,15 @@ def _finish(
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
+    identities = {path: identity(path) for path in analysis.sources}
+    known = cache.hashes(identities.items()) if cache else {}
+    overrides = load_overrides(root)
+    # the families set apply by the sources' bytes: hash now what the cache does not know
+    # (each file once: the hashes go on to the writing)
+    hashes = {**known, **{path: file_sha1(path) for path in analysis.sources if path not in known}} if overrides else known
     families = name_families(analysis, model, options.names)
+    if overrides:
+        families = with_overrides(families, [hashes[path] for path in analysis.sources], overrides)
     group = group_by_family if options.group == "families" else group_by_sound
     ordering, cluster_families = group(X, families.names, options.clusters, options.method, options.order, options.strategy)
     keys = [path_text(source) for source in analysis.sources]
@@ -413,8 +453,6 @@ def _finish(
     progress.advance("cluster")
     folders, placed = _plan(bank, options.layout, ordering, cluster_families, analysis)
     progress.start("write", len(placed))
-    identities = {path: identity(path) for path in analysis.sources}
-    known = cache.hashes(identities.items()) if cache else {}
     # the dendrogram is drawn while the bank is written (copying leaves the interpreter
     # free) and put in place after the bank is in use
     drawing = ThreadPoolExecutor(1)
@@ -423,7 +461,7 @@ def _finish(
     with locked(root), Pending(root, bank) as pending:
         recover_locked(root)
         reusable = cache.written(own_files(root, bank)) if cache else {}
-        built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
+        built = pending.build(folders, options.link, lambda: progress.advance("write"), hashes, reusable)
         if cache:
             cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
         entry = _entry(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from .families.model import FamilyModel
 from .output.entry import Bank
 from .output.index import BankIndex, load_index
 from .output.manifest import load
+from .output.names import parse_ref
 
 if TYPE_CHECKING:
     from .analysis.features import FeatureSettings
@@ -149,7 +149,8 @@ class Library:
             For an audio file that cannot be analysed, naming it.
         """
         found: list[Neighbour] = []
-        is_ref = not Path(query).exists() and re.fullmatch(r"[a-z0-9][a-z0-9_-]*:\d+", str(query))
+        ref = None if Path(query).exists() else parse_ref(str(query))
+        is_ref = ref is not None and ref[1] == ref[2]
         home, own_row = self.locate(str(query)) if is_ref else (None, None)
         for bank, (index, scaled) in self.spaces.items():
             if home is not None:

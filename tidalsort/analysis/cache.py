@@ -13,6 +13,7 @@ form :func:`tidalsort.analysis.scan.path_text` gives.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import warnings
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ from .audio import AudioInfo
 from .scan import Stamp, path_text
 
 CACHE_NAME = "cache.sqlite"
+#: The database and the files SQLite keeps beside it.
+_FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 #: Bump when the cache's layout changes: older caches are rebuilt.
 SCHEMA = 1
 _SCHEMA_SQL = """
@@ -61,6 +64,11 @@ class FeatureCache:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / CACHE_NAME
         self.db: sqlite3.Connection | None = None
+        # SQLite writes through links: one planted here would change a database outside ROOT
+        links = [name for name in (f"{CACHE_NAME}{suffix}" for suffix in _FILE_SUFFIXES) if os.path.islink(state_dir / name)]
+        if links:
+            self._failed(ValueError(f"{links[0]} is a link, and tidalsort never writes through links under its output folder"))
+            return
         try:
             self.db = self._connect()
         except sqlite3.DatabaseError as exc:
@@ -68,7 +76,7 @@ class FeatureCache:
                 self._failed(exc)
                 return
             warnings.warn(f"{self.path}: not a usable tidalsort cache ({exc}); rebuilding it", CacheWarning, stacklevel=2)
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in _FILE_SUFFIXES:
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             self.db = self._connect()
 

@@ -39,8 +39,9 @@ from urllib.parse import unquote, urlsplit
 import soundfile as sf
 
 from ..analysis.scan import path_text
+from ..confined import UnsafePath, no_follow, own_folder
 from ..output.atomic import write_atomic
-from ..output.bank import STATE_DIR
+from ..output.bank import STATE_DIR, state_dir
 from ..output.manifest import Manifest, ManifestError, load, manifest_path
 from ..output.strudel import SERVE_HOST, SERVE_PORT, STRUDEL_MAP_NAME, sample_map
 from ..soundmap.previews import write_wav
@@ -113,6 +114,7 @@ class Catalogue:
         self.root = root
         self.wav_folder = root / STATE_DIR / "serve-wav"
         self._lock = threading.Lock()
+        self._said_unsafe = False
         self._stamp: tuple[int, int] | None = (-1, -1)  # not read yet
         self.manifest = Manifest({})
         self.files: dict[tuple[str, str], tuple[str, bool]] = {}  # (folder, file) -> (source, symlink bank)
@@ -142,9 +144,26 @@ class Catalogue:
             self.manifest, self._stamp = manifest, stamp
             self._drop_unused_wavs()
 
+    def _own_wav_folder(self, *, create: bool) -> Path | None:
+        """:attr:`wav_folder` if the server may keep WAV copies there (made if ``create``), else
+        None: a root this user may not write to, or a link or another user's folder in
+        ``ROOT/.tidalsort`` (said once: the copies are then made in memory)."""
+        if not create and not os.path.lexists(self.wav_folder):
+            return None
+        try:
+            return own_folder(state_dir(self.root, create=create) / "serve-wav", create=create)
+        except UnsafePath as exc:
+            if not self._said_unsafe:
+                sys.stderr.write(f"tidalsort: warning: {exc}; AIFF is converted in memory instead\n")
+                self._said_unsafe = True
+        except OSError:
+            pass
+        return None
+
     def _drop_unused_wavs(self) -> None:
         """Delete the WAV copies of files no sample of the manifest is now."""
-        if not self.wav_folder.is_dir():
+        copies = self._own_wav_folder(create=False)
+        if copies is None:
             return
         needed = set()
         for folder, name in self.files:
@@ -153,7 +172,7 @@ class Catalogue:
                     needed.add(wav_name(os.stat(self.root / folder / name)))
                 except OSError:
                     pass
-        for copy in self.wav_folder.iterdir():
+        for copy in copies.iterdir():
             if copy.name not in needed:
                 copy.unlink(missing_ok=True)
 
@@ -188,21 +207,22 @@ class Catalogue:
         soundfile.LibsndfileError
             If the file is not a sound libsndfile reads.
         """
-        copy = self.wav_folder / wav_name(os.fstat(handle.fileno()))
-        try:
-            return open(copy, "rb")
-        except OSError:
-            pass  # not made yet (or unreadable): make it
-        try:
-            self.wav_folder.mkdir(exist_ok=True)
-            write_atomic(copy, lambda tmp: write_wav(handle, tmp), self.root / STATE_DIR)
-            return open(copy, "rb")
-        except OSError:  # a root this user may not write to
-            handle.seek(0)
-            data = io.BytesIO()
-            write_wav(handle, data)
-            data.seek(0)
-            return data
+        folder = self._own_wav_folder(create=True)
+        if folder is not None:
+            copy = folder / wav_name(os.fstat(handle.fileno()))
+            try:
+                return open(copy, "rb", opener=no_follow)
+            except OSError:
+                pass  # not made yet (or unreadable): make it
+            try:
+                write_atomic(copy, lambda tmp: write_wav(handle, tmp), self.root / STATE_DIR)
+                return open(copy, "rb", opener=no_follow)
+            except OSError:  # a root this user may not write to
+                handle.seek(0)
+        data = io.BytesIO()
+        write_wav(handle, data)
+        data.seek(0)
+        return data
 
 
 class SampleServer(ThreadingHTTPServer):

@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from ..confined import refuse_link
+
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -27,7 +29,14 @@ def write_atomic(path: Path, write: Callable[[Path], None], scratch: Path) -> No
     data is on disk before it takes the old one's place. The temporary file is
     ``scratch/tmp-<name>-XXXXXXXX`` (``scratch`` on the file system of ``path``), where
     an interrupted run's leftovers are found and deleted.
+
+    Raises
+    ------
+    tidalsort.confined.UnsafePath
+        If ``scratch`` is a link (a link planted under ROOT would make temporary files,
+        and their clean-up, happen outside it).
     """
+    refuse_link(scratch)
     fd, tmp = tempfile.mkstemp(prefix=f"tmp-{path.name}-", dir=scratch)
     os.close(fd)
     try:
@@ -43,7 +52,8 @@ def write_atomic(path: Path, write: Callable[[Path], None], scratch: Path) -> No
 
 
 def make_temp_dir(parent: Path, prefix: str) -> Path:
-    """A new empty folder under ``parent`` with the permissions ``mkdir`` would give."""
+    """A new empty folder under ``parent`` (not a link) with the permissions ``mkdir`` would give."""
+    refuse_link(parent)
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     os.chmod(folder, 0o777 & ~_umask())
     return folder

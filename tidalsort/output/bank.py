@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..analysis.scan import BANK_MARKER, Stamp, stamp
+from ..confined import own_folder
 from ..errors import TidalsortError
 from .atomic import exchange, make_temp_dir
 
@@ -32,6 +33,14 @@ LinkMode = Literal["copy", "symlink", "hardlink"]
 
 class BankClash(TidalsortError):
     """The output would replace a folder tidalsort did not create."""
+
+
+def state_dir(root: Path, *, create: bool = True) -> Path:
+    """``ROOT/.tidalsort``, made if missing and ``create``; a link there, or a folder another
+    user owns, is refused (:class:`tidalsort.confined.UnsafePath`), never followed."""
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+    return own_folder(root / STATE_DIR, create=create)
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ def owned_folders(root: Path, bank: str) -> list[str]:
     """Folders directly under ``root`` that belong to ``bank``."""
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and owner(p) == bank)
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".") and owner(p) == bank)
 
 
 def check_folders(root: Path, bank: str, names: list[str]) -> None:
@@ -85,8 +94,8 @@ def check_folders(root: Path, bank: str, names: list[str]) -> None:
             raise BankClash(f"{path} belongs to tidalsort bank {who!r}; choose another --bank")
 
 
-def _hash(path: Path) -> str:
-    """SHA-1 of the file ``path``."""
+def file_sha1(path: Path) -> str:
+    """SHA-1 (hex) of the file ``path``."""
     return _copy_hashing(path, None)
 
 
@@ -140,7 +149,7 @@ def _place(item: PlannedFile, dest: Path, link: LinkMode, sha1: str | None, reus
         if sha1 not in reusable:
             return sha1, True
         dest.unlink()
-    sha1 = sha1 or _hash(item.source)
+    sha1 = sha1 or file_sha1(item.source)
     if sha1 in reusable:  # the same sound, already in a folder tidalsort wrote
         try:
             os.link(reusable[sha1], dest)
@@ -212,8 +221,7 @@ def build_folders(
     BankClash
         Before anything is written, if a folder to write or remove is not the bank's own.
     """
-    state = root / STATE_DIR
-    state.mkdir(parents=True, exist_ok=True)
+    state = state_dir(root)
     check_folders(root, bank, list(folders))
     stale = [name for name in owned_folders(root, bank) if name not in folders]
     hashes = dict(hashes or {})
@@ -296,7 +304,7 @@ def clean_state(root: Path) -> None:
     """Delete what interrupted runs left under ``ROOT/.tidalsort/``: temporary files and
     folders, and folders renamed away (one whose place is empty, left so by an older
     tidalsort killed in the middle of a swap, is put back)."""
-    state = root / STATE_DIR
+    state = state_dir(root)
     for old in sorted(state.glob("old-*")):
         name = old.name.removeprefix("old-").rsplit("-", 1)[0]
         if not os.path.lexists(root / name) and owner(old) is not None:

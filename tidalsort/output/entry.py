@@ -6,12 +6,15 @@ the order of the fields below, which is the order the manifest has always had), 
 types, numbers that are NaN, infinite or out of range, oversized texts and lists, references to
 samples or clusters the entry does not have) with a one-line :class:`~tidalsort.errors.ManifestError`
 naming the field and its index. Entries of format version 1 (before families) are read: their
-family fields are None. Keys this tidalsort does not know are left out.
+family fields are None. Keys this tidalsort does not know are kept in :attr:`Bank.extra` when
+they hold small plain data (:func:`small_plain`), and left out inside the records.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
@@ -19,12 +22,26 @@ from typing import Any
 from ..choices import FEATURE_SETS, GROUPS, LAYOUTS, LINKS, METHODS, ORDERS, SCALINGS, STRATEGIES
 from ..errors import ManifestError
 from ..families.taxonomy import FAMILIES
+from .names import BANK_NAME
 
 #: Most samples (and list items) one entry may hold: ten times the 100,000 files the README's
 #: largest measured sort holds.
 MAX_SAMPLES = 1_000_000
 #: Longest text: a path of PATH_MAX (4,096) bytes, each written as ``\xNN`` if it is not UTF-8, and some.
 MAX_TEXT = 20_000
+#: The largest value of a key tidalsort does not know that is kept (as JSON); larger ones,
+#: and ones that are not plain data, are dropped when the manifest is read.
+MAX_UNKNOWN_BYTES = 64 << 10
+#: A file or folder name with no path in it, not hidden.
+PLAIN_NAME = re.compile(r"[^./\x00][^/\x00]*")
+
+
+def small_plain(value: Any) -> bool:
+    """Whether ``value`` is plain data (what JSON holds) of at most :data:`MAX_UNKNOWN_BYTES`."""
+    try:
+        return len(json.dumps(value, allow_nan=False)) <= MAX_UNKNOWN_BYTES
+    except (TypeError, ValueError, RecursionError):
+        return False
 
 
 class _Bad(Exception):
@@ -106,6 +123,9 @@ def _records(cls: type) -> Rule:
 
 
 _TEXT = Rule(lambda v: isinstance(v, str) and len(v) <= MAX_TEXT, f"is not a string of at most {MAX_TEXT:,} characters")
+# never a path out of ROOT: bank folders are plain names directly in it, their files plain names
+_FOLDER = Rule(lambda v: isinstance(v, str) and len(v) <= MAX_TEXT and BANK_NAME.fullmatch(v) is not None, "is not the name of a bank folder")
+_FILE = Rule(lambda v: isinstance(v, str) and len(v) <= MAX_TEXT and PLAIN_NAME.fullmatch(v) is not None, "is not a plain file name")
 _FLAG = Rule(lambda v: isinstance(v, bool), "is not true or false")
 _COUNT = _whole()
 _FAMILY = _one_of(FAMILIES)
@@ -141,9 +161,9 @@ class Sample(Record):
     """One file of the bank, at ``n`` in ``folder``. The fields after ``sha1`` are None in
     entries that lack them (format version 1 has no family or confidence)."""
 
-    folder: str = _field(_TEXT)
+    folder: str = _field(_FOLDER)
     n: int = _field(_COUNT)
-    file: str = _field(_TEXT)
+    file: str = _field(_FILE)
     source: str = _field(_TEXT)
     cluster: int = _field(_COUNT)
     family: str | None = _field(_FAMILY, None)
@@ -164,7 +184,7 @@ class Cluster(Record):
     id: int = _field(_COUNT)
     label: str | None = _field(_LABEL, None)
     family: str | None = _field(_FAMILY, None)
-    folder: str = _field(_TEXT)
+    folder: str = _field(_FOLDER)
     start: int = _field(_COUNT)
     stop: int = _field(_COUNT)
     size: int = _field(_COUNT)
@@ -176,7 +196,7 @@ class FamilyRun(Record):
     """The ``n`` range [start, stop) of ``folder`` that one family fills."""
 
     family: str = _field(_FAMILY)
-    folder: str = _field(_TEXT)
+    folder: str = _field(_FOLDER)
     start: int = _field(_COUNT)
     stop: int = _field(_COUNT)
     size: int | None = _field(_COUNT, None)
@@ -217,6 +237,8 @@ class Bank(Record):
     samples: tuple[Sample, ...] = _field(_records(Sample))
     skipped: tuple[Problem, ...] = _field(_records(Problem), ())
     warnings: tuple[Problem, ...] = _field(_records(Problem), ())
+    #: The entry's keys this tidalsort does not know, written back after the others.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, name: str, entry: Any) -> Bank:
@@ -229,7 +251,7 @@ class Bank(Record):
             confidence is not a finite number from 0 to 1``.
         """
         try:
-            bank = _record(cls, entry, name=name)
+            bank = _record(cls, entry, name=name, extra={key: value for key, value in entry.items() if key not in _KNOWN and small_plain(value)} if isinstance(entry, dict) else {})
         except _Bad as bad:
             raise ManifestError(f"bank {name!r}: {bad}") from None
         _check_references(bank)
@@ -251,6 +273,8 @@ def _check_references(bank: Bank) -> None:
 _SPECS: dict[type, list[tuple[str, Rule, bool]]] = {}
 #: Fields written even when None.
 _NULLABLE = {(Cluster, "label")}
+#: The keys of a bank entry.
+_KNOWN = {f.name for f in fields(Bank) if "rule" in f.metadata}
 
 
 def _record(cls: type, value: Any, **given: Any) -> Any:
@@ -289,7 +313,7 @@ def _plain(record: Any) -> dict[str, Any]:
         elif isinstance(value, Record):
             value = _plain(value)
         plain[name] = value
-    return plain
+    return {**plain, **record.extra} if kind is Bank else plain
 
 
 #: (name, written when None) of every field written to the manifest, per record type.

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..confined import no_follow
 from ..errors import DamagedIndex
 from ..organise.scaling import Scaler
 from .atomic import write_atomic
@@ -49,6 +52,36 @@ def save_index(root: Path, bank: str, features: np.ndarray, scaler: Scaler) -> N
     write_atomic(index_path(root, bank), lambda tmp: write_index(tmp, features, scaler), root / STATE_DIR)
 
 
+#: The most an ``.npz`` file tidalsort reads back may unpack to: 100,000 samples of 160
+#: features take 128 MB.
+MAX_NPZ_BYTES = 1 << 30
+
+
+@contextmanager
+def open_npz(path: Path) -> Iterator[np.lib.npyio.NpzFile]:
+    """``np.load`` of an ``.npz`` file tidalsort wrote under ``ROOT/.tidalsort``, not through a
+    link and refusing one that would unpack to more than :data:`MAX_NPZ_BYTES` (a planted
+    file must not exhaust memory).
+
+    Raises
+    ------
+    OSError
+        If it cannot be opened (ELOOP for a link).
+    ValueError
+        If it would unpack to too much, or is not an ``.npz`` file.
+    """
+    with open(path, "rb", opener=no_follow) as f:
+        try:
+            unpacked = sum(member.file_size for member in zipfile.ZipFile(f).infolist())
+        except zipfile.BadZipFile as exc:
+            raise ValueError(str(exc)) from None
+        if unpacked > MAX_NPZ_BYTES:
+            raise ValueError(f"would unpack to {unpacked >> 20} MiB")
+        f.seek(0)
+        with np.load(f, allow_pickle=False) as data:
+            yield data
+
+
 def load_index(root: Path, bank: str) -> BankIndex:
     """Read the index of ``bank``.
 
@@ -61,7 +94,7 @@ def load_index(root: Path, bank: str) -> BankIndex:
     """
     path = index_path(root, bank)
     try:
-        with np.load(path) as data:
+        with open_npz(path) as data:
             meta = json.loads(str(data["meta"]))
             scaler = Scaler(meta["kind"], [tuple(g) for g in meta["groups"]])
             features, scaler.mean_, scaler.scale_ = data["features"], data["mean"], data["scale"]

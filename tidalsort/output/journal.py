@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..confined import read_bounded
 from .atomic import flush, write_atomic
 from .bank import (
     STATE_DIR,
@@ -32,11 +33,13 @@ from .bank import (
     delete_replaced,
     discard,
     remove_folder,
+    state_dir,
     swap_in,
 )
-from .entry import Bank
+from .entry import PLAIN_NAME, Bank
 from .haskell_banks import write_haskell_banks
-from .manifest import Manifest, locked, save_bank
+from .manifest import MAX_BYTES, Manifest, ManifestError, locked, save_bank
+from .names import BANK_NAME, may_be_folder_of
 from .strudel import write_strudel_map
 
 _JOURNALS = "journal-*.json"
@@ -119,19 +122,60 @@ def _carry_out(root: Path, journal: dict[str, Any]) -> Manifest:
     return manifest
 
 
+def _journal_problem(root: Path, journal: Any) -> str | None:
+    """What makes ``journal`` one tidalsort cannot have written, or None.
+
+    A journal names what to move, replace and delete under ROOT: every name in it must be
+    a plain name of this bank's folders or of a file in ``ROOT/.tidalsort``, never a path.
+    """
+    if not isinstance(journal, dict) or not isinstance(journal.get("bank"), str) or not BANK_NAME.fullmatch(journal["bank"]):
+        return "no bank"
+    folders, stale, files = journal.get("folders"), journal.get("stale"), journal.get("files")
+    if not isinstance(folders, dict) or not isinstance(stale, list) or not isinstance(files, dict):
+        return "not a journal"
+    state, bank = root / STATE_DIR, journal["bank"]
+    for name, built in folders.items():
+        if not (may_be_folder_of(bank, name) and isinstance(built, list) and len(built) == 2 and isinstance(built[0], str) and built[0].startswith("tmp-") and PLAIN_NAME.fullmatch(built[0]) and isinstance(built[1], int)):
+            return f"folder {name!r}"
+        if os.path.islink(state / built[0]):
+            return f"{built[0]} is a link"
+    if not all(isinstance(name, str) and may_be_folder_of(bank, name) for name in stale):
+        return "a folder to remove"
+    for final, staged in files.items():
+        parts = Path(str(final)).parts
+        if not (len(parts) == 2 and parts[0] == STATE_DIR and PLAIN_NAME.fullmatch(parts[1]) and isinstance(staged, str) and staged.startswith("tmp-") and PLAIN_NAME.fullmatch(staged)):
+            return f"file {final!r}"
+    if not isinstance(journal.get("strudel_base"), (str, type(None))):
+        return "strudel_base"
+    try:
+        Bank.from_dict(bank, journal.get("entry"))
+    except ManifestError as exc:
+        return str(exc)
+    return None
+
+
 def recover_locked(root: Path) -> None:
     """Finish what interrupted sorts left under ``ROOT/.tidalsort/``; call under the root's lock.
 
     Carries out every journal, then deletes temporary files and folders. A journal that
     cannot be read was cut short before anything was moved: it is deleted.
+
+    Raises
+    ------
+    tidalsort.output.manifest.ManifestError
+        If a journal names anything a sort of its bank never writes (a path out of ROOT,
+        another bank's folder): it was not written by tidalsort and nothing is done.
     """
-    state = root / STATE_DIR
+    state = state_dir(root, create=False)
     for path in sorted(state.glob(_JOURNALS)):
         try:
-            journal = json.loads(path.read_text(encoding="utf-8"))
+            journal = json.loads(read_bounded(path, MAX_BYTES))
         except (OSError, ValueError):
             path.unlink()
             continue
+        problem = _journal_problem(root, journal)
+        if problem:
+            raise ManifestError(f"{path}: not a journal tidalsort wrote ({problem}); nothing was done: remove it and run again")
         _carry_out(root, journal)
     clean_state(root)
 
@@ -141,6 +185,6 @@ def recover(root: Path) -> None:
 
     Takes the root's lock only then, so reading a root needs no write access otherwise.
     """
-    if any((root / STATE_DIR).glob(_JOURNALS)):
+    if os.path.lexists(root / STATE_DIR) and any(state_dir(root, create=False).glob(_JOURNALS)):
         with locked(root):
             recover_locked(root)

@@ -12,16 +12,17 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..confined import UnsafePath, open_no_follow, read_bounded
 from ..errors import ManifestError, NotFound
 from .atomic import write_atomic
-from .bank import STATE_DIR
-from .entry import Bank
+from .bank import STATE_DIR, state_dir
+from .entry import MAX_UNKNOWN_BYTES, Bank, small_plain  # noqa: F401 (MAX_UNKNOWN_BYTES: for readers of this module)
 from .names import BANK_NAME
 
 MANIFEST_NAME = "tidalsort.yaml"
@@ -36,14 +37,31 @@ _HEADER = (
     "# source, family and confidence, and the files that were skipped. Rewritten by every sort;\n"
     "# edits are lost.\n"
 )
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: The largest manifest read: 100,000 samples take about 40 MB.
+MAX_BYTES = 256 << 20
+_TOP_KEYS = {"version", "banks"}
+
+
+class NoAliasLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader, refusing aliases (``*name``).
+
+    tidalsort never writes aliases, and a few nested ones in a 70 KB file stand for
+    gigabytes once written back (an alias bomb): a repeated node is an alias.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise yaml.constructor.ConstructorError(None, None, "aliases (*name) are not allowed in a tidalsort manifest", node.start_mark)
+        return super().construct_object(node, deep)
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """Every bank under a root, by name, in name order."""
+    """Every bank under a root, by name, in name order, and the manifest's keys tidalsort does
+    not know that hold small plain data (:func:`~tidalsort.output.entry.small_plain`)."""
 
     banks: dict[str, Bank]
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any) -> Manifest:
@@ -57,17 +75,18 @@ class Manifest:
         if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or data.get("version") not in READABLE:
             raise ManifestError("not a tidalsort manifest")
         for name in data["banks"]:
-            if not isinstance(name, str) or not BANK_NAME.match(name):
+            if not isinstance(name, str) or not BANK_NAME.fullmatch(name):
                 raise ManifestError(f"{name!r} is not a bank name")
-        return cls({name: Bank.from_dict(name, entry) for name, entry in data["banks"].items()})
+        extra = {key: value for key, value in data.items() if key not in _TOP_KEYS and small_plain(value)}
+        return cls({name: Bank.from_dict(name, entry) for name, entry in data["banks"].items()}, extra)
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest as :func:`dumps` writes it (format :data:`VERSION`)."""
-        return {"version": VERSION, "banks": {name: bank.to_dict() for name, bank in self.banks.items()}}
+        return {"version": VERSION, "banks": {name: bank.to_dict() for name, bank in self.banks.items()}, **self.extra}
 
     def with_bank(self, bank: Bank) -> Manifest:
         """This manifest with ``bank`` added or replacing the bank of its name."""
-        return Manifest(dict(sorted({**self.banks, bank.name: bank}.items())))
+        return Manifest(dict(sorted({**self.banks, bank.name: bank}.items())), self.extra)
 
 
 def manifest_path(root: Path) -> Path:
@@ -101,14 +120,15 @@ def load(root: Path) -> Manifest:
     if not path.exists():
         return Manifest({})
     try:
-        mirror = json.loads(_mirror_path(root).read_text(encoding="utf-8"))
-        if mirror["yaml"] == _stat(path):
-            return Manifest.from_dict(mirror["manifest"])
-    except (OSError, ValueError, KeyError, TypeError, ManifestError):
+        if not os.path.islink(root / STATE_DIR):  # a planted link is not tidalsort's copy
+            mirror = json.loads(read_bounded(_mirror_path(root), MAX_BYTES))
+            if mirror["yaml"] == _stat(path):
+                return Manifest.from_dict(mirror["manifest"])
+    except (OSError, ValueError, KeyError, TypeError, UnsafePath, ManifestError):
         pass  # no usable copy: read the YAML
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = yaml.load(read_bounded(path, MAX_BYTES).decode("utf-8"), Loader=NoAliasLoader)
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
         raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
     if isinstance(data, dict) and data.get("version") not in READABLE and isinstance(data.get("banks"), dict):
         raise ManifestError(f"{path}: manifest version {data.get('version')!r}, this tidalsort reads {', '.join(map(str, READABLE))}")
@@ -177,9 +197,8 @@ def save_bank(root: Path, bank: Bank) -> Manifest:
 @contextmanager
 def locked(root: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``root`` for the duration (other tidalsort runs wait)."""
-    state = root / STATE_DIR
-    state.mkdir(parents=True, exist_ok=True)
-    with open(state / "lock", "a+b") as handle:
+    state = state_dir(root)
+    with os.fdopen(open_no_follow(state / "lock", os.O_RDWR | os.O_CREAT), "r+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -33,6 +33,25 @@ def tidal_line(folder: str, start: int, stop: int) -> str:
     return f'd1 $ s "{folder}" # n {pick}'
 
 
+def family_line(bank: str, family: str, runs: Sequence[FamilyRun]) -> str:
+    """A Tidal line that plays random members of one family, whatever the layout.
+
+    One ``n`` range: :func:`tidal_line`. Several ranges in the bank's one folder: the
+    helpers' ``tsFamRand``. Ranges in several folders (``--layout split``, where the sound
+    ``bank`` itself does not exist): a random choice of the ranges each cycle, in plain Tidal.
+
+    >>> family_line("kb6", "kick", [FamilyRun(family="kick", folder="kb6", start=0, stop=4)])
+    'd1 $ s "kb6" # n (irand 4)'
+    >>> family_line("kb6", "kick", [FamilyRun(family="kick", folder="kb6-0", start=0, stop=4), FamilyRun(family="kick", folder="kb6-2", start=0, stop=3)])
+    'd1 $ randcat [s "kb6-0" # n (irand 4), s "kb6-2" # n (irand 3)]'
+    """
+    if len(runs) == 1:
+        return tidal_line(runs[0].folder, runs[0].start, runs[0].stop)
+    if all(r.folder == bank for r in runs):
+        return f'd1 $ s "{bank}" # n (tsFamRand "{bank}" "{family}")'
+    return "d1 $ randcat [" + ", ".join(tidal_line(r.folder, r.start, r.stop).removeprefix("d1 $ ") for r in runs) + "]"
+
+
 def _confidence(samples: Sequence[Sample]) -> str:
     """Median confidence of ``samples`` (``""`` where the manifest has none)."""
     values = sorted(s.confidence for s in samples if s.confidence is not None)
@@ -59,8 +78,7 @@ def family_table(entry: Bank) -> Table | None:
         clusters = sum(c.family == family for c in entry.clusters)
         where = ", ".join(f"{r.start}..{r.stop - 1}" if r.folder == name else f"{r.folder}:{r.start}..{r.stop - 1}" for r in family_runs[:3])
         where += f", … ({len(family_runs)} runs)" if len(family_runs) > 3 else ""
-        first = family_runs[0]
-        play = tidal_line(first.folder, first.start, first.stop) if len(family_runs) == 1 else f'd1 $ s "{name}" # n (tsFamRand "{name}" "{family}")'
+        play = family_line(name, family, family_runs)
         low = sum(s.confidence is not None and s.confidence < LOW_CONFIDENCE for s in members)
         table.add_row(family, where, str(len(members)), str(clusters), _confidence(members), str(low) if low else "", play)
     return table

@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR
-from ..output.index import BankIndex
+from ..output.index import BankIndex, open_npz
 
 #: Version of the layout code: bump when a change alters any layout (cached ones are redone).
 LAYOUT_VERSION = 2
@@ -178,7 +178,7 @@ class _Cached:
 
 def _read(path: Path, space: str) -> _Cached | None:
     try:
-        with np.load(path) as data:
+        with open_npz(path) as data:
             if str(data["space"]) != space:
                 return None
             cached = _Cached(data["keys"], data["xy"], data["landmark"], data["added"])

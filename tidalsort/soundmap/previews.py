@@ -18,6 +18,7 @@ from urllib.parse import quote
 import soundfile as sf
 
 from ..output.atomic import write_atomic
+from ..confined import own_folder, refuse_link
 from ..output.bank import STATE_DIR
 from ..output.entry import Bank
 
@@ -63,8 +64,14 @@ def audio_urls(root: Path, bank: str, entry: Bank) -> tuple[list[str], list[str]
     urls, problems
         One URL per sample in bank order (the bank's own file, or its preview), and one line
         for every preview that could not be made (the sample's own file is used instead).
+
+    Raises
+    ------
+    tidalsort.confined.UnsafePath
+        If the previews' folder is a link.
     """
     folder = preview_folder(root, bank)
+    refuse_link(folder)  # never fill or empty a folder outside ROOT
     urls, problems, needed = [], [], set()
     for s in entry.samples:
         own = f"{quote(s.folder)}/{quote(s.file)}"
@@ -76,7 +83,7 @@ def audio_urls(root: Path, bank: str, entry: Bank) -> tuple[list[str], list[str]
         target = folder / name
         if not target.exists():
             try:
-                folder.mkdir(exist_ok=True)
+                own_folder(folder)
                 source = root / s.folder / s.file
                 write_atomic(target, lambda tmp: write_wav(source, tmp, PREVIEW_SECONDS), root / STATE_DIR)
             except (OSError, RuntimeError, sf.LibsndfileError) as exc:
