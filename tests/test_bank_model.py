@@ -147,7 +147,7 @@ def test_a_broken_entry_is_refused_naming_bank_field_and_index(path: tuple[Any, 
     assert str(caught.value).startswith(f"bank 'kit': {message}") and "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("data,message", [([], "not a tidalsort manifest"), ({"version": 2, "banks": {"Big Bank": {}}}, "'Big Bank' is not a bank name"), ({"version": 2, "banks": {"x": 5}}, "bank 'x': the entry is not a mapping")])
+@pytest.mark.parametrize("data,message", [([], "not a tidalsort manifest"), ({"version": True, "banks": {}}, "not a tidalsort manifest"), ({"version": 2, "banks": {"Big Bank": {}}}, "'Big Bank' is not a bank name"), ({"version": 2, "banks": {"x": 5}}, "bank 'x': the entry is not a mapping")])
 def test_a_manifest_that_is_not_one_is_refused(data: Any, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         Manifest.from_dict(data)

@@ -72,7 +72,7 @@ class Manifest:
         tidalsort.errors.ManifestError
             Saying what is wrong, and for a broken entry, in which bank.
         """
-        if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or data.get("version") not in READABLE:
+        if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or type(data.get("version")) is not int or data["version"] not in READABLE:
             raise ManifestError("not a tidalsort manifest")
         for name in data["banks"]:
             if not isinstance(name, str) or not BANK_NAME.fullmatch(name):
