@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -18,7 +19,7 @@ from .analysis.cache import FeatureCache
 from .analysis.features import FeatureSettings
 from .analysis.scan import identity, path_text, scan
 from .choices import GROUPS, LAYOUTS, LINKS, METHODS, ORDERS, SCALINGS, STRATEGIES
-from .errors import BadOption, TidalsortError
+from .errors import BadOption, TidalsortError, UsageError
 from .families.filenames import name_family
 from .families.model import FamilyModel
 from .families.taxonomy import FAMILIES, numbered
@@ -74,7 +75,7 @@ class SortOptions:
 
     bank: str | None = None
     group: str = "families"
-    names: bool = False  # file and folder names may decide a sample's family
+    names: bool = True  # file and folder names may decide a sample's family (name_families)
     model: Path | None = None  # None: the shipped family model
     layout: Layout = "bank"
     link: LinkMode = "copy"
@@ -86,6 +87,7 @@ class SortOptions:
     strategy: str = "auto"
     dendrogram: bool = True
     strict: bool = False
+    dedupe: bool = False  # of files with the same bytes, sort only the first by path
     jobs: int | None = None  # None: one per core
     cache: bool = True
     strudel_base: str | None = None  # _base of ROOT/strudel.json; None: keep the one it has
@@ -150,6 +152,7 @@ def resort_options(entry: Bank) -> SortOptions:
         method=settings.method,
         order=settings.order or "refined",
         strategy=settings.strategy or "auto",
+        dedupe=bool(settings.dedupe),
     )
 
 
@@ -203,33 +206,62 @@ def _plan(bank: str, layout: Layout, ordering: Ordering, cluster_families: list[
 
 @dataclass(frozen=True)
 class Families:
-    """The family of every analysed sample (rows as in the analysis) and how sure it is."""
+    """The family of every analysed sample (rows as in the analysis), how sure it is and
+    where it came from.
+
+    Attributes
+    ----------
+    names, confidence
+        The family and its confidence (1 where the name decided).
+    model
+        The family model's name and version.
+    source
+        ``"you"`` where the user set it (:func:`with_overrides`), ``"name"`` where the file
+        or folder name decided, ``"audio"`` where the model did.
+    audio_family, audio_confidence
+        What the model heard, wherever the family came from.
+    """
 
     names: np.ndarray
     confidence: np.ndarray
     model: str
+    source: np.ndarray
+    audio_family: np.ndarray
+    audio_confidence: np.ndarray
 
 
-def name_families(analysis: Analysis, model: FamilyModel, names: bool = False) -> Families:
-    """Families of the analysed samples from the model; with ``names``, a file or folder
-    name that names an instrument decides instead (confidence 1)."""
-    families, confidence = model.predict(analysis.family_inputs)
+def name_families(analysis: Analysis, model: FamilyModel, names: bool = True) -> Families:
+    """Families of the analysed samples: the name's where the file or folder name names
+    one (:func:`~tidalsort.families.filenames.name_family`), else the model's.
+
+    A name decides even where the model hears another family, however sure the model is.
+    With ``names`` false only the audio counts.
+    """
+    heard, sure = model.predict(analysis.family_inputs)
+    families, confidence = heard.copy(), sure.copy()
+    source = np.full(len(heard), "audio", dtype=object)
     if names:
-        for row, source in enumerate(analysis.sources):
-            named = name_family(source)
+        for row, path in enumerate(analysis.sources):
+            named = name_family(path)
+            # The name wins, whatever the audio's confidence: where the name of a labelled
+            # file (dev + train) names a family and the cross-validated model hears another,
+            # the label is the name's in 336 of 337 files and the model's in 1 (conf >= 0.7:
+            # 96 and 1; >= 0.9: 19 and 0). The labels come from names, so this flatters
+            # names, but not one confident disagreement (>= 0.8, 50 files) went the audio's way
+            # (bench/names.py --audio).
             if named is not None:
-                families[row], confidence[row] = named, 1.0
-    return Families(families, confidence, f"families-v{model.meta['version']}")
+                families[row], confidence[row], source[row] = named, 1.0, "name"
+    return Families(families, confidence, f"families-v{model.meta['version']}", source, heard, sure)
 
 
 def with_overrides(families: Families, sha1s: Sequence[str], overrides: Mapping[str, tuple[str, str]]) -> Families:
     """``families`` with the family the user set (confidence 1) for every row whose source
     bytes (SHA-1 ``sha1s[row]``) have one in ``overrides``."""
-    names, confidence = families.names.copy(), families.confidence.copy()
+    names, confidence, source = families.names.copy(), families.confidence.copy(), families.source.copy()
     for row, sha1 in enumerate(sha1s):
         if sha1 in overrides:
-            names[row], confidence[row] = overrides[sha1][0], 1.0
-    return Families(names, confidence, families.model)
+            names[row], confidence[row], source[row] = overrides[sha1][0], 1.0, "you"
+    return replace(families, names=names, confidence=confidence, source=source)
 
 
 def family_runs(placed: list[tuple[str, int, str]], families: list[str]) -> list[FamilyRun]:
@@ -314,6 +346,7 @@ def _entry(
             order=options.order,
             strategy=options.strategy,
             link=options.link,
+            dedupe=options.dedupe,
             tidalsort=__version__,
         ),
         sources=tuple(sorted(path_text(s) for s in sources)),
@@ -323,6 +356,8 @@ def _entry(
         clusters=tuple(clusters),
         samples=tuple(samples),
         skipped=tuple(ProblemRecord(source=path_text(s.source), reason=s.reason) for s in skipped),
+        # sets of files with the same bytes, by path: with --dedupe only the first is in the bank
+        duplicates=tuple(tuple(path_text(p) for p in paths) for paths in duplicate_sets(hashes)),
         warnings=tuple(ProblemRecord(source=path_text(s.source), reason=s.reason) for s in analysis.warnings),
     )
 
@@ -346,10 +381,12 @@ def sort_library(
     tidalsort.output.bank.BankClash
         If the bank would overwrite a folder tidalsort did not write.
     tidalsort.errors.UsageError
-        For a bank name made from the first source that is not safe.
+        For a bank name made from the first source that is not safe, or an output root that
+        is a source folder.
     """
     progress = progress or Progress()
     root = Path(root).expanduser().absolute()
+    _check_root(sources, root)
     bank = check_bank_name(options.bank or default_bank_name(sources), options.layout)
     model = FamilyModel.load(options.model)
     skip: set[tuple[int, int]] = set()
@@ -370,12 +407,42 @@ def sort_library(
         analysis = analyse(files, options.features, lambda count: progress.advance("analyse", count), options.jobs, cache)
         skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
         if not analysis.sources:
-            raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
+            raise NothingToSort(_nothing(sources, files, skipped))
         _check_strict(options, [(path_text(s.source), s.reason) for s in skipped])
         return _finish(root, bank, sources=sources, options=options, analysis=analysis, model=model, skipped=skipped, cache=cache, progress=progress, inputs=inputs)
     finally:
         if cache:
             cache.close()
+
+
+def _check_root(sources: Sequence[str | os.PathLike[str]], root: Path) -> None:
+    """Refuse an output root that is a source folder; warn of a source folder directly in it.
+
+    SuperDirt loads every folder of the root as a bank (``loadSoundFiles("ROOT/*")``): in a
+    source root the originals would load beside the banks, and a source folder directly in
+    the root loads as a bank of its own.
+    """
+    real_root = root.resolve()
+    for source in sources:
+        folder = Path(source).expanduser().absolute()
+        if not folder.is_dir():
+            continue
+        if folder.resolve() == real_root:
+            raise UsageError(f"--out {path_text(root)} is a source folder: SuperDirt would load the sources as banks too; choose another output root")
+        if folder.resolve().parent == real_root:
+            warnings.warn(f"source {path_text(folder)} lies directly in the output root: SuperDirt loads it as a bank {folder.name!r} too", stacklevel=3)
+
+
+#: Skipped files a "nothing to sort" error names, with their reasons.
+NOTHING_REASONS = 3
+
+
+def _nothing(sources: Sequence[str | os.PathLike[str]], files: list[Path], skipped: list[Problem]) -> str:
+    """One line saying why nothing under ``sources`` could be sorted: the first skipped files' reasons."""
+    reasons = "; ".join(f"{path_text(p.source)}: {p.reason}" for p in skipped[:NOTHING_REASONS])
+    more = f"; and {len(skipped) - NOTHING_REASONS} more" if len(skipped) > NOTHING_REASONS else ""
+    named = ", ".join(path_text(Path(s).expanduser().absolute()) for s in sources)
+    return f"nothing to sort: no readable audio among {len(files)} files found in {named}" + (f" ({reasons}{more})" if reasons else "")
 
 
 def _up_to_date(root: Path, bank: str, inputs: str, cache: FeatureCache) -> Bank | None:
@@ -434,18 +501,20 @@ def _finish(
 ) -> Bank:
     """Name families, cluster, order and write what :func:`analyse` found (``inputs``: the
     :func:`~tidalsort.output.freshness.fingerprint` of the sort, kept in the manifest)."""
+    identities = {path: identity(path) for path in analysis.sources}
+    cached = cache.hashes(identities.items()) if cache else {}
+    known = dict(cached)
+    overrides = load_overrides(root)
+    if options.dedupe or overrides:  # both go by the files' bytes: hash what the cache does not know (once: the hashes go on to the writing)
+        known.update((path, file_sha1(path)) for path in analysis.sources if path not in known)
+    if options.dedupe:
+        analysis = _dedupe(analysis, known)
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
-    identities = {path: identity(path) for path in analysis.sources}
-    known = cache.hashes(identities.items()) if cache else {}
-    overrides = load_overrides(root)
-    # the families set apply by the sources' bytes: hash now what the cache does not know
-    # (each file once: the hashes go on to the writing)
-    hashes = {**known, **{path: file_sha1(path) for path in analysis.sources if path not in known}} if overrides else known
     families = name_families(analysis, model, options.names)
     if overrides:
-        families = with_overrides(families, [hashes[path] for path in analysis.sources], overrides)
+        families = with_overrides(families, [known[path] for path in analysis.sources], overrides)
     group = group_by_family if options.group == "families" else group_by_sound
     ordering, cluster_families = group(X, families.names, options.clusters, options.method, options.order, options.strategy)
     keys = [path_text(source) for source in analysis.sources]
@@ -461,9 +530,10 @@ def _finish(
     with locked(root), Pending(root, bank) as pending:
         recover_locked(root)
         reusable = cache.written(own_files(root, bank)) if cache else {}
-        built = pending.build(folders, options.link, lambda: progress.advance("write"), hashes, reusable)
+        built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
+        hashes = {**known, **built.hashes}  # with --dedupe, the dropped copies' too
         if cache:
-            cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
+            cache.put_hashes((path, ident, hashes[path]) for path, ident in identities.items() if path not in cached)
         entry = _entry(
             bank,
             options,
@@ -474,7 +544,7 @@ def _finish(
             cluster_families=cluster_families,
             X=X,
             placed=placed,
-            hashes=built.hashes,
+            hashes=hashes,
             skipped=skipped,
             inputs=inputs,
         )
@@ -487,6 +557,28 @@ def _finish(
             png = picture.result()
             write_atomic(dendrogram_path(root, bank), lambda path: path.write_bytes(png), root / STATE_DIR)
     return entry
+
+
+def duplicate_sets(hashes: dict[Path, str]) -> list[list[Path]]:
+    """Files with the same bytes: every set of two or more, each sorted by path, in path order."""
+    by_hash: dict[str, list[Path]] = {}
+    for path in sorted(hashes, key=path_text):
+        by_hash.setdefault(hashes[path], []).append(path)
+    return [paths for paths in by_hash.values() if len(paths) > 1]
+
+
+def _dedupe(analysis: Analysis, hashes: dict[Path, str]) -> Analysis:
+    """``analysis`` without the later copies (by path) of files whose bytes an earlier one has."""
+    extra = {path for paths in duplicate_sets({p: hashes[p] for p in analysis.sources}) for path in paths[1:]}
+    rows = [row for row, path in enumerate(analysis.sources) if path not in extra]
+    return replace(
+        analysis,
+        sources=[analysis.sources[r] for r in rows],
+        infos=[analysis.infos[r] for r in rows],
+        features=analysis.features[rows],
+        family_inputs=analysis.family_inputs[rows],
+        centroids=analysis.centroids[rows],
+    )
 
 
 def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> bytes:

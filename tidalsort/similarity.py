@@ -64,6 +64,7 @@ class Neighbour:
     label: str | None
     family: str | None  # None for banks sorted before families existed
     confidence: float | None
+    also: tuple[str, ...] = ()  # every other "folder:n" of the same source, in other banks
 
 
 class IndexWarning(UserWarning):
@@ -104,6 +105,9 @@ class Library:
         if not self.spaces:
             raise NotFound(f"no searchable tidalsort banks in {root}")
         self.refs = {f"{s.folder}:{s.n}": (bank, row) for bank, e in self.entries.items() for row, s in enumerate(e.samples)}
+        self.places: dict[str, list[str]] = {}  # source -> every "folder:n" it plays as
+        for ref, (bank, row) in self.refs.items():
+            self.places.setdefault(self.entries[bank].samples[row].source, []).append(ref)
         self._analysed: dict[tuple[Path, FeatureSettings], tuple[np.ndarray, np.ndarray]] = {}
 
     def locate(self, ref: str) -> tuple[str, int]:
@@ -139,7 +143,8 @@ class Library:
         """The ``k`` samples nearest ``query``: an audio file path or a ``folder:n`` reference.
 
         Each bank is searched in its own scaled feature space; answers are merged by
-        distance. A reference never answers with itself.
+        distance. A source sorted into several banks answers once, at its nearest, with
+        its other places in ``also``. A reference never answers with itself (its source).
 
         Raises
         ------
@@ -148,7 +153,7 @@ class Library:
         tidalsort.analysis.audio.UnreadableAudio
             For an audio file that cannot be analysed, naming it.
         """
-        found: list[Neighbour] = []
+        found: dict[str, Neighbour] = {}  # by source: its nearest place
         ref = None if Path(query).exists() else parse_ref(str(query))
         is_ref = ref is not None and ref[1] == ref[2]
         home, own_row = self.locate(str(query)) if is_ref else (None, None)
@@ -160,9 +165,16 @@ class Library:
                 vector = self.spaces[home][0].features[own_row]
             else:
                 vector = self._analyse(Path(query), bank)[0]
-            rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k, exclude=own_row if bank == home else None)
+            # the k nearest in every bank hold the k nearest sources (one more: the query's own source may be among them)
+            rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k + 1, exclude=own_row if bank == home else None)
             samples, clusters = self.entries[bank].samples, self.entries[bank].clusters
             for row, distance in zip(rows, distances):
                 s = samples[row]
-                found.append(Neighbour(f"{s.folder}:{s.n}", float(distance), s.source, bank, s.cluster, clusters[s.cluster].label, s.family, s.confidence))
-        return sorted(found, key=lambda nb: (nb.distance, nb.ref))[:k]
+                ref = f"{s.folder}:{s.n}"
+                also = tuple(place for place in self.places[s.source] if place != ref)
+                answer = Neighbour(ref, float(distance), s.source, bank, s.cluster, clusters[s.cluster].label, s.family, s.confidence, also)
+                if s.source not in found or (answer.distance, answer.ref) < (found[s.source].distance, found[s.source].ref):
+                    found[s.source] = answer
+        if home is not None:
+            found.pop(self.entries[home].samples[own_row].source, None)
+        return sorted(found.values(), key=lambda nb: (nb.distance, nb.ref))[:k]

@@ -223,8 +223,14 @@ def cluster_tree(X: np.ndarray, k: int | None, method: str = "ward", strategy: s
     if strategy == "summary" or (strategy == "auto" and n > EXACT_MAX):
         return summary_tree(X, k, method)
     Z, labelling = _labelling(X, method)
-    k = choose_k(n, lambda j: _sizes(labelling(j))) if k is None else max(1, min(k, n))
+    # identical sounds (5 copies of one file) are identical rows: no cut or k-means can
+    # part them, so never ask for more clusters than distinct rows ...
+    distinct = len(np.unique(X, axis=0))
+    k = min(choose_k(n, lambda j: _sizes(labelling(min(j, distinct)))) if k is None else max(1, k), distinct)
     labels = labelling(k)
+    # ... and count the clusters the cut really made: rows at equal distances can still
+    # leave it fewer than asked for
+    k = len(np.unique(labels))
     if Z is not None and n <= OPTIMAL_MAX:
         return Z, labels, k
     # Ward's tree inside each cluster depends only on its members: rebuilding it per

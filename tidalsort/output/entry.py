@@ -89,7 +89,7 @@ def _whole(low: int = 0, high: int = MAX_SAMPLES) -> Rule:
 
 
 def _number(low: float, high: float) -> Rule:
-    return Rule(lambda v: type(v) in (int, float) and math.isfinite(v) and low <= v <= high, f"is not a finite number from {low} to {high:,}")
+    return Rule(lambda v: type(v) in (int, float) and math.isfinite(v) and low <= v <= high, f"is not a number from {low} to {high:,}")
 
 
 def _one_of(choices: tuple[str, ...]) -> Rule:
@@ -218,6 +218,7 @@ class Settings(Record):
     order: str | None = _field(_one_of(ORDERS), None)
     strategy: str | None = _field(_one_of(STRATEGIES), None)
     link: str | None = _field(_one_of(LINKS), None)
+    dedupe: bool | None = _field(_FLAG, None)
     tidalsort: str | None = _field(_TEXT, None)  # the version that sorted it
 
 
@@ -236,6 +237,8 @@ class Bank(Record):
     clusters: tuple[Cluster, ...] = _field(_records(Cluster))
     samples: tuple[Sample, ...] = _field(_records(Sample))
     skipped: tuple[Problem, ...] = _field(_records(Problem), ())
+    #: Sets of source files with the same bytes, by path (None before tidalsort listed them).
+    duplicates: tuple[tuple[str, ...], ...] | None = _field(_list(_list(_TEXT)), None)
     warnings: tuple[Problem, ...] = _field(_records(Problem), ())
     #: The entry's keys this tidalsort does not know, written back after the others.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -248,7 +251,7 @@ class Bank(Record):
         ------
         tidalsort.errors.ManifestError
             Naming the bank, the field and its index, e.g. ``bank 'kb6': samples[3]:
-            confidence is not a finite number from 0 to 1``.
+            confidence is not a number from 0 to 1``.
         """
         try:
             bank = _record(cls, entry, name=name, extra={key: value for key, value in entry.items() if key not in _KNOWN and small_plain(value)} if isinstance(entry, dict) else {})

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from .bank import STATE_DIR
+from .atomic import write_text_atomic
 from .entry import Bank, Cluster
-from .manifest import MANIFEST_NAME, Manifest, write_text_atomic
+from .manifest import MANIFEST_NAME, Manifest
 
 HASKELL_BANKS_NAME = "tidalsort-banks.hs"
 

@@ -20,7 +20,7 @@ import yaml
 
 from ..confined import UnsafePath, open_no_follow, read_bounded
 from ..errors import ManifestError, NotFound
-from .atomic import write_atomic
+from .atomic import write_text_atomic
 from .bank import STATE_DIR, state_dir
 from .entry import MAX_UNKNOWN_BYTES, Bank, small_plain  # noqa: F401 (MAX_UNKNOWN_BYTES: for readers of this module)
 from .names import BANK_NAME
@@ -173,12 +173,6 @@ def dumps(manifest: dict[str, Any]) -> str:
         lines.append(f"  {name}:\n")  # bank names are plain ^[a-z0-9][a-z0-9_-]*$
         lines.extend(_block(key, value, "    ") for key, value in entry.items())
     return "".join(lines)
-
-
-def write_text_atomic(path: Path, text: str, scratch: Path) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half
-    (through a temporary file in ``scratch``, see :func:`tidalsort.output.atomic.write_atomic`)."""
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), scratch)
 
 
 def save_bank(root: Path, bank: Bank) -> Manifest:

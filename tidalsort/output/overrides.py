@@ -28,7 +28,7 @@ import yaml
 
 from ..confined import read_bounded
 from ..families.taxonomy import ABBREVIATIONS, FAMILIES
-from .atomic import write_atomic
+from .atomic import write_text_atomic
 from .bank import state_dir
 from .manifest import ManifestError, NoAliasLoader
 
@@ -91,7 +91,7 @@ def save_overrides(root: Path, overrides: Mapping[str, tuple[str, str]]) -> None
     """Write ``overrides`` (as :func:`load_overrides` returns them) in place of the file, atomically."""
     lines = "".join(f"  {sha1}: {json.dumps({'family': family, 'source': note}, ensure_ascii=False)}\n" for sha1, (family, note) in sorted(overrides.items()))
     text = _HEADER + ("families:\n" + lines if lines else "families: {}\n")
-    write_atomic(overrides_path(root), lambda tmp: tmp.write_text(text, encoding="utf-8"), state_dir(root))
+    write_text_atomic(overrides_path(root), text, state_dir(root))
 
 
 def overrides_digest(overrides: Mapping[str, tuple[str, str]]) -> str:

@@ -18,7 +18,8 @@ from urllib.parse import quote
 
 from ..errors import UsageError
 from .bank import STATE_DIR
-from .manifest import Manifest, write_text_atomic
+from .atomic import write_text_atomic
+from .manifest import Manifest
 
 STRUDEL_MAP_NAME = "strudel.json"
 #: ``tidalsort serve``'s default address.
