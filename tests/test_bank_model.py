@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -89,6 +90,8 @@ def test_the_model_holds_what_the_entry_says() -> None:
     assert [s.n for s in bank.samples[:3]] == [0, 1, 2] and all(0 < s.confidence <= 1 for s in bank.samples)
     with pytest.raises(AttributeError):
         bank.samples[0].n = 5  # type: ignore[misc]  # frozen
+    copies = dataclasses.replace(bank, duplicates=(("/a.wav", "/b.wav"),))
+    assert copies.to_dict()["duplicates"] == [["/a.wav", "/b.wav"]] and Bank.from_dict("two", copies.to_dict()) == copies
 
 
 def set_path(entry: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:

@@ -67,6 +67,16 @@ def test_a_users_mistake_is_one_line(sorted_root: Path, capsys: pytest.CaptureFi
     assert err.strip().startswith("tidalsort: error: ") and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_a_labels_file_without_its_columns_is_one_line(sorted_root: Path, capsys: pytest.CaptureFixture) -> None:
+    """A KeyError here was printed as the bare column name before; with the family it would be a bug's traceback."""
+    labels = sorted_root / "labels.csv"
+    labels.write_text("path,kind\nbells/x.wav,bell\n")
+    capsys.readouterr()
+    assert main(["eval", str(sorted_root), "--bank", "bells", "--labels", str(labels)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"tidalsort: error: {labels}: not a UTF-8 CSV with the columns relative_path,label (KeyError: 'relative_path')"
+
+
 def test_a_root_with_several_banks_asks_for_one_in_one_line(sorted_root: Path, kit: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["sort", str(kit / "Low Toms"), "--out", str(sorted_root), "--bank", "toms", "--no-dendrogram"]) == 0
     capsys.readouterr()

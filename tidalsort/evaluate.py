@@ -73,10 +73,18 @@ def read_labels(path: Path) -> dict[str, str]:
     """``relative_path,label`` rows of a CSV, keyed by the file's real absolute path.
 
     Paths are relative to the CSV's folder.
+
+    Raises
+    ------
+    tidalsort.errors.UsageError
+        If the file is not such a CSV, naming it.
     """
     base = path.resolve().parent
-    with open(path, newline="", encoding="utf-8") as f:
-        return {path_text(os.path.realpath(base / row["relative_path"])): row["label"] for row in csv.DictReader(f)}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return {path_text(os.path.realpath(base / row["relative_path"])): row["label"] for row in csv.DictReader(f)}
+    except (KeyError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{path}: not a UTF-8 CSV with the columns relative_path,label ({type(exc).__name__}: {exc})") from None
 
 
 def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5) -> dict[str, Any]:

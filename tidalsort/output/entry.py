@@ -311,12 +311,17 @@ def _plain(record: Any) -> dict[str, Any]:
         value = getattr(record, name)
         if value is None and not nullable:
             continue
-        if isinstance(value, tuple):
-            value = [_plain(x) if isinstance(x, Record) else x for x in value]
-        elif isinstance(value, Record):
-            value = _plain(value)
-        plain[name] = value
+        plain[name] = _plain_value(value)
     return {**plain, **record.extra} if kind is Bank else plain
+
+
+def _plain_value(value: Any) -> Any:
+    """A field's value as the manifest holds it: records as mappings, tuples as lists, at any depth."""
+    if isinstance(value, Record):
+        return _plain(value)
+    if isinstance(value, tuple):
+        return [_plain_value(x) for x in value]
+    return value
 
 
 #: (name, written when None) of every field written to the manifest, per record type.
