@@ -109,7 +109,7 @@ def on_disk(root: Path, bank: str) -> dict[str, dict[str, str]]:
 def assert_described(root: Path, bank: str, features: dict[str, np.ndarray]) -> dict[str, dict[str, str]]:
     """The manifest, feature index, banks file and Strudel map say exactly what the bank's folders hold."""
     manifest = load(root)
-    entry = manifest["banks"][bank]
+    entry = manifest.banks[bank].to_dict()
     described: dict[str, dict[str, str]] = {}
     for s in entry["samples"]:
         described.setdefault(s["folder"], {})[s["file"]] = s["sha1"]
@@ -258,7 +258,7 @@ def test_without_an_atomic_exchange_a_kill_between_the_renames_is_finished_by_th
     assert not (root / BANK).exists() and list((root / STATE_DIR).glob("old-b-*"))
     assert main(["report", str(root)]) == 0
     assert len(assert_described(root, BANK, features)[BANK]) == 10
-    assert {s["source"] for s in load(root)["banks"][BANK]["samples"]} == {str(k / "hit.wav") for k in kits[2:]}  # the new bank
+    assert {s.source for s in load(root).banks[BANK].samples} == {str(k / "hit.wav") for k in kits[2:]}  # the new bank
     assert_no_leftovers(root)
 
 
@@ -272,7 +272,7 @@ def test_two_sorts_of_different_banks_into_one_root_at_once_keep_both(kits: list
             os._exit(_run(lambda: sort_library(part, root, SortOptions(bank=bank, clusters=2))))
         pids.append(pid)
     assert [os.waitpid(pid, 0)[1] for pid in pids] == [0, 0]
-    assert set(load(root)["banks"]) == {"one", "two"}
+    assert set(load(root).banks) == {"one", "two"}
     for bank in ("one", "two"):
         assert len(assert_described(root, bank, features)[bank]) == 6
         assert (root / f"{bank}-dendrogram.png").is_file()

@@ -33,7 +33,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from ..analysis.audio import UnreadableAudio
@@ -42,7 +42,7 @@ from ..analysis.wav import write_wav
 from ..confined import UnsafePath, no_follow, own_folder
 from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR, state_dir
-from ..output.manifest import ManifestError, load, manifest_path
+from ..output.manifest import Manifest, ManifestError, load, manifest_path
 from ..output.strudel import SERVE_HOST, SERVE_PORT, STRUDEL_MAP_NAME, sample_map
 
 CONTENT_TYPES = {".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff", ".aifc": "audio/aiff", ".json": "application/json"}
@@ -127,7 +127,7 @@ class Catalogue:
         self._lock = threading.Lock()
         self._said_unsafe = False
         self._stamp: tuple[int, int] | None = (-1, -1)  # not read yet
-        self.manifest: dict[str, Any] = {"banks": {}}
+        self.manifest = Manifest({})
         self.files: dict[tuple[str, str], tuple[str, bool]] = {}  # (folder, file) -> (source, symlink bank)
 
     def refresh(self) -> None:
@@ -148,9 +148,9 @@ class Catalogue:
                 return
             manifest = load(self.root)
             self.files = {
-                (s["folder"], s["file"]): (s["source"], entry["settings"].get("link") == "symlink")
-                for entry in manifest["banks"].values()
-                for s in entry["samples"]
+                (s.folder, s.file): (s.source, entry.settings.link == "symlink")
+                for entry in manifest.banks.values()
+                for s in entry.samples
             }
             self.manifest, self._stamp = manifest, stamp
             self._drop_unused_wavs()
