@@ -126,6 +126,10 @@ def _add_sc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sc-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for sclang's answer per folder (default: 30); whether anything answers at all is asked first, in at most 2 s")
 
 
+def _add_strudel_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strudel", action="store_true", help='print the lines that play each family and cluster in Strudel\'s spelling (s("kb6").n(irand(4))) instead of Tidal\'s')
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tidalsort`` command."""
     parser = argparse.ArgumentParser(
@@ -143,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sort_options(p)
     p.add_argument("--notify", action="store_true", help="then tell SuperDirt to reload the bank (needs TidalSort.start in SuperCollider)")
     _add_sc_options(p)
+    _add_strudel_option(p)
 
     p = commands.add_parser("notify", help="tell a running SuperDirt to reload sorted banks and unload their removed folders (TidalSort quark)", epilog=LIVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
@@ -168,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
     p.add_argument("--bank", help="only this bank")
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
+    _add_strudel_option(p)
 
     p = commands.add_parser("similar", help="which samples sound like this one? (a sound file, or bank:n)", epilog=SIMILAR_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("query", metavar="QUERY", help="an audio file (in the library or not), or a sample as bank:n")
@@ -265,7 +271,7 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
         progress.committed = reload
     with bars.progress:
         entry = sort_library(args.sources, root, _options(args), progress)
-    _show([entry], root, args.json, out)
+    _show([entry], root, args.json, out, strudel=args.strudel)
     if failed:
         raise failed[0]
     if args.map:
@@ -380,14 +386,14 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console) -> None:
+def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console, *, strudel: bool = False) -> None:
     from .output.report import print_report
 
     if as_json:
         print(json.dumps(entries if len(entries) != 1 else entries[0], indent=2))
         return
     for entry in entries:
-        print_report(entry, root, out)
+        print_report(entry, root, out, strudel=strudel)
 
 
 def _similar(args: argparse.Namespace, out: Console) -> int:
@@ -433,7 +439,7 @@ def _report(args: argparse.Namespace, out: Console) -> int:
     from .output.manifest import bank_entries
 
     root = args.root.expanduser().absolute()
-    _show(bank_entries(root, [args.bank] if args.bank else None), root, args.json, out)
+    _show(bank_entries(root, [args.bank] if args.bank else None), root, args.json, out, strudel=args.strudel)
     return 0
 
 

@@ -18,9 +18,14 @@ SKIPPED_SHOWN = 20
 LOW_CONFIDENCE = 0.5
 
 
-def tidal_line(folder: str, start: int, stop: int) -> str:
-    """A Tidal line that plays random members of the ``n`` range [start, stop) of ``folder``."""
+def tidal_line(folder: str, start: int, stop: int, *, strudel: bool = False) -> str:
+    """A line that plays random members of the ``n`` range [start, stop) of ``folder``: Tidal's,
+    or with ``strudel`` Strudel's (``s("kb6").n(irand(4).add(12))``; ``irand`` and ``add`` are
+    @strudel/core's)."""
     size = stop - start
+    if strudel:
+        pick = str(start) if size == 1 else f"irand({size})" + (f".add({start})" if start else "")
+        return f's("{folder}").n({pick})'
     if size == 1:
         pick = str(start)
     elif start == 0:
@@ -30,23 +35,63 @@ def tidal_line(folder: str, start: int, stop: int) -> str:
     return f'd1 $ s "{folder}" # n {pick}'
 
 
-def family_line(bank: str, family: str, runs: list[dict[str, Any]]) -> str:
-    """A Tidal line that plays random members of one family, whatever the layout.
+def family_line(bank: str, family: str, runs: list[dict[str, Any]], *, strudel: bool = False, helpers: bool = True) -> str:
+    """A line that plays random members of one family, whatever the layout.
 
     One ``n`` range: :func:`tidal_line`. Several ranges in the bank's one folder: the
-    helpers' ``tsFamRand``. Ranges in several folders (``--layout split``, where the sound
-    ``bank`` itself does not exist): a random choice of the ranges each cycle, in plain Tidal.
+    helpers' ``tsFamRand`` when ``helpers`` (they read families from cluster labels, so only
+    where the family's clusters hold exactly its samples). Otherwise, and for ranges in several
+    folders (``--layout split``, where the sound ``bank`` itself does not exist): a random
+    choice of the ranges each cycle, in plain Tidal. Strudel has no helpers: its ``randcat``.
 
     >>> family_line("kb6", "kick", [{"folder": "kb6", "start": 0, "stop": 4}])
     'd1 $ s "kb6" # n (irand 4)'
     >>> family_line("kb6", "kick", [{"folder": "kb6-0", "start": 0, "stop": 4}, {"folder": "kb6-2", "start": 0, "stop": 3}])
     'd1 $ randcat [s "kb6-0" # n (irand 4), s "kb6-2" # n (irand 3)]'
+    >>> family_line("kb6", "kick", [{"folder": "kb6", "start": 0, "stop": 4}, {"folder": "kb6", "start": 9, "stop": 12}], strudel=True)
+    'randcat(s("kb6").n(irand(4)), s("kb6").n(irand(3).add(9)))'
     """
-    if len(runs) == 1:
-        return tidal_line(runs[0]["folder"], runs[0]["start"], runs[0]["stop"])
-    if all(r["folder"] == bank for r in runs):
+    lines = [tidal_line(r["folder"], r["start"], r["stop"], strudel=strudel) for r in runs]
+    if len(lines) == 1:
+        return lines[0]
+    if strudel:
+        return "randcat(" + ", ".join(lines) + ")"
+    if helpers and all(r["folder"] == bank for r in runs):
         return f'd1 $ s "{bank}" # n (tsFamRand "{bank}" "{family}")'
-    return "d1 $ randcat [" + ", ".join(tidal_line(r["folder"], r["start"], r["stop"]).removeprefix("d1 $ ") for r in runs) + "]"
+    return "d1 $ randcat [" + ", ".join(line.removeprefix("d1 $ ") for line in lines) + "]"
+
+
+def bank_lines(entry: dict[str, Any], *, strudel: bool = False) -> list[str]:
+    """For ``--layout families``: its folders ``NAME_bd``, ``NAME_sd``, … played through a bank
+    name, in Tidal 1.10 (whose ``bank`` SuperDirt 1.7.3 ignores: it needs a SuperDirt after
+    1.7.4) and in Strudel (``.bank()``). Empty for the other layouts.
+
+    >>> entry = {"name": "kb6", "layout": "families", "families": [{"folder": "kb6_bd"}, {"folder": "kb6_sd"}]}
+    >>> bank_lines(entry)[0]
+    'Tidal 1.10 with a SuperDirt after 1.7.4 (1.7.3 has no bank): d1 $ s "bd*4 sd" # bank "kb6"'
+    >>> bank_lines(entry, strudel=True)
+    ['Strudel: s("bd*4, sd").bank("kb6")']
+    """
+    if entry.get("layout") != "families" or not entry.get("families"):
+        return []
+    name = entry["name"]
+    kinds = list(dict.fromkeys(r["folder"].removeprefix(f"{name}_") for r in entry["families"]))[:2]
+    strudel_line = f'Strudel: s("{", ".join([kinds[0] + "*4", *kinds[1:]])}").bank("{name}")'
+    if strudel:
+        return [strudel_line]
+    tidal = f'd1 $ s "{" ".join([kinds[0] + "*4", *kinds[1:]])}" # bank "{name}"'
+    return [f"Tidal 1.10 with a SuperDirt after 1.7.4 (1.7.3 has no bank): {tidal}", strudel_line]
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted ranges with touching ones joined: ``[(0, 2), (2, 5), (7, 9)]`` -> ``[(0, 5), (7, 9)]``."""
+    out: list[tuple[int, int]] = []
+    for start, stop in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(stop, out[-1][1]))
+        else:
+            out.append((start, stop))
+    return out
 
 
 def _confidence(samples: list[dict[str, Any]]) -> str:
@@ -55,8 +100,9 @@ def _confidence(samples: list[dict[str, Any]]) -> str:
     return f"{values[len(values) // 2]:.2f}" if values else ""
 
 
-def family_table(entry: dict[str, Any]) -> Table | None:
-    """One row per family, in bank order: n range(s), samples, clusters, confidence, a Tidal line.
+def family_table(entry: dict[str, Any], *, strudel: bool = False) -> Table | None:
+    """One row per family, in bank order: n range(s), samples, clusters, confidence, a Tidal
+    (with ``strudel``, Strudel) line.
 
     None for banks sorted before families existed.
     """
@@ -75,15 +121,19 @@ def family_table(entry: dict[str, Any]) -> Table | None:
         clusters = sum(c.get("family") == family for c in entry["clusters"])
         where = ", ".join(f"{r['start']}..{r['stop'] - 1}" if r["folder"] == name else f"{r['folder']}:{r['start']}..{r['stop'] - 1}" for r in family_runs[:3])
         where += f", … ({len(family_runs)} runs)" if len(family_runs) > 3 else ""
-        play = family_line(name, family, family_runs)
+        # --group sound: a cluster is labelled with the family most of its members have, so
+        # tsFamRand "tom" can play a kick that sits among toms (and "kick" nothing at all)
+        labelled = [(c["start"], c["stop"]) for c in entry["clusters"] if c.get("family") == family]
+        helpers = _merged(labelled) == _merged([(r["start"], r["stop"]) for r in family_runs])
+        play = family_line(name, family, family_runs, strudel=strudel, helpers=helpers)
         low = sum(s.get("confidence", 1.0) < LOW_CONFIDENCE for s in members)
-        table.add_row(family, where, str(len(members)), str(clusters), _confidence(members), str(low) if low else "", play)
+        table.add_row(family, where, str(len(members)), str(clusters), _confidence(members), str(low) if low else "", escape(play))  # randcat [s ...] reads as markup
     return table
 
 
-def cluster_table(entry: dict[str, Any]) -> Table:
+def cluster_table(entry: dict[str, Any], *, strudel: bool = False) -> Table:
     """One row per cluster, grouped by family: id, label, n range, size, confidence,
-    members (the medoid first, starred), a Tidal line."""
+    members (the medoid first, starred), a Tidal (with ``strudel``, Strudel) line."""
     name = entry["name"]
     title = f"bank {name}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters (*n: the most typical member)"
     table = Table(title=title, title_justify="left")
@@ -113,7 +163,7 @@ def cluster_table(entry: dict[str, Any]) -> Table:
             str(c["size"]),
             *([_confidence(members)] if sure else []),
             escape(shown),  # file names may hold [brackets]
-            tidal_line(folder, start, stop),
+            tidal_line(folder, start, stop, strudel=strudel),
         )
     return table
 
@@ -126,12 +176,15 @@ def problem_lines(problems: list[dict[str, str]]) -> list[str]:
     return lines
 
 
-def print_report(entry: dict[str, Any], root: Path, console: Console) -> None:
-    """Print the family and cluster tables, the skipped files and where things are."""
-    families = family_table(entry)
+def print_report(entry: dict[str, Any], root: Path, console: Console, *, strudel: bool = False) -> None:
+    """Print the family and cluster tables, the skipped files and where things are; with
+    ``strudel`` the lines that play are Strudel's."""
+    families = family_table(entry, strudel=strudel)
     if families is not None:
         console.print(families)
-    console.print(cluster_table(entry))
+    for line in bank_lines(entry, strudel=strudel):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(cluster_table(entry, strudel=strudel))
     for key, heading in (("skipped", "skipped"), ("warnings", "sorted, with a warning")):
         problems = entry.get(key) or []
         if problems:
