@@ -5,7 +5,8 @@ tsFamRand plays a family spread over clusters):
 - Tidal lines, as printed, run in real Tidal (Debian's 1.7.10, started as BootTidal.hs does,
   with tidalsort.hs and the sort's tidalsort-banks.hs loaded by :script): the /dirt/play
   messages it sends name a folder of the bank and an n that is a sample of that family or
-  cluster;
+  cluster; real SuperDirt 1.7.3 (banks loaded by ``tidalsort notify``) plays each such
+  (s, n) from a buffer holding that file;
 - the Tidal 1.10 line of --layout families (``s "bd*4 hh" # bank "kfam"``) in Tidal 1.10's own
   pattern code: every event's bank and s name a folder (SuperDirt after 1.7.4 plays
   ``bank_s``);
@@ -138,16 +139,15 @@ def _files(root: Path, folder: str) -> list[str]:
     return sorted(p.name for p in (root / folder).iterdir() if not p.name.startswith("."))
 
 
-def test_tidal_lines_play_their_samples_in_real_tidal(library):
+@pytest.fixture(scope="module")
+def tidal_heard(library) -> tuple[list[tuple[str, str, str, str]], dict[int, set[tuple[str, int]]]]:
     """Every Tidal line of every report, as printed, played at once in a real Tidal stream
-    (each tagged with a control of its own); the /dirt/play messages are checked against
-    the manifest and the folders on disk."""
+    (each tagged with a control of its own) for 2.5 s at 8 cycles per second: the lines
+    (bank, what, key, line) and the (s, n) each sent in /dirt/play."""
     root, printed = library
     toolchain = hs.require_toolchain()
-    entries = _entries(root)
     lines = [(bank, what, key, line) for bank in BANKS for what, key, line in _rows(printed[bank]["tidal"])
-             if line.startswith("d1 $ ")]
-    lines = [item for item in lines if " # bank " not in item[3]]  # Tidal 1.10 only: see below
+             if line.startswith("d1 $ ") and " # bank " not in line]  # the bank line: Tidal 1.10 only, below
     dirt = hs.DirtCapture()
     ghci = hs.GhciSession(toolchain, dirt.port, hs.free_udp_port(), hs.free_udp_port())
     try:
@@ -167,12 +167,45 @@ def test_tidal_lines_play_their_samples_in_real_tidal(library):
         n = m.get("n", 0.0)
         assert float(n).is_integer(), m
         heard.setdefault(int(m["tsline"]), set()).add((m["s"], int(n)))
+    return lines, heard
+
+
+def test_tidal_lines_play_their_samples_in_real_tidal(library, tidal_heard):
+    """The /dirt/play messages of every printed Tidal line name a folder and an n that is a
+    sample of the line's family or cluster (manifest and folders on disk)."""
+    root, _ = library
+    entries = _entries(root)
+    lines, heard = tidal_heard
     for k, (bank, what, key, line) in enumerate(lines):
         got = heard.get(k, set())
         assert len(got) >= 2 or len(_allowed(entries[bank], what, key)) == 1, (line, got)
         assert got <= _allowed(entries[bank], what, key), (bank, what, key, line, got)
         for folder, n in got:
             assert n < len(_files(root, folder)), (line, folder, n)
+
+
+def test_superdirt_plays_the_files_tidal_asks_for(library, tidal_heard, tmp_path_factory):
+    """Real SuperDirt 1.7.3 (tests/sc_support.py), banks loaded by ``tidalsort notify``: every
+    (s, n) the printed Tidal lines sent starts a sample synth whose buffer holds that file."""
+    import numpy as np
+    import sc_support as sc
+    import soundfile as sf
+
+    root, _ = library
+    _, heard = tidal_heard
+    sc.require_tools()
+    stack = sc.ScStack(tmp_path_factory.mktemp("lines-sc"), root, grace=0.3, allow="127.0.0.1", num_buffers=4096)
+    stack.start()
+    try:
+        assert main(["notify", str(root), "--sc-port", str(stack.listen_port)]) == 0
+        stack.wait_idle()
+        for folder, n in sorted(set().union(*heard.values())):
+            played = stack.play(folder, n)
+            assert played is not None and played[0].startswith("dirt_sample_"), (folder, n)
+            data, _ = sf.read(root / folder / _files(root, folder)[n], dtype="float32", always_2d=True)
+            np.testing.assert_allclose(stack.buffer_samples(played[1], 0, 16), data.reshape(-1)[:16], atol=1e-6, err_msg=f"{folder}:{n}")
+    finally:
+        stack.stop()
 
 
 def test_tidal_1_10_bank_line_names_family_folders(library, tmp_path):
