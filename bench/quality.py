@@ -9,7 +9,7 @@ train: 1,169 one-shots of drum machines; ten labels). Labels are read only here.
     of train/train_families.py, a model trained per fold): accuracy, macro-F1, per-family
     recall and precision, the confusion matrix, calibration.
 ``sorts``
-    Whole default sorts (``tidalsort sort``, families grouping) of every held-out fold with
+    Whole sorts (``tidalsort sort --names off``, families grouping) of every held-out fold with
     that fold's model: ARI of the written families against the labels (all folds pooled,
     and the median fold), adjacent-pair agreement of the written order.
 ``rule``
@@ -131,7 +131,8 @@ def model_part(console: Console, folds: int) -> tuple[dict, object, list]:
 
 
 def sorts_part(console: Console, cv, examples: list) -> dict:
-    """Default sorts of every held-out fold with its fold's model: how the written families match the labels."""
+    """Sorts of every held-out fold with its fold's model, names off (the labels come from
+    names): how the written families match the labels."""
     truth = {str(e.path): e.label for e in examples}
     pooled_true, pooled_written, per_fold, agreement = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,7 +140,7 @@ def sorts_part(console: Console, cv, examples: list) -> dict:
             rows = np.flatnonzero(cv.fold == f)
             model_file = Path(tmp) / f"model-{f}.npz"
             model.save(model_file)
-            entry = sort_library([examples[i].path for i in rows], Path(tmp) / f"root-{f}", SortOptions(bank=f"fold{f}", model=model_file, dendrogram=False, cache=False))
+            entry = sort_library([examples[i].path for i in rows], Path(tmp) / f"root-{f}", SortOptions(bank=f"fold{f}", names=False, model=model_file, dendrogram=False, cache=False))
             written = [(truth[s["source"]], s["family"]) for s in entry["samples"]]
             labels, families = zip(*written)
             pooled_true += labels
@@ -172,7 +173,7 @@ def rule_part(console: Console) -> dict:
         truth = {str(e.path): e.label for e in examples}
         for group in ("sound", "families"):
             with tempfile.TemporaryDirectory() as tmp:
-                entry = sort_library([DATASETS / name], Path(tmp), SortOptions(bank="rule", group=group, dendrogram=False, cache=False))
+                entry = sort_library([DATASETS / name], Path(tmp), SortOptions(bank="rule", group=group, names=False, dendrogram=False, cache=False))
             sizes = [c["size"] for c in entry["clusters"]]
             labels = [truth[s["source"]] for s in entry["samples"]]
             clusters = [s["cluster"] for s in entry["samples"]]

@@ -43,9 +43,10 @@ SKIPPED = {
     "pipe.wav": "a named pipe (FIFO), not a file",
     "locked.wav": "cannot read the file (permission denied)",
     "locked-folder": "cannot read the folder (permission denied)",
+    "cut.ogg": "corrupt audio",
 }
 #: Sorted, with a warning.
-WARNED = {"truncated.wav": "truncated", "truncated.flac": "truncated"}
+WARNED = {"truncated.wav": "truncated", "truncated.flac": "truncated", "cut.mp3": "truncated", "cut.flac": "truncated"}
 
 
 def _odd(folder: Path, name: bytes) -> Path:
@@ -98,6 +99,9 @@ def make_corpus(root: Path) -> None:
     (root / "truncated.wav").write_bytes((root / "truncated.wav").read_bytes()[:100000])
     write(root / "truncated.flac", tone(240, 2.0, decay=5.0), fmt="FLAC")
     (root / "truncated.flac").write_bytes((root / "truncated.flac").read_bytes()[:20000])
+    for name, percent in (("cut.flac", 5), ("cut.mp3", 60), ("cut.ogg", 5)):  # of their size
+        data = write(root / name, tone(250, 3.0, decay=10.0), fmt=Path(name).suffix[1:].upper()).read_bytes()
+        (root / name).write_bytes(data[: len(data) * percent // 100])
     # skipped, each for its own reason
     (root / "empty.wav").write_bytes(b"")
     (root / "header-only.wav").write_bytes((root / "kick.wav").read_bytes()[:44])
@@ -198,7 +202,7 @@ def test_every_kind_of_bad_input_in_one_run(tmp_path: Path) -> None:
         assert path_text(source) in result.stdout or len(skipped) > 20
     sorted_sources = {s["source"] for s in entry["samples"]}
     assert unaccounted(corpus, sorted_sources, set(skipped)) == []
-    assert len(entry["samples"]) == 38
+    assert len(entry["samples"]) == 40
     assert f"{corpus}/lat\\xe9in-1 \\xff.wav" in sorted_sources
 
     written = [p for p in (out / "junk").iterdir() if not p.name.startswith(".")]

@@ -217,19 +217,6 @@ def test_a_family_keeps_its_clusters_and_labels_when_samples_are_added(drums: Pa
         assert members(after, label) == members(before, label)
 
 
-def test_file_names_decide_families_only_when_asked(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    write(src / "Snare 01.wav", tone(60, 0.6, decay=0.2))  # sounds like a kick, named a snare
-    write(src / "zap.wav", tone(60, 0.6, decay=0.2))
-    for flags, family in (((), "kick"), (("--names",), "snare")):
-        out = tmp_path / f"out{len(flags)}"
-        assert run("sort", src, "--out", out, "--bank", "b", *flags) == 0
-        entry = manifest(out)["banks"]["b"]
-        named = next(s for s in entry["samples"] if s["source"].endswith("Snare 01.wav"))
-        assert named["family"] == family and entry["settings"]["names"] == bool(flags)
-        assert next(s for s in entry["samples"] if s["source"].endswith("zap.wav"))["family"] == "kick"
-
-
 def test_group_sound_clusters_the_whole_bank_by_sound(drums: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("sort", drums, "--out", out, "--bank", "kb6", "--group", "sound", "--clusters", "3") == 0

@@ -7,7 +7,7 @@ tsFamRand plays a family spread over clusters):
   messages it sends name a folder of the bank and an n that is a sample of that family or
   cluster; real SuperDirt 1.7.3 (banks loaded by ``tidalsort notify``) plays each such
   (s, n) from a buffer holding that file;
-- the Tidal 1.10 line of --layout families (``s "bd*4 hh" # bank "kfam"``) in Tidal 1.10's own
+- the Tidal 1.10 line of --layout families (``s "bd*4 tom" # bank "kfam"``) in Tidal 1.10's own
   pattern code: every event's bank and s name a folder (SuperDirt after 1.7.4 plays
   ``bank_s``);
 - the Strudel lines (``--strudel``) in Strudel's own code (node, tests/strudel) against
@@ -44,9 +44,9 @@ STRUDEL = PROJECT / "tests" / "strudel"
 #: bank name -> the sort options that make it
 BANKS = {
     "kbank": ["--layout", "bank"],
-    "ksound": ["--layout", "bank", "--group", "sound", "--names"],  # bd 0 (a tone), bd 1 (noise): one family, two clusters
+    "ksound": ["--layout", "bank", "--group", "sound", "--names", "on"],  # bd 0 (a tone), bd 1 (noise): one family, two clusters
     "ksplit": ["--layout", "split"],
-    "kfam": ["--layout", "families"],
+    "kfam": ["--layout", "families", "--names", "on"],  # kicks (bd 0, bd 1) and toms (Low Toms) first
 }
 
 
@@ -124,7 +124,7 @@ def test_reports_print_lines_for_every_family_and_cluster(library):
             else:
                 assert all(line.startswith(("s(", "randcat(")) and "d1" not in line for line in lines), lines
         bank_rows = [line for what, _, line in _rows(printed[bank]["tidal"]) if what == "bank"]
-        assert bank_rows == ([f'd1 $ s "bd*4 hh" # bank "{bank}"', f's("bd*4, hh").bank("{bank}")'] if bank == "kfam" else [])
+        assert bank_rows == ([f'd1 $ s "bd*4 tom" # bank "{bank}"', f's("bd*4, tom").bank("{bank}")'] if bank == "kfam" else [])
     # --group sound --names: bd 1 (noise) sits in the hats' cluster, so no cluster is labelled
     # kick and the hats' cluster holds a kick: tsFamRand would play nothing, or the kick as a hat
     assert 'tsFamRand "ksound"' not in printed["ksound"]["tidal"]
@@ -221,9 +221,9 @@ def test_tidal_1_10_bank_line_names_family_folders(library, tmp_path):
     events = re.findall(r'\(Just "([^"]*)",Just "([^"]*)",Nothing\)', res.stdout)
     assert len(events) == 5, res.stdout
     folders = {s["folder"]: s["family"] for s in _entries(root)["kfam"]["samples"]}
-    assert {f"{bank}_{s}" for bank, s in events} == {"kfam_bd", "kfam_hh"}
+    assert {f"{bank}_{s}" for bank, s in events} == {"kfam_bd", "kfam_tom"}
     assert all(f"{bank}_{s}" in folders for bank, s in events)
-    assert [folders[f"{bank}_{s}"] for bank, s in events] == ["kick"] * 4 + ["hihat_closed"]
+    assert [folders[f"{bank}_{s}"] for bank, s in events] == ["kick"] * 4 + ["tom"]
 
 
 # --------------------------------------------------------------------------- Strudel
@@ -261,8 +261,8 @@ def test_strudel_lines_play_their_samples_in_strudel(library):
         by_code.setdefault(event["code"], set()).add((folder, n_of[(folder, file)]))
     for bank, what, key, line in rows:
         got = by_code.get(line, set())
-        if what == "bank":  # s("bd*4, hh").bank("kfam"): n 0 of kfam_bd and kfam_hh
-            assert got == {(f"{bank}_bd", 0), (f"{bank}_hh", 0)}, (line, got)
+        if what == "bank":  # s("bd*4, tom").bank("kfam"): n 0 of kfam_bd and kfam_tom
+            assert got == {(f"{bank}_bd", 0), (f"{bank}_tom", 0)}, (line, got)
             continue
         allowed = _allowed(entries[bank], what, key)
         assert got <= allowed and (len(got) >= 2 or len(allowed) == 1), (bank, what, key, line, got)

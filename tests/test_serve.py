@@ -126,7 +126,7 @@ def test_range_requests(root: Path, server: SampleServer) -> None:
 
 #: AIFF sample formats libsndfile writes, and the WAV format each is served in.
 AIFF_FORMATS = {"PCM_S8": "PCM_U8", "PCM_16": "PCM_16", "PCM_24": "PCM_24", "PCM_32": "PCM_32", "FLOAT": "FLOAT",
-                "DOUBLE": "FLOAT", "ULAW": "ULAW", "ALAW": "ALAW", "IMA_ADPCM": "FLOAT", "PCM_U8": "PCM_U8"}  # fmt: skip
+                "DOUBLE": "FLOAT", "ULAW": "PCM_16", "ALAW": "PCM_16", "IMA_ADPCM": "FLOAT", "PCM_U8": "PCM_U8"}  # fmt: skip
 
 
 @pytest.fixture

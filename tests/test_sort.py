@@ -237,8 +237,7 @@ def test_interrupted_run_leaves_the_previous_bank_intact(kit: Path, tmp_path: Pa
 
     monkeypatch.setattr(bank_module, "_place", failing_place)
     write(kit / "extra.wav", tone(440, 0.2))
-    with pytest.raises(KeyboardInterrupt):
-        run("sort", kit, "--out", out, "--bank", "kit")
+    assert run("sort", kit, "--out", out, "--bank", "kit") == 130  # Ctrl-C: one line, exit 130
     assert tree_hashes(out / "kit") == before
     assert (out / "tidalsort.yaml").read_text() == manifest_before
     assert not list((out / ".tidalsort").glob("tmp-*"))
@@ -387,7 +386,7 @@ def test_a_name_that_is_not_utf8_is_sorted_recorded_with_escapes_and_found_in_th
     assert odd in decoded
 
 
-@pytest.mark.parametrize("inside", ["", "sorted"])
+@pytest.mark.parametrize("inside", ["sorted"])  # --out equal to a source is refused: tests/test_messages.py
 def test_out_inside_or_equal_to_a_source_never_lists_tidalsorts_own_files(kit: Path, tmp_path: Path, inside: str) -> None:
     out = kit / inside
     for _ in range(2):

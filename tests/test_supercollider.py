@@ -28,6 +28,7 @@ except ImportError:  # tests/ imported as a package
     from tests import sc_support as sc  # type: ignore[no-redef]
 
 from tidalsort.live import bridge
+from tidalsort.output.names import BANK_NAME
 
 HOST = "127.0.0.1"
 
@@ -673,7 +674,7 @@ def _fuzz_value(rng: random.Random, env: dict[str, Any]) -> Any:
 
 
 def _valid_bank(v: Any) -> bool:
-    return isinstance(v, str) and len(v) <= 64 and bridge._BANK_RE.match(v) is not None
+    return isinstance(v, str) and len(v) <= 64 and BANK_NAME.fullmatch(v) is not None
 
 
 def _valid_boundaries(v: Any) -> bool:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from .output.bank import (
     LinkMode,
     PlannedFile,
     check_folders,
+    file_sha1,
     own_files,
     owned_folders,
     state_dir,
@@ -49,6 +51,7 @@ from .output.names import (
     pad_width,
     sample_file_name,
 )
+from .output.overrides import load_overrides, overrides_path
 from .output.strudel import STRUDEL_MAP_NAME
 from .soundmap.writer import map_outputs
 
@@ -69,7 +72,7 @@ class SortOptions:
 
     bank: str | None = None
     group: str = "families"
-    names: bool = False  # file and folder names may decide a sample's family
+    names: bool = True  # file and folder names may decide a sample's family (name_families)
     model: Path | None = None  # None: the shipped family model
     layout: Layout = "bank"
     link: LinkMode = "copy"
@@ -81,9 +84,31 @@ class SortOptions:
     strategy: str = "auto"
     dendrogram: bool = True
     strict: bool = False
+    dedupe: bool = False  # of files with the same bytes, sort only the first by path
     jobs: int | None = None  # None: one per core
     cache: bool = True
     strudel_base: str | None = None  # _base of ROOT/strudel.json; None: keep the one it has
+
+
+def resort_options(entry: dict[str, Any]) -> SortOptions:
+    """The options of the sort that wrote the manifest ``entry`` (with its name under
+    ``"name"``), to sort its bank again as it was (with the shipped family model)."""
+    settings = entry["settings"]
+    clusters = settings.get("clusters", "auto")
+    return SortOptions(
+        bank=entry["name"],
+        group=settings.get("group", "sound"),
+        names=bool(settings.get("names", False)),
+        layout=entry.get("layout", "bank"),
+        link=settings.get("link", "copy"),
+        clusters=None if clusters == "auto" else int(clusters),
+        features=FeatureSettings(settings["features"], settings["frames"]),
+        scaling=settings.get("scaling", "standard"),
+        method=settings["method"],
+        order=settings.get("order", "refined"),
+        strategy=settings.get("strategy", "auto"),
+        dedupe=bool(settings.get("dedupe", False)),
+    )
 
 
 @dataclass
@@ -136,23 +161,62 @@ def _plan(bank: str, layout: Layout, ordering: Ordering, cluster_families: list[
 
 @dataclass(frozen=True)
 class Families:
-    """The family of every analysed sample (rows as in the analysis) and how sure it is."""
+    """The family of every analysed sample (rows as in the analysis), how sure it is and
+    where it came from.
+
+    Attributes
+    ----------
+    names, confidence
+        The family and its confidence (1 where the name decided).
+    model
+        The family model's name and version.
+    source
+        ``"you"`` where the user set it (:func:`with_overrides`), ``"name"`` where the file
+        or folder name decided, ``"audio"`` where the model did.
+    audio_family, audio_confidence
+        What the model heard, wherever the family came from.
+    """
 
     names: np.ndarray
     confidence: np.ndarray
     model: str
+    source: np.ndarray
+    audio_family: np.ndarray
+    audio_confidence: np.ndarray
 
 
-def name_families(analysis: Analysis, model: FamilyModel, names: bool = False) -> Families:
-    """Families of the analysed samples from the model; with ``names``, a file or folder
-    name that names an instrument decides instead (confidence 1)."""
-    families, confidence = model.predict(analysis.family_inputs)
+def name_families(analysis: Analysis, model: FamilyModel, names: bool = True) -> Families:
+    """Families of the analysed samples: the name's where the file or folder name names
+    one (:func:`~tidalsort.families.filenames.name_family`), else the model's.
+
+    A name decides even where the model hears another family, however sure the model is.
+    With ``names`` false only the audio counts.
+    """
+    heard, sure = model.predict(analysis.family_inputs)
+    families, confidence = heard.copy(), sure.copy()
+    source = np.full(len(heard), "audio", dtype=object)
     if names:
-        for row, source in enumerate(analysis.sources):
-            named = name_family(source)
+        for row, path in enumerate(analysis.sources):
+            named = name_family(path)
+            # The name wins, whatever the audio's confidence: where the name of a labelled
+            # file (dev + train) names a family and the cross-validated model hears another,
+            # the label is the name's in 336 of 337 files and the model's in 1 (conf >= 0.7:
+            # 96 and 1; >= 0.9: 19 and 0). The labels come from names, so this flatters
+            # names, but not one confident disagreement (>= 0.8, 50 files) went the audio's way
+            # (bench/names.py --audio).
             if named is not None:
-                families[row], confidence[row] = named, 1.0
-    return Families(families, confidence, f"families-v{model.meta['version']}")
+                families[row], confidence[row], source[row] = named, 1.0, "name"
+    return Families(families, confidence, f"families-v{model.meta['version']}", source, heard, sure)
+
+
+def with_overrides(families: Families, sha1s: Sequence[str], overrides: Mapping[str, tuple[str, str]]) -> Families:
+    """``families`` with the family the user set (confidence 1) for every row whose source
+    bytes (SHA-1 ``sha1s[row]``) have one in ``overrides``."""
+    names, confidence, source = families.names.copy(), families.confidence.copy(), families.source.copy()
+    for row, sha1 in enumerate(sha1s):
+        if sha1 in overrides:
+            names[row], confidence[row], source[row] = overrides[sha1][0], 1.0, "you"
+    return replace(families, names=names, confidence=confidence, source=source)
 
 
 def family_runs(placed: list[tuple[str, int, str]], families: list[str]) -> list[dict[str, Any]]:
@@ -235,6 +299,7 @@ def _entry(
             "order": options.order,
             "strategy": options.strategy,
             "link": options.link,
+            "dedupe": options.dedupe,
             "tidalsort": __version__,
         },
         "sources": sorted(path_text(s) for s in sources),
@@ -244,6 +309,8 @@ def _entry(
         "clusters": clusters,
         "samples": samples,
         "skipped": [{"source": path_text(s.source), "reason": s.reason} for s in skipped],
+        # sets of files with the same bytes, by path: with --dedupe only the first is in the bank
+        "duplicates": [[path_text(p) for p in paths] for paths in duplicate_sets(hashes)],
         "warnings": [{"source": path_text(s.source), "reason": s.reason} for s in analysis.warnings],
     }
 
@@ -272,6 +339,7 @@ def sort_library(
     """
     progress = progress or Progress()
     root = Path(root).expanduser().absolute()
+    _check_root(sources, root)
     bank = check_bank_name(options.bank or default_bank_name(sources), options.layout)
     if options.group not in GROUPS:
         raise ValueError(f"unknown grouping {options.group!r}; choose from {', '.join(GROUPS)}")
@@ -282,7 +350,7 @@ def sort_library(
         skip = _own_outputs(root, [bank, *load(root)["banks"]])
         check_folders(root, bank, _possible_folders(root, bank, options.layout))
     files, missing = scan(sources, skip)
-    inputs = fingerprint(sources, files, missing, options)
+    inputs = fingerprint(sources, files, missing, options, overrides=load_overrides(root) if root.is_dir() else {})
     cache = FeatureCache(state_dir(root)) if options.cache else None
     try:
         previous = _up_to_date(root, bank, inputs, cache) if cache and root.is_dir() else None
@@ -294,12 +362,42 @@ def sort_library(
         analysis = analyse(files, options.features, lambda count: progress.advance("analyse", count), options.jobs, cache)
         skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
         if not analysis.sources:
-            raise NothingToSort(f"nothing to sort: no readable audio among {len(files)} files found")
+            raise NothingToSort(_nothing(sources, files, skipped))
         _check_strict(options, [(path_text(s.source), s.reason) for s in skipped])
         return _finish(root, bank, sources, options, analysis, model, skipped, cache, progress, inputs)
     finally:
         if cache:
             cache.close()
+
+
+def _check_root(sources: Sequence[str | os.PathLike[str]], root: Path) -> None:
+    """Refuse an output root that is a source folder; warn of a source folder directly in it.
+
+    SuperDirt loads every folder of the root as a bank (``loadSoundFiles("ROOT/*")``): in a
+    source root the originals would load beside the banks, and a source folder directly in
+    the root loads as a bank of its own.
+    """
+    real_root = root.resolve()
+    for source in sources:
+        folder = Path(source).expanduser().absolute()
+        if not folder.is_dir():
+            continue
+        if folder.resolve() == real_root:
+            raise ValueError(f"--out {path_text(root)} is a source folder: SuperDirt would load the sources as banks too; choose another output root")
+        if folder.resolve().parent == real_root:
+            warnings.warn(f"source {path_text(folder)} lies directly in the output root: SuperDirt loads it as a bank {folder.name!r} too", stacklevel=3)
+
+
+#: Skipped files a "nothing to sort" error names, with their reasons.
+NOTHING_REASONS = 3
+
+
+def _nothing(sources: Sequence[str | os.PathLike[str]], files: list[Path], skipped: list[Problem]) -> str:
+    """One line saying why nothing under ``sources`` could be sorted: the first skipped files' reasons."""
+    reasons = "; ".join(f"{path_text(p.source)}: {p.reason}" for p in skipped[:NOTHING_REASONS])
+    more = f"; and {len(skipped) - NOTHING_REASONS} more" if len(skipped) > NOTHING_REASONS else ""
+    named = ", ".join(path_text(Path(s).expanduser().absolute()) for s in sources)
+    return f"nothing to sort: no readable audio among {len(files)} files found in {named}" + (f" ({reasons}{more})" if reasons else "")
 
 
 def _up_to_date(root: Path, bank: str, inputs: str, cache: FeatureCache) -> dict[str, Any] | None:
@@ -320,7 +418,7 @@ def _check_strict(options: SortOptions, skipped: list[tuple[str, str]]) -> None:
 
 def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
     """(device, inode) of the files tidalsort wrote directly in ``root``, never sources."""
-    paths = [manifest_path(root), root / HASKELL_BANKS_NAME, root / STRUDEL_MAP_NAME, *(dendrogram_path(root, bank) for bank in banks), *(p for bank in banks for p in map_outputs(root, bank))]
+    paths = [manifest_path(root), overrides_path(root), root / HASKELL_BANKS_NAME, root / STRUDEL_MAP_NAME, *(dendrogram_path(root, bank) for bank in banks), *(p for bank in banks for p in map_outputs(root, bank))]
     return {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in paths if p.is_file())}
 
 
@@ -357,10 +455,20 @@ def _finish(
 ) -> dict[str, Any]:
     """Name families, cluster, order and write what :func:`analyse` found (``inputs``: the
     :func:`~tidalsort.output.freshness.fingerprint` of the sort, kept in the manifest)."""
+    identities = {path: identity(path) for path in analysis.sources}
+    cached = cache.hashes(identities.items()) if cache else {}
+    known = dict(cached)
+    overrides = load_overrides(root)
+    if options.dedupe or overrides:  # both go by the files' bytes: hash what the cache does not know (once: the hashes go on to the writing)
+        known.update((path, file_sha1(path)) for path in analysis.sources if path not in known)
+    if options.dedupe:
+        analysis = _dedupe(analysis, known)
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
     families = name_families(analysis, model, options.names)
+    if overrides:
+        families = with_overrides(families, [known[path] for path in analysis.sources], overrides)
     group = group_by_family if options.group == "families" else group_by_sound
     ordering, cluster_families = group(X, families.names, options.clusters, options.method, options.order, options.strategy)
     keys = [path_text(source) for source in analysis.sources]
@@ -368,8 +476,6 @@ def _finish(
     progress.advance("cluster")
     folders, placed = _plan(bank, options.layout, ordering, cluster_families, analysis)
     progress.start("write", len(placed))
-    identities = {path: identity(path) for path in analysis.sources}
-    known = cache.hashes(identities.items()) if cache else {}
     # the dendrogram is drawn while the bank is written (copying leaves the interpreter
     # free) and put in place after the bank is in use
     drawing = ThreadPoolExecutor(1)
@@ -379,9 +485,10 @@ def _finish(
         recover_locked(root)
         reusable = cache.written(own_files(root, bank)) if cache else {}
         built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
+        hashes = {**known, **built.hashes}  # with --dedupe, the dropped copies' too
         if cache:
-            cache.put_hashes((path, identities[path], built.hashes[path]) for path in analysis.sources if path not in known)
-        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, built.hashes, skipped, inputs)
+            cache.put_hashes((path, ident, hashes[path]) for path, ident in identities.items() if path not in cached)
+        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, hashes, skipped, inputs)
         pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
         pending.commit(entry, options.strudel_base)
         if cache:
@@ -391,6 +498,28 @@ def _finish(
             png = picture.result()
             write_atomic(dendrogram_path(root, bank), lambda path: path.write_bytes(png), root / STATE_DIR)
     return {"name": bank, **entry}
+
+
+def duplicate_sets(hashes: dict[Path, str]) -> list[list[Path]]:
+    """Files with the same bytes: every set of two or more, each sorted by path, in path order."""
+    by_hash: dict[str, list[Path]] = {}
+    for path in sorted(hashes, key=path_text):
+        by_hash.setdefault(hashes[path], []).append(path)
+    return [paths for paths in by_hash.values() if len(paths) > 1]
+
+
+def _dedupe(analysis: Analysis, hashes: dict[Path, str]) -> Analysis:
+    """``analysis`` without the later copies (by path) of files whose bytes an earlier one has."""
+    extra = {path for paths in duplicate_sets({p: hashes[p] for p in analysis.sources}) for path in paths[1:]}
+    rows = [row for row, path in enumerate(analysis.sources) if path not in extra]
+    return replace(
+        analysis,
+        sources=[analysis.sources[r] for r in rows],
+        infos=[analysis.infos[r] for r in rows],
+        features=analysis.features[rows],
+        family_inputs=analysis.family_inputs[rows],
+        centroids=analysis.centroids[rows],
+    )
 
 
 def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> bytes:

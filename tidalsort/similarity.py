@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from .analysis.scan import path_text
 from .families.model import FamilyModel
 from .output.index import BankIndex, load_index
 from .output.manifest import load
+from .output.names import parse_ref
 
 if TYPE_CHECKING:
     from .analysis.features import FeatureSettings
@@ -62,6 +62,7 @@ class Neighbour:
     label: str | None
     family: str | None  # None for banks sorted before families existed
     confidence: float | None
+    also: tuple[str, ...] = ()  # every other "folder:n" of the same source, in other banks
 
 
 class IndexWarning(UserWarning):
@@ -102,6 +103,9 @@ class Library:
         if not self.spaces:
             raise KeyError(f"no searchable tidalsort banks in {root}")
         self.refs = {f"{s['folder']}:{s['n']}": (bank, row) for bank, e in self.entries.items() for row, s in enumerate(e["samples"])}
+        self.places: dict[str, list[str]] = {}  # source -> every "folder:n" it plays as
+        for ref, (bank, row) in self.refs.items():
+            self.places.setdefault(self.entries[bank]["samples"][row]["source"], []).append(ref)
         self._analysed: dict[tuple[Path, FeatureSettings], tuple[np.ndarray, np.ndarray]] = {}
 
     def locate(self, ref: str) -> tuple[str, int]:
@@ -137,7 +141,8 @@ class Library:
         """The ``k`` samples nearest ``query``: an audio file path or a ``folder:n`` reference.
 
         Each bank is searched in its own scaled feature space; answers are merged by
-        distance. A reference never answers with itself.
+        distance. A source sorted into several banks answers once, at its nearest, with
+        its other places in ``also``. A reference never answers with itself (its source).
 
         Raises
         ------
@@ -146,8 +151,9 @@ class Library:
         tidalsort.analysis.audio.UnreadableAudio
             For an audio file that cannot be analysed, naming it.
         """
-        found: list[Neighbour] = []
-        is_ref = not Path(query).exists() and re.fullmatch(r"[a-z0-9][a-z0-9_-]*:\d+", str(query))
+        found: dict[str, Neighbour] = {}  # by source: its nearest place
+        ref = None if Path(query).exists() else parse_ref(str(query))
+        is_ref = ref is not None and ref[1] == ref[2]
         home, own_row = self.locate(str(query)) if is_ref else (None, None)
         for bank, (index, scaled) in self.spaces.items():
             if home is not None:
@@ -157,11 +163,16 @@ class Library:
                 vector = self.spaces[home][0].features[own_row]
             else:
                 vector = self._analyse(Path(query), bank)[0]
-            rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k, exclude=own_row if bank == home else None)
+            # the k nearest in every bank hold the k nearest sources (one more: the query's own source may be among them)
+            rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k + 1, exclude=own_row if bank == home else None)
             samples, clusters = self.entries[bank]["samples"], self.entries[bank]["clusters"]
             for row, distance in zip(rows, distances):
                 s = samples[row]
-                found.append(
-                    Neighbour(f"{s['folder']}:{s['n']}", float(distance), s["source"], bank, s["cluster"], clusters[s["cluster"]].get("label"), s.get("family"), s.get("confidence"))
-                )
-        return sorted(found, key=lambda nb: (nb.distance, nb.ref))[:k]
+                ref = f"{s['folder']}:{s['n']}"
+                also = tuple(place for place in self.places[s["source"]] if place != ref)
+                answer = Neighbour(ref, float(distance), s["source"], bank, s["cluster"], clusters[s["cluster"]].get("label"), s.get("family"), s.get("confidence"), also)
+                if s["source"] not in found or (answer.distance, answer.ref) < (found[s["source"]].distance, found[s["source"]].ref):
+                    found[s["source"]] = answer
+        if home is not None:
+            found.pop(self.entries[home]["samples"][own_row]["source"], None)
+        return sorted(found.values(), key=lambda nb: (nb.distance, nb.ref))[:k]

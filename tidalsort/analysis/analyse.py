@@ -6,8 +6,11 @@ feature cache and adds what it computed; the result is the same as one process w
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -31,6 +34,18 @@ MODEL_FEATURES = FeatureSettings()
 CHUNK = 64
 #: Below this many files to analyse, one process is faster than starting a pool.
 POOL_MIN = 256
+#: Files analysed in one process between additions to the cache (one transaction each).
+BATCH = 16
+#: prctl(2) option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during the analysis; the files analysed by then are in the cache, if one is used."""
+
+    def __init__(self, analysed: int, total: int, cache: Path | None) -> None:
+        kept = f"kept in {cache} for the next run" if cache else "not kept (no cache)"
+        super().__init__(f"{analysed} of {total} files analysed, {kept}")
 
 
 @dataclass(frozen=True)
@@ -112,30 +127,66 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _compute(paths: list[Path], settings: FeatureSettings, jobs: int, progress: Callable[[int], None]) -> list[Entry]:
+def _compute(paths: list[Path], settings: FeatureSettings, jobs: int, keep: Callable[[list[tuple[Path, Entry]]], None]) -> None:
+    """Analyse ``paths``, handing every batch of finished ``(path, entry)`` pairs to ``keep``
+    as it is done (so that Ctrl-C loses at most the batches still running)."""
     # One BLAS thread per process: the matrices are small, and with several worker
     # processes, threads fighting over the cores made two workers slower than one.
     with threadpool_limits(1):
         if jobs <= 1 or len(paths) < POOL_MIN:
-            results = []
-            for path in paths:
-                results.append(_analyse_entry(path, settings))
-                progress(1)
-            return results
-        return _compute_in_pool(paths, settings, jobs, progress)
+            _compute_here(paths, settings, keep)
+        else:
+            _compute_in_pool(paths, settings, jobs, keep)
 
 
-def _compute_in_pool(paths: list[Path], settings: FeatureSettings, jobs: int, progress: Callable[[int], None]) -> list[Entry]:
+def _compute_here(paths: list[Path], settings: FeatureSettings, keep: Callable[[list[tuple[Path, Entry]]], None]) -> None:
+    batch: list[tuple[Path, Entry]] = []
+    try:
+        for path in paths:
+            batch.append((path, _analyse_entry(path, settings)))
+            if len(batch) == BATCH:
+                keep(batch)
+                batch = []
+    finally:  # on Ctrl-C too
+        keep(batch)
+
+
+def _worker_start(parent: int) -> None:
+    """Set up a worker process: it dies with its parent, and leaves Ctrl-C to it."""
+    # Ctrl-C reaches every process of the terminal's group: the parent stops the pool,
+    # a worker would only print a traceback (11 of 13 interrupts did).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # A killed parent never tells its workers to stop: they kept waiting on the task
+    # queue (their siblings hold it open), 118 MB each, parented to init. Linux can
+    # kill them when the parent goes; elsewhere, and if it went before this line, the
+    # parent check ends them.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _compute_in_pool(paths: list[Path], settings: FeatureSettings, jobs: int, keep: Callable[[list[tuple[Path, Entry]]], None]) -> None:
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    done: list[list[Entry] | None] = [None] * len(chunks)
     # fork: workers start at once with everything imported; they only compute and return.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = {pool.submit(_analyse_chunk, chunk, settings): i for i, chunk in enumerate(chunks)}
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start, initargs=(os.getpid(),))
+    # the workers are forked by the first submit: with Ctrl-C held back until they ignore it
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        futures = {pool.submit(_analyse_chunk, chunk, settings): chunk for chunk in chunks}
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    try:
         for future in as_completed(futures):
-            i = futures[future]
-            done[i] = future.result()
-            progress(len(chunks[i]))
-    return [entry for chunk in done if chunk is not None for entry in chunk]
+            keep(list(zip(futures.pop(future), future.result())))
+    except KeyboardInterrupt:
+        # let the running chunks finish (under a second each) and keep them
+        pool.shutdown(cancel_futures=True)
+        keep([pair for future, chunk in futures.items() if future.done() and not future.cancelled() for pair in zip(chunk, future.result())])
+        raise
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def analyse(
@@ -171,10 +222,17 @@ def analyse(
     entries: dict[Path, Entry] = cache.get(key, identities.items()) if cache else {}
     progress(len(entries))
     missing = [path for path in paths if path not in entries]
-    computed = _compute(missing, settings, jobs or default_jobs(), progress)
-    entries.update(zip(missing, computed))
-    if cache:
-        cache.put(key, [(path, identities[path], entry) for path, entry in zip(missing, computed) if path in identities])
+
+    def keep(done: list[tuple[Path, Entry]]) -> None:
+        entries.update(done)
+        if cache:  # as they come: an interrupted run keeps what it did
+            cache.put(key, [(path, identities[path], entry) for path, entry in done if path in identities])
+        progress(len(done))
+
+    try:
+        _compute(missing, settings, jobs or default_jobs(), keep)
+    except KeyboardInterrupt:
+        raise Interrupted(len(entries), len(paths), cache.path if cache and cache.db else None) from None
 
     sources, infos, vectors, centroids, skipped = [], [], [], [], []
     for path in paths:

@@ -182,7 +182,11 @@ class FeatureCache:
             return
         try:
             self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany(sql, rows)
+            try:
+                self.db.executemany(sql, rows)
+            except KeyboardInterrupt:  # leave no transaction open: what is kept on Ctrl-C goes in next
+                self.db.execute("ROLLBACK")
+                raise
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             try:

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.fft import dct, irfft, rfft
 
 from .audio import ANALYSIS_RATE
-from .features import onset
+from .features import mel_filterbank, onset
 
 #: Version of the descriptor code: bump when a change alters any value (cached analyses
 #: of older versions are then recomputed, and the family model must be retrained).
@@ -63,16 +63,7 @@ GROUPS: dict[str, int] = {
 DESCRIPTOR_COUNT = sum(GROUPS.values())
 
 
-def _mel_filters() -> np.ndarray:
-    mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
-    hz = lambda m: 700.0 * (10.0 ** (m / 2595.0) - 1.0)  # noqa: E731
-    edges = hz(np.linspace(mel(30.0), mel(16000.0), _MEL_BANDS + 2))
-    freqs = np.fft.rfftfreq(_FFT, 1.0 / ANALYSIS_RATE)
-    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    return np.clip(np.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)), 0.0, None).astype(np.float32)
-
-
-_MEL = _mel_filters()
+_MEL = mel_filterbank(_MEL_BANDS, _FFT)
 _WINDOW = np.hanning(_FFT).astype(np.float32)
 _FREQS = np.fft.rfftfreq(_FFT, 1.0 / ANALYSIS_RATE)
 _STARTS = np.round(TIMES * ANALYSIS_RATE).astype(int)

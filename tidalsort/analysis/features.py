@@ -135,17 +135,22 @@ def short_term(signal: np.ndarray, frames: int, samplerate: int = ANALYSIS_RATE)
     return np.nan_to_num(matrix.T.reshape(-1), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def _mel_filterbank(bands: int = MEL_BANDS, fmin: float = 30.0, fmax: float = 16000.0) -> np.ndarray:
-    """Triangular mel filters, shape ``(bands, _FFT // 2 + 1)``."""
+def mel_filterbank(bands: int, fft_size: int = _FFT, fmin: float = 30.0, fmax: float = 16000.0) -> np.ndarray:
+    """Triangular mel filters over the bins of an ``fft_size`` spectrum at the analysis
+    rate, float32, shape ``(bands, fft_size // 2 + 1)`` (also the family descriptors').
+
+    >>> mel_filterbank(32).shape
+    (32, 513)
+    """
     mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
     hz = lambda m: 700.0 * (10.0 ** (m / 2595.0) - 1.0)  # noqa: E731
     edges = hz(np.linspace(mel(fmin), mel(fmax), bands + 2))
-    freqs = np.fft.rfftfreq(_FFT, 1.0 / ANALYSIS_RATE)
+    freqs = np.fft.rfftfreq(fft_size, 1.0 / ANALYSIS_RATE)
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    return np.clip(np.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)), 0.0, None)
+    return np.clip(np.minimum((freqs - lower) / (centre - lower), (upper - freqs) / (upper - centre)), 0.0, None).astype(np.float32)
 
 
-_MEL_FILTERS = _mel_filterbank().astype(np.float32)
+_MEL_FILTERS = mel_filterbank(MEL_BANDS)
 _WINDOW = np.hanning(_FFT).astype(np.float32)
 
 

@@ -116,6 +116,18 @@ def _walk(folder: Path, st: os.stat_result, seen_dirs: set[tuple[int, int]], pro
             yield path, found
 
 
+def unreachable(sources: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
+    """``(source, reason)`` for each of ``sources`` that does not exist (or cannot be reached)."""
+    problems: list[tuple[Path, str]] = []
+    for source in sources:
+        path = Path(source).expanduser().absolute()
+        try:
+            path.stat()
+        except OSError as exc:
+            problems.append((path, _unreachable(path, exc)))
+    return problems
+
+
 def scan(sources: Iterable[str | os.PathLike[str]], skip: Collection[tuple[int, int]] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Collect the distinct files reached from ``sources``.
 

@@ -31,7 +31,7 @@ replies to other callers are never mixed up.
 
 Examples
 --------
->>> from tidalsort import bridge
+>>> from tidalsort.live import bridge
 >>> bridge.ping("127.0.0.1", 57120)                          # doctest: +SKIP
 1
 >>> bridge.send_bank("127.0.0.1", 57120, "kick", "/samples/kick", 55,
@@ -46,11 +46,14 @@ import os
 import re
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
+
+from ..output.names import BANK_NAME
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -87,9 +90,9 @@ MAX_NAME_LENGTH: int = 64
 MAX_FILES: int = 4096
 """The receiver's default ``maxFiles``; larger banks need ``maxFiles:`` in ``TidalSort.start``."""
 
-_BANK_RE = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 _LABEL_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
 
+T = TypeVar("T")
 Boundaries = str | Sequence[int]
 Labels = str | Sequence[str]
 
@@ -146,7 +149,7 @@ def ctrl_labels_key(bank: str) -> str:
 
 
 def _check_bank(bank: str) -> str:
-    if not isinstance(bank, str) or len(bank) > MAX_NAME_LENGTH or not _BANK_RE.match(bank):
+    if not isinstance(bank, str) or len(bank) > MAX_NAME_LENGTH or not BANK_NAME.fullmatch(bank):
         raise InvalidBankMessage(
             f"invalid bank name {bank!r} (must match ^[a-z0-9][a-z0-9_-]*$, "
             f"at most {MAX_NAME_LENGTH} characters)"
@@ -381,8 +384,10 @@ class _Exchange:
                 raise BridgeError(f"error while waiting for sclang on {self.host}:{self.port}: {exc}") from None
             yield from _iter_messages(datagram)
 
-    def not_listening(self, timeout: float) -> BridgeTimeout:
-        return BridgeTimeout(f"sclang is not listening on {self.host}:{self.port} (no reply in {timeout:g} s)")
+
+
+def _not_listening(host: str, port: int, timeout: float) -> BridgeTimeout:
+    return BridgeTimeout(f"sclang is not listening on {host}:{port} (no reply in {timeout:g} s)")
 
 
 def _check_timeout(timeout: float) -> float:
@@ -390,6 +395,45 @@ def _check_timeout(timeout: float) -> float:
     if not timeout > 0:
         raise BridgeError(f"timeout must be positive, got {timeout}")
     return timeout
+
+
+def _request(host: str, port: int, datagram: bytes, timeout: float, answer: Callable[[str, list[Any]], T | None], *, name: str = "") -> T | None:
+    """Send ``datagram`` from a fresh socket and return the first answer: what ``answer``
+    (given each reply's address and arguments) returns that is not None.
+
+    Returns None when no reply was accepted within ``timeout`` seconds.
+
+    Raises
+    ------
+    BankRejected
+        For a ``/tidalsort/error`` reply (the socket is this request's alone, so any error
+        answers it; ``name`` where the reply echoes none).
+    """
+    with _Exchange(host, port) as ex:
+        ex.send(datagram)
+        for msg in ex.replies(_check_timeout(timeout)):
+            params = list(msg.params)
+            if msg.address == "/tidalsort/error":
+                raise _rejected(params, name)
+            result = answer(msg.address, params)
+            if result is not None:
+                return result
+    return None
+
+
+def _count(address: str, *, echo: str | None = None) -> Callable[[str, list[Any]], int | None]:
+    """An ``answer`` for :func:`_request`: the int of an ``address`` reply (after the echoed name ``echo``)."""
+
+    def answer(got: str, params: list[Any]) -> int | None:
+        if got != address:
+            return None
+        if echo is not None:
+            if not params or params[0] != echo:
+                return None
+            params = params[1:]
+        return int(params[0]) if params and isinstance(params[0], int) and not isinstance(params[0], bool) else None
+
+    return answer
 
 
 def ping(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, timeout: float = 5.0) -> int:
@@ -417,16 +461,16 @@ def ping(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, timeout: float = 5.
     BridgeError
         If the pong is malformed or the socket fails.
     """
-    timeout = _check_timeout(timeout)
-    with _Exchange(host, port) as ex:
-        ex.send(_message("/tidalsort/ping"))
-        for msg in ex.replies(timeout):
-            if msg.address == "/tidalsort/pong":
-                params = msg.params
-                if not params or not isinstance(params[0], int):
-                    raise BridgeError(f"malformed /tidalsort/pong from {host}:{port}: {params!r}")
-                return int(params[0])
-        raise ex.not_listening(timeout)
+
+    def pong(address: str, params: list[Any]) -> int | None:
+        if address == "/tidalsort/pong" and not (params and isinstance(params[0], int)):
+            raise BridgeError(f"malformed /tidalsort/pong from {host}:{port}: {params!r}")
+        return int(params[0]) if address == "/tidalsort/pong" else None
+
+    version = _request(host, port, _message("/tidalsort/ping"), timeout, pong)
+    if version is None:
+        raise _not_listening(host, port, timeout)
+    return version
 
 
 def send_bank(
@@ -485,28 +529,25 @@ def send_bank(
         For socket or resolution failures.
     """
     datagram = build_bank_message(bank, folder, count, boundaries, labels)
-    timeout = _check_timeout(timeout)
-    with _Exchange(host, port) as ex:
-        ex.send(datagram)
-        for msg in ex.replies(timeout):
-            params = list(msg.params)
-            if msg.address == "/tidalsort/loaded" and params and params[0] == bank:
-                if len(params) < 2 or not isinstance(params[1], int):
-                    raise BridgeError(f"malformed /tidalsort/loaded from {host}:{port}: {params!r}")
-                return int(params[1])
-            if msg.address == "/tidalsort/error":
-                raise _rejected(params, bank)  # the socket is ours alone: any error answers our message
-        alive = True
-        try:
-            ping(host, port, timeout=min(timeout, 2.0))
-        except BridgeError:
-            alive = False
-        if alive:
-            raise BridgeTimeout(
-                f"sclang on {host}:{port} answers pings but did not report on bank '{bank}' "
-                f"within {timeout:g} s (still loading? try a longer timeout)"
-            )
-        raise ex.not_listening(timeout)
+
+    def loaded(address: str, params: list[Any]) -> int | None:
+        if address != "/tidalsort/loaded" or not params or params[0] != bank:
+            return None
+        if len(params) < 2 or not isinstance(params[1], int):
+            raise BridgeError(f"malformed /tidalsort/loaded from {host}:{port}: {params!r}")
+        return int(params[1])
+
+    buffers = _request(host, port, datagram, timeout, loaded, name=bank)
+    if buffers is not None:
+        return buffers
+    try:
+        ping(host, port, timeout=min(float(timeout), 2.0))
+    except BridgeError:
+        raise _not_listening(host, port, timeout) from None
+    raise BridgeTimeout(
+        f"sclang on {host}:{port} answers pings but did not report on bank '{bank}' "
+        f"within {timeout:g} s (still loading? try a longer timeout)"
+    )
 
 
 def resend(
@@ -544,19 +585,11 @@ def resend(
     BridgeTimeout
         If no answer arrived in time.
     """
-    timeout = _check_timeout(timeout)
-    args: list[str] = []
-    if bank is not None:
-        args.append(_check_bank(bank))
-    with _Exchange(host, port) as ex:
-        ex.send(_message("/tidalsort/resend", *args))
-        for msg in ex.replies(timeout):
-            params = list(msg.params)
-            if msg.address == "/tidalsort/resent" and params and isinstance(params[0], int):
-                return int(params[0])
-            if msg.address == "/tidalsort/error":
-                raise _rejected(params, bank or "")
-        raise ex.not_listening(timeout)
+    args = [] if bank is None else [_check_bank(bank)]
+    sent = _request(host, port, _message("/tidalsort/resend", *args), timeout, _count("/tidalsort/resent"), name=bank or "")
+    if sent is None:
+        raise _not_listening(host, port, timeout)
+    return sent
 
 
 def sounds(
@@ -593,24 +626,22 @@ def sounds(
     BridgeTimeout
         If no (complete) answer arrived in time.
     """
-    timeout = _check_timeout(timeout)
-    root_str = os.path.abspath(os.fspath(root))
-    with _Exchange(host, port) as ex:
-        ex.send(_message("/tidalsort/sounds", root_str, prefix))
-        names: list[str] = []
-        total: int | None = None
-        for msg in ex.replies(timeout):
-            params = list(msg.params)
-            if msg.address == "/tidalsort/sounds" and len(params) >= 2 and isinstance(params[1], int):
-                total = int(params[1])
-                names.extend(str(name) for name in params[2:])
-                if len(names) >= total:
-                    return sorted(names)
-            elif msg.address == "/tidalsort/error":
-                raise _rejected(params, "")
-        if total is None:
-            raise ex.not_listening(timeout)
-        raise BridgeTimeout(f"sclang on {host}:{port} listed {len(names)} of {total} sounds within {timeout:g} s")
+    names: list[str] = []
+    totals: list[int] = []
+
+    def listed(address: str, params: list[Any]) -> list[str] | None:  # the answer may come in parts
+        if address != "/tidalsort/sounds" or len(params) < 2 or not isinstance(params[1], int):
+            return None
+        totals.append(int(params[1]))
+        names.extend(str(name) for name in params[2:])
+        return sorted(names) if len(names) >= totals[-1] else None
+
+    found = _request(host, port, _message("/tidalsort/sounds", os.path.abspath(os.fspath(root)), prefix), timeout, listed)
+    if found is not None:
+        return found
+    if not totals:
+        raise _not_listening(host, port, timeout)
+    raise BridgeTimeout(f"sclang on {host}:{port} listed {len(names)} of {totals[-1]} sounds within {timeout:g} s")
 
 
 def unload(
@@ -653,13 +684,7 @@ def unload(
         If no answer arrived in time.
     """
     _check_bank(sound)
-    timeout = _check_timeout(timeout)
-    with _Exchange(host, port) as ex:
-        ex.send(_message("/tidalsort/unload", sound, os.path.abspath(os.fspath(folder))))
-        for msg in ex.replies(timeout):
-            params = list(msg.params)
-            if msg.address == "/tidalsort/unloaded" and len(params) >= 2 and params[0] == sound and isinstance(params[1], int):
-                return int(params[1])
-            if msg.address == "/tidalsort/error":
-                raise _rejected(params, sound)
-        raise ex.not_listening(timeout)
+    count = _request(host, port, _message("/tidalsort/unload", sound, os.path.abspath(os.fspath(folder))), timeout, _count("/tidalsort/unloaded", echo=sound), name=sound)
+    if count is None:
+        raise _not_listening(host, port, timeout)
+    return count

@@ -12,7 +12,7 @@ Files are read when asked for, so a re-sort (``tidalsort watch``) is served at o
 
 AIFF samples are served as WAV under their own names (browsers' Web Audio does not decode
 AIFF; it reads what a file holds, whatever its name): a WAV copy with the same samples
-(:func:`tidalsort.soundmap.previews.write_wav`) made at the first request and kept in
+(:func:`tidalsort.analysis.wav.write_wav`) made at the first request and kept in
 ``ROOT/.tidalsort/serve-wav/``, named by the sample file's identity and time of change, so a
 changed file gets a new copy; copies no sample needs are deleted when the manifest changes.
 Where the root cannot be written, the copy is made in memory for each request.
@@ -36,24 +36,28 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
-import soundfile as sf
-
+from ..analysis.audio import UnreadableAudio
 from ..analysis.scan import path_text
+from ..analysis.wav import write_wav
 from ..confined import UnsafePath, no_follow, own_folder
 from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR, state_dir
 from ..output.manifest import ManifestError, load, manifest_path
 from ..output.strudel import SERVE_HOST, SERVE_PORT, STRUDEL_MAP_NAME, sample_map
-from ..soundmap.previews import write_wav
 
 CONTENT_TYPES = {".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff", ".aifc": "audio/aiff", ".json": "application/json"}
 #: File name endings of the samples served as WAV.
 AIFF = (".aif", ".aiff", ".aifc")
-#: Version of the WAV copies: bump when :func:`tidalsort.soundmap.previews.write_wav` writes other bytes.
-WAV_VERSION = 1
+#: Version of the WAV copies: bump when :func:`tidalsort.analysis.wav.write_wav` writes other bytes.
+#: 2: mu-law and A-law as 16-bit PCM.
+WAV_VERSION = 2
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _CHUNK = 1 << 16
+#: Seconds a connection may be idle: a browser opens a new one when it needs it again, and a
+#: client that never finishes its request holds its thread no longer than this.
+IDLE_TIMEOUT = 30.0
+_BEYOND = 1 << 64  # past the end of any file (sizes are below 2**63)
 
 
 class Unsatisfiable(Exception):
@@ -89,16 +93,23 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     match = _RANGE.fullmatch(header.strip()) if header else None
     if match is None or match.group(1) == match.group(2) == "":
         return None
-    first, last = match.groups()
-    if not first:  # the last N bytes
-        if int(last) == 0 or size == 0:
+    first, last = (_position(digits) if digits else None for digits in match.groups())
+    if first is None:  # the last N bytes
+        if last == 0 or size == 0:
             raise Unsatisfiable
-        return max(0, size - int(last)), size - 1
-    if int(first) >= size:
+        return max(0, size - last), size - 1
+    if first >= size:
         raise Unsatisfiable
-    if last and int(last) < int(first):
+    if last is not None and last < first:
         return None
-    return int(first), min(int(last), size - 1) if last else size - 1
+    return first, min(last, size - 1) if last is not None else size - 1
+
+
+def _position(digits: str) -> int:
+    """A byte position of a ``Range`` header: a number too long for :func:`int` (over 4,300
+    digits raises ValueError) is beyond the end of any file, so :data:`_BEYOND` stands in for it."""
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) < 20 else _BEYOND
 
 
 def wav_name(st: os.stat_result) -> str:
@@ -174,7 +185,10 @@ class Catalogue:
                     pass
         for copy in copies.iterdir():
             if copy.name not in needed:
-                copy.unlink(missing_ok=True)
+                try:
+                    copy.unlink(missing_ok=True)
+                except OSError:  # a root this user may not write to: the copies stay
+                    return
 
     def open(self, folder: str, name: str) -> BinaryIO | None:
         """The sample file ``folder/name`` opened for reading, or None if it may not be served.
@@ -204,7 +218,7 @@ class Catalogue:
 
         Raises
         ------
-        soundfile.LibsndfileError
+        UnreadableAudio
             If the file is not a sound libsndfile reads.
         """
         folder = self._own_wav_folder(create=True)
@@ -226,15 +240,34 @@ class Catalogue:
 
 
 class SampleServer(ThreadingHTTPServer):
-    """An HTTP server of one root's banks (see the module's docstring)."""
+    """An HTTP server of one root's banks (see the module's docstring).
+
+    Parameters
+    ----------
+    root, host, port
+        What to serve, and where.
+    idle_timeout
+        Seconds a connection may send or take nothing before it is closed (its thread ends).
+    """
 
     daemon_threads = True
+    #: Connections the kernel queues until they are accepted (capped by net.core.somaxconn).
+    #: A Strudel page loading a bank asks for its samples at once: with http.server's 5,
+    #: 200 clients x 10 requests (bench/serve_load.py) left 42 to 146 requests unanswered in 30 s.
+    request_queue_size = 1024
 
-    def __init__(self, root: Path, host: str = SERVE_HOST, port: int = SERVE_PORT) -> None:
+    def __init__(self, root: Path, host: str = SERVE_HOST, port: int = SERVE_PORT, *, idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host, port), Handler)
         self.catalogue = Catalogue(root)
         self.loopback = ipaddress.ip_address(self.server_address[0]).is_loopback
+        self.idle_timeout = idle_timeout
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Say nothing of a client that went away (a download cancelled, a page closed) or went
+        quiet past the idle timeout: both are normal; anything else is a fault, with its traceback."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
@@ -254,6 +287,14 @@ class Handler(BaseHTTPRequestHandler):
     server: SampleServer
     protocol_version = "HTTP/1.1"
     server_version = "tidalsort"
+
+    def setup(self) -> None:
+        self.timeout = self.server.idle_timeout  # the socket's timeout, set by StreamRequestHandler.setup
+        super().setup()
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's naming)
+        if not format.startswith("Request timed out"):  # an idle connection closed: normal
+            super().log_error(format, *args)
 
     def do_OPTIONS(self) -> None:  # noqa: N802 (http.server's naming)
         self.send_response(HTTPStatus.NO_CONTENT)
@@ -321,7 +362,7 @@ class Handler(BaseHTTPRequestHandler):
                 try:
                     with self.server.catalogue.as_wav(handle) as wav:
                         return self._send_file(wav, CONTENT_TYPES[".wav"], body)
-                except sf.LibsndfileError as exc:
+                except UnreadableAudio as exc:
                     sys.stderr.write(f"tidalsort: warning: {self.server.catalogue.root / parts[0] / parts[1]}: not readable as sound, served as it is ({exc})\n")
             self._send_file(handle, kind, body)
 

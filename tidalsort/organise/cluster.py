@@ -94,6 +94,45 @@ def _sizes(labels: np.ndarray) -> np.ndarray:
     return np.bincount(np.unique(labels, return_inverse=True)[1])
 
 
+def stitch(n: int, parts: Sequence[tuple[Sequence[int], np.ndarray]], joining: np.ndarray) -> np.ndarray:
+    """One linkage matrix over ``n`` leaves from the trees of disjoint parts.
+
+    ``parts`` holds ``(members, tree)``: the part's leaves (rows of the whole) and a
+    linkage matrix over them (empty for one leaf); ``joining`` is a linkage matrix whose
+    leaves are the parts, placed above the highest merge inside any part, so every part
+    stays a subtree and the parts are ordered as ``joining`` orders them.
+
+    >>> stitch(3, [([0, 2], np.array([[0, 1, 1.0, 2]])), ([1], np.zeros((0, 4)))], np.array([[0, 1, 0.5, 2]])).tolist()
+    [[0.0, 2.0, 1.0, 2.0], [3.0, 1.0, 1.500000001, 3.0]]
+    """
+    rows: list[list[float]] = []
+    roots: list[int] = []
+    sizes: list[int] = []
+    top = 0.0
+    for members, tree in parts:
+        local = [int(i) for i in members]
+        for a, b, height, size in tree:
+            rows.append([local[int(a)], local[int(b)], height, size])
+            local.append(n + len(rows) - 1)
+            top = max(top, height)
+        roots.append(local[-1])
+        sizes.append(len(members))
+    for a, b, height, _ in joining:
+        a, b = int(a), int(b)
+        rows.append([roots[a], roots[b], top + height + 1e-9, sizes[a] + sizes[b]])
+        roots.append(n + len(rows) - 1)
+        sizes.append(sizes[a] + sizes[b])
+    return sorted_by_height(np.array(rows, dtype=np.float64).reshape(-1, 4), n)
+
+
+def _ordered_ward(X: np.ndarray, optimal: bool) -> np.ndarray:
+    """Ward tree of the rows of ``X`` (empty for one row), in optimal leaf order if ``optimal``."""
+    if len(X) < 2:
+        return np.zeros((0, 4))
+    tree = ward_tree(X)
+    return optimal_leaf_ordering(tree, X) if optimal and 2 < len(X) <= OPTIMAL_MAX else tree
+
+
 def grouped_tree(X: np.ndarray, labels: np.ndarray, optimal: bool = False) -> np.ndarray:
     """A linkage matrix in which every cluster of ``labels`` is a subtree.
 
@@ -103,36 +142,10 @@ def grouped_tree(X: np.ndarray, labels: np.ndarray, optimal: bool = False) -> np
     cluster's tree and the centroids' tree are put in optimal leaf order first, so the
     whole tree's leaf order is good without ordering the whole tree at once.
     """
-    n = len(X)
-    rows: list[list[float]] = []
-    node_ids: list[int] = []
-    sizes: list[int] = []
-    top = 0.0
     clusters = np.unique(labels)
-    for c in clusters:
-        members = np.flatnonzero(labels == c)
-        local = [int(i) for i in members]
-        if len(members) > 1:
-            tree = ward_tree(X[members])
-            if optimal and 2 < len(members) <= OPTIMAL_MAX:
-                tree = optimal_leaf_ordering(tree, X[members])
-            for a, b, height, size in tree:
-                rows.append([local[int(a)], local[int(b)], height, size])
-                local.append(n + len(rows) - 1)
-                top = max(top, height)
-        node_ids.append(local[-1])
-        sizes.append(len(members))
-    if len(clusters) > 1:
-        centroids = np.array([X[labels == c].mean(axis=0) for c in clusters])
-        tree = ward_tree(centroids)
-        if optimal and 2 < len(clusters) <= OPTIMAL_MAX:
-            tree = optimal_leaf_ordering(tree, centroids)
-        for a, b, height, _ in tree:
-            a, b = int(a), int(b)
-            rows.append([node_ids[a], node_ids[b], top + height + 1e-9, sizes[a] + sizes[b]])
-            node_ids.append(n + len(rows) - 1)
-            sizes.append(sizes[a] + sizes[b])
-    return sorted_by_height(np.array(rows, dtype=np.float64).reshape(-1, 4), n)
+    parts = [(members, _ordered_ward(X[members], optimal)) for members in (np.flatnonzero(labels == c) for c in clusters)]
+    joining = _ordered_ward(np.array([X[labels == c].mean(axis=0) for c in clusters]), optimal)
+    return stitch(len(X), parts, joining)
 
 
 def sorted_by_height(Z: np.ndarray, n: int) -> np.ndarray:
@@ -176,29 +189,8 @@ def summary_tree(X: np.ndarray, k: int | None, method: str = "ward") -> tuple[np
 
 def _expand(X: np.ndarray, groups: np.ndarray, group_tree: np.ndarray) -> np.ndarray:
     """Replace every leaf of ``group_tree`` (one per group) by the group's own ordered Ward tree."""
-    n, count = len(X), int(groups.max()) + 1
-    rows: list[list[float]] = []
-    node = {}
-    sizes = {}
-    top = 0.0
-    for g in range(count):
-        members = np.flatnonzero(groups == g)
-        local = [int(i) for i in members]
-        if len(members) > 1:
-            tree = ward_tree(X[members])
-            if 2 < len(members) <= OPTIMAL_MAX:
-                tree = optimal_leaf_ordering(tree, X[members])
-            for a, b, height, size in tree:
-                rows.append([local[int(a)], local[int(b)], height, size])
-                local.append(n + len(rows) - 1)
-                top = max(top, height)
-        node[g], sizes[g] = local[-1], len(members)
-    for i, (a, b, height, _) in enumerate(group_tree):
-        a, b = int(a), int(b)
-        size = sizes[a] + sizes[b]
-        rows.append([node[a], node[b], top + height + 1e-9, size])
-        node[count + i], sizes[count + i] = n + len(rows) - 1, size
-    return sorted_by_height(np.array(rows, dtype=np.float64).reshape(-1, 4), n)
+    parts = [(members, _ordered_ward(X[members], True)) for members in (np.flatnonzero(groups == g) for g in range(int(groups.max()) + 1))]
+    return stitch(len(X), parts, group_tree)
 
 
 def cluster_tree(X: np.ndarray, k: int | None, method: str = "ward", strategy: str = "auto") -> tuple[np.ndarray, np.ndarray, int]:
@@ -231,8 +223,14 @@ def cluster_tree(X: np.ndarray, k: int | None, method: str = "ward", strategy: s
     if strategy == "summary" or (strategy == "auto" and n > EXACT_MAX):
         return summary_tree(X, k, method)
     Z, labelling = _labelling(X, method)
-    k = choose_k(n, lambda j: _sizes(labelling(j))) if k is None else max(1, min(k, n))
+    # identical sounds (5 copies of one file) are identical rows: no cut or k-means can
+    # part them, so never ask for more clusters than distinct rows ...
+    distinct = len(np.unique(X, axis=0))
+    k = min(choose_k(n, lambda j: _sizes(labelling(min(j, distinct)))) if k is None else max(1, k), distinct)
     labels = labelling(k)
+    # ... and count the clusters the cut really made: rows at equal distances can still
+    # leave it fewer than asked for
+    k = len(np.unique(labels))
     if Z is not None and n <= OPTIMAL_MAX:
         return Z, labels, k
     # Ward's tree inside each cluster depends only on its members: rebuilding it per

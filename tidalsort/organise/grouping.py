@@ -18,7 +18,7 @@ import numpy as np
 
 from ..choices import ORDERS
 from ..families.taxonomy import FAMILIES
-from .cluster import cluster_tree, match_ids, sorted_by_height
+from .cluster import cluster_tree, match_ids, stitch
 from .order import Ordering, order_leaves, refine, reorder_clusters
 
 
@@ -89,29 +89,15 @@ def join(parts: list[tuple[np.ndarray, Ordering]], n: int) -> Ordering:
     their highest merge, so its leaf order keeps the parts in the given order.
     """
     order, clusters, boundaries = [], [], [0]
-    tree_rows: list[list[float]] = []
-    tops: list[int] = []  # the node of every part's root
-    sizes: list[int] = []
-    height = 0.0
     for rows, part in parts:
-        m = len(rows)
         order.append(rows[part.order])
         clusters.append(part.clusters + len(boundaries) - 1)
         offset = boundaries[-1]
         boundaries.extend(b + offset for b in part.boundaries[1:])
-        node = list(rows) + [None] * len(part.tree)  # local node id -> global node id
-        for i, (a, b, h, size) in enumerate(part.tree):
-            tree_rows.append([node[int(a)], node[int(b)], h, size])
-            node[m + i] = n + len(tree_rows) - 1
-            height = max(height, h)
-        tops.append(node[-1])
-        sizes.append(m)
-    root, size = tops[0], sizes[0]
-    for step, (top, m) in enumerate(zip(tops[1:], sizes[1:]), 1):
-        size += m
-        tree_rows.append([root, top, height * (1 + 0.05 * step) + 1e-9 * step, size])
-        root = n + len(tree_rows) - 1
-    tree = sorted_by_height(np.array(tree_rows, dtype=np.float64).reshape(-1, 4), n)
+    # each link of the chain 5 % of the highest merge above the one before
+    height = max((float(part.tree[:, 2].max()) for _, part in parts if len(part.tree)), default=0.0)
+    chain = [[0 if step == 1 else len(parts) + step - 2, step, 0.05 * height * step + 1e-9 * (step - 1), 0] for step in range(1, len(parts))]
+    tree = stitch(n, [(rows, part.tree) for rows, part in parts], np.array(chain, dtype=np.float64).reshape(-1, 4))
     return Ordering(np.concatenate(order), np.concatenate(clusters), [int(b) for b in boundaries], tree)
 
 

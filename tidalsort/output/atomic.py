@@ -51,6 +51,12 @@ def write_atomic(path: Path, write: Callable[[Path], None], scratch: Path) -> No
         raise
 
 
+def write_text_atomic(path: Path, text: str, scratch: Path) -> None:
+    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half
+    (through a temporary file in ``scratch``, see :func:`write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), scratch)
+
+
 def make_temp_dir(parent: Path, prefix: str) -> Path:
     """A new empty folder under ``parent`` (not a link) with the permissions ``mkdir`` would give."""
     refuse_link(parent)

@@ -9,6 +9,7 @@ which bank it belongs to; a folder without it is never touched.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -28,6 +29,9 @@ PLACING_THREADS = 4
 #: Hidden working folder under the output root.
 STATE_DIR = ".tidalsort"
 LinkMode = Literal["copy", "symlink", "hardlink"]
+#: Errors of a write that only a write gives: the disk (or the user's quota, or the file
+#: size limit) is full.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 class BankClash(Exception):
@@ -93,46 +97,27 @@ def check_folders(root: Path, bank: str, names: list[str]) -> None:
             raise BankClash(f"{path} belongs to tidalsort bank {who!r}; choose another --bank")
 
 
-def _hash(path: Path) -> str:
-    """SHA-1 of the file ``path``."""
+def file_sha1(path: Path) -> str:
+    """SHA-1 (hex) of the file ``path``."""
     return _copy_hashing(path, None)
 
 
 def _copy_hashing(source: Path, dest: Path | None) -> str:
     """Copy ``source`` to the new file ``dest`` (if given) and return its SHA-1, reading it once."""
     digest = hashlib.sha1()
-    with open(source, "rb") as f, open(dest, "xb") if dest else contextlib.nullcontext() as out:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-            if out:
-                out.write(chunk)
+    try:
+        with open(source, "rb") as f, open(dest, "xb") if dest else contextlib.nullcontext() as out:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+                if out:
+                    out.write(chunk)
+    except OSError as exc:
+        if dest is None or exc.errno not in DISK_FULL:
+            raise
+        from ..analysis.wav import WriteFailed  # deferred: numpy and libsndfile
+
+        raise WriteFailed(exc.errno, f"{os.strerror(exc.errno).lower()} writing {dest}") from None
     return digest.hexdigest()
-
-
-#: Encoding of a converted WAV for each source encoding: PCM keeps its bit depth (8-bit
-#: WAV is unsigned), float stays float; everything else (MP3, Vorbis, ADPCM, ...) is float.
-_WAV_SUBTYPES = {"PCM_S8": "PCM_U8", "PCM_U8": "PCM_U8", "PCM_16": "PCM_16", "PCM_24": "PCM_24", "PCM_32": "PCM_32", "FLOAT": "FLOAT", "DOUBLE": "DOUBLE"}
-
-
-def _convert(source: Path, dest: Path) -> None:
-    """Write ``source`` as WAV, as much of it as can be decoded, more than 2 channels mixed to mono."""
-    # deferred: numpy and libsndfile, which reading a root (report, notify) does not need
-    import numpy as np
-    import soundfile as sf
-
-    from ..analysis.audio import blocks
-
-    decoded = []
-    with sf.SoundFile(os.fsencode(source)) as f:
-        rate, subtype = f.samplerate, _WAV_SUBTYPES.get(f.subtype, "FLOAT")
-        try:
-            decoded.extend(blocks(f))
-        except (sf.LibsndfileError, RuntimeError):
-            pass  # a cut-off file: keep what was decoded (analysis warned about it)
-    data = np.concatenate(decoded) if decoded else np.zeros((1, 1), np.float32)
-    if data.shape[1] > 2:
-        data = data.mean(axis=1, keepdims=True)
-    sf.write(os.fsencode(dest), data, rate, format="WAV", subtype=subtype)
 
 
 def _place(item: PlannedFile, dest: Path, link: LinkMode, sha1: str | None, reusable: dict[str, Path]) -> tuple[str, bool]:
@@ -148,7 +133,7 @@ def _place(item: PlannedFile, dest: Path, link: LinkMode, sha1: str | None, reus
         if sha1 not in reusable:
             return sha1, True
         dest.unlink()
-    sha1 = sha1 or _hash(item.source)
+    sha1 = sha1 or file_sha1(item.source)
     if sha1 in reusable:  # the same sound, already in a folder tidalsort wrote
         try:
             os.link(reusable[sha1], dest)
@@ -161,7 +146,14 @@ def _place(item: PlannedFile, dest: Path, link: LinkMode, sha1: str | None, reus
 def _put(item: PlannedFile, dest: Path, link: LinkMode) -> bool:
     """Convert, link or copy ``item`` to ``dest``; True if tidalsort wrote the bytes there."""
     if item.convert:
-        _convert(item.source, dest)
+        # deferred: numpy and libsndfile, which reading a root (report, notify) does not need
+        from ..analysis.audio import UnreadableAudio
+        from ..analysis.wav import write_wav
+
+        try:
+            write_wav(item.source, dest)
+        except UnreadableAudio as exc:  # analysed, then changed or cut: never written as silence
+            raise UnreadableAudio(f"{item.source}: {exc}; the bank is not changed") from None
         return True
     if link == "symlink":
         os.symlink(item.source, dest)

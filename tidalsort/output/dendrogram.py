@@ -26,6 +26,46 @@ def dendrogram_path(root: Path, bank: str) -> Path:
     return root / f"{bank}-dendrogram.png"
 
 
+def bank_order_tree(Z: np.ndarray, order: Sequence[int]) -> np.ndarray:
+    """A tree over bank positions whose leaf order is the bank order, for drawing.
+
+    The sort's tree ``Z`` (over rows) need not list its leaves in bank order: 2-opt moves
+    inside clusters and the clusters kept in place from the last sort reorder them, and
+    the drawing's rows read ..22, 24, 25, 23, 27... Here neighbours ``p`` and ``p + 1``
+    join at the height where their rows join in ``Z``, lowest first, always the earlier
+    positions on the left: a cluster or family of ``Z`` that is contiguous in the bank is
+    a subtree at the same heights, and a bank in ``Z``'s own leaf order gets ``Z`` back.
+    Leaf ``p`` is bank position ``p``.
+    """
+    n = len(order)
+    position = np.empty(n, dtype=int)
+    position[np.asarray(order)] = np.arange(n)
+    # the height at which each pair of neighbours first shares a subtree of Z
+    joins = np.zeros(max(n - 1, 0))
+    members: dict[int, list[int]] = {row: [int(position[row])] for row in range(n)}
+    holder = np.arange(n)  # position -> the id of the subtree of Z holding it so far
+    for i, (a, b, height, _) in enumerate(Z):
+        small, large = sorted((members.pop(int(a)), members.pop(int(b))), key=len)
+        big = holder[large[0]]
+        for p in small:
+            for q in (p - 1, p + 1):
+                if 0 <= q < n and holder[q] == big:
+                    joins[min(p, q)] = height
+        holder[small] = big
+        large.extend(small)
+        members[n + i] = large
+    # join neighbours lowest first into runs of positions: [left, right, height, size]
+    run_node = np.arange(n)  # the node of the run holding each position, at its ends
+    start, stop = np.arange(n), np.arange(n)  # run bounds, kept at the run's ends
+    rows = []
+    for p in np.argsort(joins, kind="stable"):
+        lo, hi = start[p], stop[p + 1]
+        rows.append([run_node[p], run_node[p + 1], joins[p], hi - lo + 1])
+        run_node[lo] = run_node[hi] = n + len(rows) - 1
+        stop[lo], start[hi] = hi, lo
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
 def _spans(Z: np.ndarray, order: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """First and last bank position of the samples below every node of ``Z``."""
     n = len(order)
@@ -75,6 +115,9 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
     """
     n = len(leaf_labels)
     k = len(boundaries) - 1
+    Z = bank_order_tree(Z, order)  # rows from n = 0 down, in order; leaf p is position p
+    if n > 1 and not Z[:, 2].any():  # identical sounds only: a distance axis of zero width cannot be drawn
+        Z[:, 2] = np.finfo(np.float32).eps * np.arange(1, n)
     shown = n if n <= FULL_LEAVES else TRUNCATED_LEAVES
     height = max(4.0, shown * _LEAF_INCHES + 1.5)
     fig = Figure(figsize=(12, height))
@@ -83,21 +126,15 @@ def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequen
     if 1 < k < n:
         heights = sorted(Z[:, 2])
         threshold = (heights[n - k - 1] + heights[n - k]) / 2
-    first, last = _spans(Z, order)
-    labels_by_row = [""] * n
-    for position, row in enumerate(order):
-        labels_by_row[row] = leaf_labels[position]
+    first, last = _spans(Z, range(n))
     colouring: dict = {"color_threshold": threshold}
     if families is not None:
-        by_row = [""] * n
-        for position, row in enumerate(order):
-            by_row[row] = families[position]
-        node_family = _node_families(Z, by_row)
+        node_family = _node_families(Z, families)
         colouring = {"link_color_func": lambda node: FAMILY_COLOURS.get(node_family[node] or "", "#999999")}
 
     def label(node: int) -> str:
         if node < n:
-            return labels_by_row[node]
+            return leaf_labels[node]
         a, b = leaf_labels[first[node]].split(" ")[0], leaf_labels[last[node]].split(" ")[0]
         return f"{a} .. {b.rpartition(':')[2]} ({last[node] - first[node] + 1})"
 

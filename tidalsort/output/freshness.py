@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,13 @@ from ..analysis.cache import FeatureCache
 from ..analysis.scan import identity, path_text
 from .bank import own_files
 from .index import index_path
+from .overrides import overrides_digest
 
 #: Options that do not change what a sort writes.
 _IRRELEVANT = ("jobs", "cache", "strict")
 
 
-def fingerprint(sources: Sequence[str | os.PathLike[str]], files: Sequence[Path], missing: Sequence[tuple[Path, str]], options: Any) -> str:
+def fingerprint(sources: Sequence[str | os.PathLike[str]], files: Sequence[Path], missing: Sequence[tuple[Path, str]], options: Any, *, overrides: Mapping[str, tuple[str, str]] | None = None) -> str:
     """SHA-1 (hex) of everything a sort's result depends on besides the files' bytes.
 
     Parameters
@@ -40,6 +41,8 @@ def fingerprint(sources: Sequence[str | os.PathLike[str]], files: Sequence[Path]
         ``(path, reason)`` the scan skipped.
     options
         The sort's :class:`~tidalsort.pipeline.SortOptions`.
+    overrides
+        The families the user set under the root (:func:`tidalsort.output.overrides.load_overrides`).
 
     Examples
     --------
@@ -61,6 +64,8 @@ def fingerprint(sources: Sequence[str | os.PathLike[str]], files: Sequence[Path]
         "settings": settings,
         "model": _identity(model) if model else None,
     }
+    if overrides:  # absent before any family was set: earlier fingerprints still hold
+        state["overrides"] = overrides_digest(overrides)
     return hashlib.sha1(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
 

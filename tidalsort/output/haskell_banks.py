@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .bank import STATE_DIR
-from .manifest import MANIFEST_NAME, write_text_atomic
+from .atomic import write_text_atomic
+from .manifest import MANIFEST_NAME
 
 HASKELL_BANKS_NAME = "tidalsort-banks.hs"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..confined import read_bounded
+from ..confined import read_bounded, refuse_link
 from .atomic import flush, write_atomic
 from .bank import (
     STATE_DIR,
@@ -175,11 +175,27 @@ def recover_locked(root: Path) -> None:
     clean_state(root)
 
 
-def recover(root: Path) -> None:
+def writable(root: Path) -> bool:
+    """Whether this process may write ``root`` and its ``.tidalsort`` folder (False on a read-only mount)."""
+    return all(os.access(path, os.W_OK | os.X_OK) for path in (root, root / STATE_DIR) if path.exists())
+
+
+def recover(root: Path) -> bool:
     """Carry out the journal of a sort that was interrupted under ``root``, if there is one.
 
     Takes the root's lock only then, so reading a root needs no write access otherwise.
+    Where the root cannot be written, nothing is done: readers read the banks as they are.
+
+    Returns
+    -------
+    bool
+        True if an interrupted sort is left for the next run that can write the root.
     """
-    if os.path.lexists(root / STATE_DIR) and any(state_dir(root, create=False).glob(_JOURNALS)):
-        with locked(root):
-            recover_locked(root)
+    refuse_link(root / STATE_DIR)
+    if not (os.path.isdir(root / STATE_DIR) and any((root / STATE_DIR).glob(_JOURNALS))):
+        return False
+    if not writable(root):
+        return True
+    with locked(root):
+        recover_locked(root)
+    return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -20,7 +21,7 @@ import yaml
 
 from ..confined import UnsafePath, open_no_follow, read_bounded
 from ..families.taxonomy import FAMILIES
-from .atomic import write_atomic
+from .atomic import write_text_atomic
 from .bank import STATE_DIR, state_dir
 from .names import BANK_NAME
 
@@ -47,7 +48,7 @@ _TOP_KEYS = {"version", "banks"}
 _ENTRY_KEYS = {"layout", "settings", "sources", "inputs", "boundaries", "families", "clusters", "samples", "skipped", "warnings"}
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class NoAliasLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML's safe loader, refusing aliases (``*name``).
 
     tidalsort never writes aliases, and a few nested ones in a 70 KB file stand for
@@ -102,7 +103,7 @@ def load(root: Path) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError, UnsafePath):
         pass  # no usable copy: read the YAML
     try:
-        data = yaml.load(read_bounded(path, MAX_BYTES).decode("utf-8"), Loader=_Loader)
+        data = yaml.load(read_bounded(path, MAX_BYTES).decode("utf-8"), Loader=NoAliasLoader)
     except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
         raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
     if isinstance(data, dict) and data.get("version") not in READABLE and isinstance(data.get("banks"), dict):
@@ -177,6 +178,8 @@ def entry_problem(entry: Any) -> str | None:
             return f"samples[{i}]: family {s['family']!r} is not one of {', '.join(FAMILIES)}"
         if "confidence" in s and not (isinstance(s["confidence"], (int, float)) and 0 <= s["confidence"] <= 1):
             return f"samples[{i}]: confidence is not a number from 0 to 1"
+        if s.get("duration") is not None and not (isinstance(s["duration"], (int, float)) and 0 <= s["duration"] < math.inf):  # also NaN
+            return f"samples[{i}]: duration is not a number of seconds"
     for i, c in enumerate(entry["clusters"]):
         if not isinstance(c.get("label"), (str, type(None))):
             return f"clusters[{i}]: label is not a string"
@@ -218,12 +221,6 @@ def dumps(manifest: dict[str, Any]) -> str:
         lines.append(f"  {name}:\n")  # bank names are plain ^[a-z0-9][a-z0-9_-]*$
         lines.extend(_block(key, value, "    ") for key, value in entry.items())
     return "".join(lines)
-
-
-def write_text_atomic(path: Path, text: str, scratch: Path) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half
-    (through a temporary file in ``scratch``, see :func:`tidalsort.output.atomic.write_atomic`)."""
-    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), scratch)
 
 
 def save_bank(root: Path, bank: str, entry: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,20 @@ _SLUG_MAX = 40
 LABELS_SUFFIX = "_labels"
 
 
+def parse_ref(text: str) -> tuple[str, int, int] | None:
+    """(folder, first n, last n) of a sample reference ``FOLDER:N`` or a range
+    ``FOLDER:A..B`` (both ends included, as reports print them); None for anything else.
+
+    >>> parse_ref("kb6:40..47"), parse_ref("kb6_bd:3"), parse_ref("~/x.wav"), parse_ref("Kb6:1")
+    (('kb6', 40, 47), ('kb6_bd', 3, 3), None, None)
+    """
+    folder, colon, ns = text.rpartition(":")
+    first, dots, last = ns.partition("..")
+    if not colon or not BANK_NAME.fullmatch(folder) or not first.isdigit() or (dots and not last.isdigit()) or not first.isascii() or not last.isascii():
+        return None
+    return folder, int(first), int(last) if dots else int(first)
+
+
 def ascii_slug(text: str, separator: str = "_") -> str:
     """Lowercase ASCII form of ``text`` with runs of other characters turned into ``separator``."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")

@@ -131,6 +131,26 @@ def family_table(entry: dict[str, Any], *, strudel: bool = False) -> Table | Non
     return table
 
 
+def short_names(sources: list[str]) -> dict[str, str]:
+    """The shortest end of every source path that no other source path ends with.
+
+    >>> short_names(["/kits/808/CB.WAV", "/kits/909/CB.WAV", "/kits/909/BD.WAV"])
+    {'/kits/808/CB.WAV': '808/CB.WAV', '/kits/909/CB.WAV': '909/CB.WAV', '/kits/909/BD.WAV': 'BD.WAV'}
+    """
+    parts = {source: Path(source).parts for source in dict.fromkeys(sources)}
+    names: dict[str, str] = {}
+    left = list(parts)
+    depth = 1
+    while left:
+        ends = Counter(parts[source][-depth:] for source in left)
+        for source in left:
+            if ends[parts[source][-depth:]] == 1 or depth >= len(parts[source]):
+                names[source] = str(Path(*parts[source][-depth:]))
+        left = [source for source in left if source not in names]
+        depth += 1
+    return {source: names[source] for source in parts}
+
+
 def cluster_table(entry: dict[str, Any], *, strudel: bool = False) -> Table:
     """One row per cluster, grouped by family: id, label, n range, size, confidence,
     members (the medoid first, starred), a Tidal (with ``strudel``, Strudel) line."""
@@ -144,6 +164,7 @@ def cluster_table(entry: dict[str, Any], *, strudel: bool = False) -> Table:
     for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column == "play it", min_width=widths.get(column))
     samples = {(s["folder"], s["n"]): s for s in entry["samples"]}
+    short = short_names([s["source"] for s in entry["samples"]])
     previous = None
     for c in entry["clusters"]:
         if previous is not None and c.get("family") != previous:
@@ -153,7 +174,7 @@ def cluster_table(entry: dict[str, Any], *, strudel: bool = False) -> Table:
         rep = samples[(folder, c["representative"])]
         members = [samples[(folder, n)] for n in range(start, stop)]
         others = [s for s in members if s["n"] != rep["n"]]
-        shown = f"*{rep['n']} {Path(rep['source']).name}" + "".join(f", {Path(s['source']).name}" for s in others[: MEMBERS_SHOWN - 1])
+        shown = f"*{rep['n']} {short[rep['source']]}" + "".join(f", {short[s['source']]}" for s in others[: MEMBERS_SHOWN - 1])
         shown += f", … +{len(others) - MEMBERS_SHOWN + 1}" if len(others) >= MEMBERS_SHOWN else ""
         where = f"{start}..{stop - 1}" if folder == name else f"{folder}:{start}..{stop - 1}"
         table.add_row(
@@ -176,9 +197,40 @@ def problem_lines(problems: list[dict[str, str]]) -> list[str]:
     return lines
 
 
-def print_report(entry: dict[str, Any], root: Path, console: Console, *, strudel: bool = False) -> None:
-    """Print the family and cluster tables, the skipped files and where things are; with
-    ``strudel`` the lines that play are Strudel's."""
+def duplicates_heading(entry: dict[str, Any]) -> str:
+    """How many sets of files with the same bytes the bank's sources hold, and what became of them."""
+    sets = entry.get("duplicates") or []
+    extra = sum(len(paths) - 1 for paths in sets)
+    fate = f"{extra} later copies left out (--dedupe)" if entry["settings"].get("dedupe") else f"{extra} extra file(s) sorted too; sort --dedupe keeps the first of each"
+    return f"exact duplicates (same bytes): {len(sets)} set(s), {fate}"
+
+
+def duplicate_lines(entry: dict[str, Any]) -> list[str]:
+    """One line per set of duplicates (the first :data:`SKIPPED_SHOWN`): where each copy plays, or that it was left out."""
+    sets = entry.get("duplicates") or []
+    places = {s["source"]: f"{s['folder']}:{s['n']}" for s in entry["samples"]}
+    short = short_names([*places, *(path for paths in sets for path in paths)])
+    lines = [" = ".join(f"{places[path]} {short[path]}" if path in places else f"{short[path]} (left out)" for path in paths) for paths in sets[:SKIPPED_SHOWN]]
+    if len(sets) > SKIPPED_SHOWN:
+        lines.append(f"… and {len(sets) - SKIPPED_SHOWN} more sets")
+    return lines
+
+
+def folders_line(entry: dict[str, Any], root: Path) -> str:
+    """The bank's folders: the one, or the first and last in bank order and how many."""
+    folders = list(dict.fromkeys(c["folder"] for c in entry["clusters"]))  # bank order: NAME-9 before NAME-10
+    if len(folders) == 1:
+        return str(root / folders[0])
+    return f"{root / folders[0]} … {folders[-1]} ({len(folders)} folders)"
+
+
+def print_report(entry: dict[str, Any], root: Path, console: Console, done: str | None = None, *, strudel: bool = False) -> None:
+    """Print the family and cluster tables, the skipped files and where things are.
+
+    ``done`` says what the run did to the folders (``"written"``, ``"up to date, nothing
+    written"``); None (reporting on a bank sorted before) only says where they are. With
+    ``strudel`` the lines that play are Strudel's.
+    """
     families = family_table(entry, strudel=strudel)
     if families is not None:
         console.print(families)
@@ -191,8 +243,12 @@ def print_report(entry: dict[str, Any], root: Path, console: Console, *, strudel
             console.print(f"[bold yellow]{heading}: {len(problems)} file(s)[/]")
             for line in problem_lines(problems):
                 console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-    folders = sorted({c["folder"] for c in entry["clusters"]})
-    console.print(f"written: {root / folders[0]}" + (f" … {folders[-1]}" if len(folders) > 1 else ""), highlight=False, soft_wrap=True)
+    sets = entry.get("duplicates") or []
+    if sets:
+        console.print(f"[bold yellow]{duplicates_heading(entry)}[/]")
+        for line in duplicate_lines(entry):
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{done or 'folders'}: {folders_line(entry, root)}", markup=False, highlight=False, soft_wrap=True)
     console.print(f'in SuperCollider: ~dirt.loadSoundFiles("{root}/*");', markup=False, highlight=False, soft_wrap=True)
 
 
@@ -208,7 +264,7 @@ def neighbour_table(query: str, neighbours: list[Any], family: tuple[str, float]
     for rank, nb in enumerate(neighbours, 1):
         cluster = f"{nb.cluster} {nb.label}" if nb.label else str(nb.cluster)
         family_cell = f"{nb.family} {nb.confidence:.2f}" if nb.family is not None else ""
-        table.add_row(str(rank), nb.ref, f"{nb.distance:.3f}", cluster, family_cell, escape(nb.source))
+        table.add_row(str(rank), ", ".join([nb.ref, *nb.also]), f"{nb.distance:.3f}", cluster, family_cell, escape(nb.source))
     return table
 
 

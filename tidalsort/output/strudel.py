@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .bank import STATE_DIR
-from .manifest import write_text_atomic
+from .atomic import write_text_atomic
 
 STRUDEL_MAP_NAME = "strudel.json"
 #: ``tidalsort serve``'s default address.

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..output.bank import STATE_DIR
 from ..output.colours import cluster_groups, family_groups, has_families
-from ..output.manifest import write_text_atomic
+from ..output.atomic import write_text_atomic
 
 #: Format version of the data file.
 DATA_VERSION = 1

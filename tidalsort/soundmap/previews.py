@@ -1,22 +1,20 @@
 """Sound files a browser can play for every sample of a bank: WAV copies of AIFF samples.
 
-Browsers play WAV but not AIFF, which banks keep as it is (SuperDirt loads both).
-:func:`write_wav` writes a sound as WAV with the same samples (in the same sample format
-where WAV holds it and browsers decode it); ``tidalsort serve`` serves AIFF samples so. For
-every AIFF sample the sound map plays a WAV preview instead (its first
-:data:`PREVIEW_SECONDS`), written once under ``ROOT/.tidalsort/map-BANK/`` and named by the
-source's SHA-1; previews no sample needs any more are deleted.
+Browsers play WAV but not AIFF, which banks keep as it is (SuperDirt loads both). For every
+AIFF sample the sound map plays a WAV preview instead (its first :data:`PREVIEW_SECONDS`,
+written by :func:`tidalsort.analysis.wav.write_wav` with the same samples where browsers
+decode them), written once under ``ROOT/.tidalsort/map-BANK/`` and named by the source's
+SHA-1; previews no sample needs any more are deleted.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import quote
 
-import soundfile as sf
-
+from ..analysis.audio import UnreadableAudio
+from ..analysis.wav import WriteFailed, write_wav
 from ..output.atomic import write_atomic
 from ..confined import own_folder, refuse_link
 from ..output.bank import STATE_DIR
@@ -25,34 +23,11 @@ from ..output.bank import STATE_DIR
 PREVIEW_SECONDS = 3.0
 #: File name endings browsers play as they are.
 PLAYABLE = (".wav",)
-#: Sample formats kept as they are in a WAV copy, and what 8-bit signed becomes (WAV's 8 bits
-#: are unsigned). Any other (64-bit float, which Chromium does not decode in WAV, and the
-#: compressed formats of AIFC) is written as 32-bit float: what browsers decode every sound to.
-SAME_IN_WAV = {"PCM_S8": "PCM_U8", "PCM_U8": "PCM_U8", "PCM_16": "PCM_16", "PCM_24": "PCM_24", "PCM_32": "PCM_32", "FLOAT": "FLOAT", "ULAW": "ULAW", "ALAW": "ALAW"}
-_BLOCK = 1 << 16
 
 
 def preview_folder(root: Path, bank: str) -> Path:
     """Where the previews of ``bank`` are kept."""
     return root / STATE_DIR / f"map-{bank}"
-
-
-def write_wav(source: Path | BinaryIO, target: Path | BinaryIO, seconds: float | None = None) -> None:
-    """Write the sound of ``source`` (a file libsndfile reads), or its first ``seconds``, to
-    ``target`` as WAV, with the same samples (see :data:`SAME_IN_WAV`).
-
-    Raises
-    ------
-    soundfile.LibsndfileError
-        If ``source`` cannot be read as sound.
-    """
-    with sf.SoundFile(os.fsencode(source) if isinstance(source, Path) else source) as f:
-        subtype = SAME_IN_WAV.get(f.subtype, "FLOAT")
-        frames = -1 if seconds is None else int(seconds * f.samplerate)
-        dtype = "float32" if subtype == "FLOAT" else "int32"  # integers as integers: exactly the same
-        with sf.SoundFile(os.fsencode(target) if isinstance(target, Path) else target, "w", f.samplerate, f.channels, subtype, format="WAV") as out:
-            for block in f.blocks(_BLOCK, frames=frames, dtype=dtype, always_2d=True):
-                out.write(block)
 
 
 def audio_urls(root: Path, bank: str, entry: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -84,8 +59,10 @@ def audio_urls(root: Path, bank: str, entry: dict[str, Any]) -> tuple[list[str],
             try:
                 own_folder(folder)
                 source = root / s["folder"] / s["file"]
-                write_atomic(target, lambda tmp: write_wav(source, tmp, PREVIEW_SECONDS), root / STATE_DIR)
-            except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+                write_atomic(target, lambda tmp: write_wav(source, tmp, seconds=PREVIEW_SECONDS), root / STATE_DIR)
+            except WriteFailed:
+                raise  # a full disk: no other preview fits either
+            except (OSError, RuntimeError, UnreadableAudio) as exc:
                 problems.append(f"{root / s['folder'] / s['file']}: no preview for the map ({exc})")
                 urls.append(own)
                 continue
