@@ -471,6 +471,10 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     print(paste_line(server.url), flush=True)
     if banks:
         say(f'then play, e.g.: s("{banks[0]}").n(3)')
+    server.catalogue.refresh()
+    for path, file in server.catalogue.map_files.items():
+        if file.suffix == ".html" and file.is_file():
+            say(f"sound map of {file.name.removesuffix('-map.html')}: {server.url}{path.removeprefix('/')}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
