@@ -82,8 +82,9 @@ def stand_in_context(version: str) -> str:
 @functools.lru_cache(maxsize=None)
 def vendored_tidal(version: str) -> Path:
     """A folder holding the stand-in Context (``shim/``) and Tidal ``version``'s pure modules
-    compiled with it (``objs/``), built once and kept in the temporary folder under a key of
-    the sources, the stand-in and GHC's version (about 20 s per version on 2 cores)."""
+    compiled with it for GHC (``objs/``) and for GHCi (``ghci-objs/``), built once and kept in
+    the temporary folder under a key of the sources, the stand-in, the flags and GHC's version
+    (30 to 40 s per version on 2 busy cores; later sessions reuse it)."""
     from conftest import require
 
     source = VENDORED_TIDAL[version][0]
@@ -102,15 +103,19 @@ def vendored_tidal(version: str) -> Path:
     context = work / "shim" / "Sound" / "Tidal" / "Context.hs"
     context.parent.mkdir(parents=True)
     context.write_text(stand_in, encoding="utf-8")
-    res = subprocess.run([ghc, "--make", "-no-link", *_BUILD_FLAGS, *_vendored_paths(version, work), *_objects_in(work / "objs"), str(context)],
-                         capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, f"ghc failed on Tidal {version}:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
-    # GHCi (dynamically linked) cannot use those objects: it gets its own, so that a session
-    # starts in about a second instead of interpreting Tidal for 15 s
-    res = subprocess.run([shutil.which("ghci") or "ghci", "-v0", "-ignore-dot-ghci", *_GHCI_FLAGS, *_vendored_paths(version, work),
-                          *_objects_in(work / "ghci-objs")], input=":load Sound.Tidal.Context\n",
-                         capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0 and "rror" not in res.stderr, f"ghci failed on Tidal {version}:\n{res.stderr[-3000:]}"
+    try:
+        res = subprocess.run([ghc, "--make", "-no-link", *_BUILD_FLAGS, *_vendored_paths(version, work), *_objects_in(work / "objs"), str(context)],
+                             capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0, f"ghc failed on Tidal {version}:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+        # GHCi (dynamically linked) cannot use those objects: it gets its own, so that a session
+        # starts in about a second instead of interpreting Tidal for 15 s
+        res = subprocess.run([shutil.which("ghci") or "ghci", "-v0", "-ignore-dot-ghci", *_GHCI_FLAGS, *_vendored_paths(version, work),
+                              *_objects_in(work / "ghci-objs")], input=":load Sound.Tidal.Context\n",
+                             capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0 and "rror" not in res.stderr, f"ghci failed on Tidal {version}:\n{res.stderr[-3000:]}"
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     try:
         work.rename(final)  # another session may have built it meanwhile: keep theirs
     except OSError:
