@@ -623,7 +623,7 @@ print (map value (queryArc (tsIn "kb6" 1 "0 1 2" :: Pattern Int) (Arc 0 1)))
 """
     res = run_ghci(toolchain, script)
     _clean(res)
-    lines = [line for line in res.stdout.splitlines() if not line.startswith(("[TidalCycles", "Installed", "Listening"))]
+    lines = [line for line in res.stdout.splitlines() if not line.startswith(("[TidalCycles", "Installed", "Listening", "Waiting for"))]
     assert lines == ['[("kb6","0 12 30 55","kick snare c2")]', "0", "[0,0,0]"], res.stdout
     # the banks file alone, in a plain GHCi without Tidal: it is pure data
     res = run_ghci(toolchain, f":set prompt \"\"\n:script {banks}\nprint tidalsortBanks\n")
