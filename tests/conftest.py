@@ -73,3 +73,39 @@ def dev() -> Path:
     """The 533 labelled Dirt-Samples drums beside the project."""
     require(DEV.is_dir(), f"the dev dataset is missing at {DEV}")
     return DEV
+
+
+#: Test modules that boot SuperCollider, GHC, Chromium or node, kill or interrupt real
+#: sorts, or sort hundreds of files: ``pytest -m "not slow"`` leaves them out.
+SLOW_MODULES = {
+    "test_bad_input",
+    "test_cache_parallel",
+    "test_cut_audio",
+    "test_dev_dataset",
+    "test_faults",
+    "test_families",
+    "test_haskell",
+    "test_lines_play",
+    "test_live",
+    "test_map",
+    "test_map_browser",
+    "test_map_serve",
+    "test_run_control",
+    "test_serve",
+    "test_serve_hardening",
+    "test_startup",
+    "test_strudel",
+    "test_supercollider",
+    "test_tidal_bridge",
+    "test_tidal_versions",
+    "test_watch",
+    "test_watch_options",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests of :data:`SLOW_MODULES` ``slow``."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and module.__name__.rpartition(".")[2] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

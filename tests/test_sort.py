@@ -57,6 +57,7 @@ def test_bank_is_zero_padded_and_byte_order_is_similarity_order(kit: Path, tmp_p
         assert members == {c["id"]}
 
 
+@pytest.mark.slow
 def test_pad_width_grows_past_1000_files(tmp_path: Path) -> None:
     src = tmp_path / "many"
     rng = np.random.default_rng(0)
