@@ -4,7 +4,7 @@
     python train/train_families.py                      # writes tidalsort/families/data/families-v<N>.npz
     python train/train_families.py --subset 60 --out /tmp/small.npz   # a quick, smaller model
     python train/train_families.py --extra ~/.cache/tidalsort-drums --out /tmp/big.npz   # with a pool of train/datasets/build.py
-    python train/train_families.py --extra ~/.cache/tidalsort-drums --evaluate MODEL     # only measure MODEL on every file
+    python train/train_families.py --extra ~/.cache/tidalsort-drums --evaluate MODEL     # only measure MODEL on the extra pool
 
 The cross-validated figures (accuracy, macro-F1, per-family recall, calibration error,
 confusion matrix) are printed for the whole pool and for dev + train alone, and the share
@@ -70,8 +70,9 @@ def reports(examples: list, datasets: Path, y: np.ndarray, predicted: np.ndarray
     """:func:`report` on the whole pool, on dev + train, and the ``other`` share of the extra pools' non-drum sounds."""
     old = np.array([datasets in e.path.parents for e in examples])
     figures = {"whole": report("whole pool", y, predicted, confidence)}
-    if not old.all():
+    if old.any() and not old.all():
         figures["old"] = report("dev + train", y[old], predicted[old], confidence[old])
+    if not old.all():
         real_other = ~old & (y == FAMILIES.index("other"))
         rate = float(np.mean(predicted[real_other] == FAMILIES.index("other"))) if real_other.any() else float("nan")
         figures["non_drum_to_other"] = round(rate, 4)
@@ -87,10 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subset", type=int, default=None, help="only every n-th labelled file (quick runs and tests)")
     parser.add_argument("--networks", type=int, default=None, help="networks in the ensemble (default: the configuration's)")
     parser.add_argument("--extra", type=Path, action="append", default=[], help="also a pool written by train/datasets/build.py (repeatable)")
-    parser.add_argument("--evaluate", type=Path, default=None, metavar="MODEL", help="train nothing: measure MODEL on every labelled file")
+    parser.add_argument("--evaluate", type=Path, default=None, metavar="MODEL", help="train nothing: measure MODEL on the extra pools' files (on dev + train without --extra)")
     args = parser.parse_args(argv)
 
-    examples = labelled_examples(args.datasets) + [e for pool in args.extra for e in extra_examples(pool.expanduser())]
+    extra = [e for pool in args.extra for e in extra_examples(pool.expanduser())]
+    examples = extra if args.evaluate and extra else labelled_examples(args.datasets) + extra  # a model is measured on what it never heard
     if args.subset:
         examples = examples[:: args.subset]
     config = TrainingConfig() if args.networks is None else replace(TrainingConfig(), networks=args.networks)

@@ -52,17 +52,20 @@ from drum_labels import gm_drum_family, gm_melodic_family, hydrogen_family, samp
 PACKAGES = (
     "hydrogen-drumkits", "hydrogen-data", "hydrogen-drumkits-effects", "sonic-pi-samples", "lmms-common",
     "fluid-soundfont-gm", "fluid-soundfont-gs", "musescore-general-soundfont", "fluidr3mono-gm-soundfont",
-    "timgm6mb-soundfont", "opl3-soundfont",
+    "timgm6mb-soundfont", "opl3-soundfont", "csound-soundfont",
 )  # fmt: skip
 #: Packages that never enter the pool: avldrums.lv2 holds the same recordings as a collection we measure on.
 REFUSED = frozenset({"avldrums.lv2"})
 #: Sound-font families (the unit of folds) by font file stem.
 FONT_FAMILY = {
     "FluidR3_GM": "fluidr3", "FluidR3_GS": "fluidr3", "FluidR3Mono_GM": "fluidr3", "MuseScore_General_Full": "fluidr3",
-    "TimGM6mb": "timgm6mb", "OPL-3_FM_128M": "opl3",
+    "TimGM6mb": "timgm6mb", "OPL-3_FM_128M": "opl3", "sf_GMbank": "csound",
 }  # fmt: skip
 #: Keys played on every percussion preset, and the note of every melodic preset.
 DRUM_KEYS, MELODIC_KEY = range(27, 88), 60
+#: Families with fewest sounds (below 100 with dev + train at velocity 100 alone): their
+#: GM keys are also played at these velocities.
+LAYERED, LAYER_VELOCITIES = frozenset({"clap", "rim", "hihat_open"}), (50, 127)
 #: Notes per fluidsynth run (a run holds its whole render in memory: 200 notes are 210 MB).
 BATCH = 200
 MANIFEST = ("relative_path", "label", "source_repo", "source_commit", "source_path", "group", "rule", "format", "sample_rate", "channels",
@@ -156,45 +159,56 @@ def sample_items(root: Path, package: str, version: str) -> list[Item]:
     return items
 
 
+def _render_all(font: Path, notes: list[soundfont.Note], paths: list[Path], out: Path, tag: str) -> None:
+    """Render ``notes`` of ``font`` into ``paths`` unless ``out`` holds them, rendered with ``tag``, already."""
+    stamp = out / ".rendered"
+    if stamp.exists() and stamp.read_text() == tag:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for p in out.glob("*.flac"):
+        p.unlink()
+    for start in range(0, len(notes), BATCH):
+        print(f"  rendering {out.name}: notes {start + 1}-{min(start + BATCH, len(notes))} of {len(notes)}", flush=True)
+        for path, audio in zip(paths[start : start + BATCH], soundfont.render(font, notes[start : start + BATCH])):
+            if audio is not None:
+                sf.write(path, audio, soundfont.RATE, subtype="PCM_24")
+    stamp.write_text(tag)
+
+
 def font_items(root: Path, package: str, version: str, cache: Path) -> list[Item]:
-    """Renders of every labelled key of the font(s) in ``package`` (rendered once, then reused)."""
+    """Renders of every labelled key of the font(s) in ``package`` (rendered once, then reused).
+
+    Every key is played at velocity 100; keys of the scarce families (:data:`LAYERED`) also
+    at :data:`LAYER_VELOCITIES`, as velocity layers of one sound (a font may pick another
+    sample by velocity; where it only scales one, the layers are near duplicates and dropped).
+    """
     fluidsynth = run(["fluidsynth", "--version"]).split("\n")[0].split()[-1]
+    tag = f"{version} fluidsynth {fluidsynth}"
     items: list[Item] = []
     for font in sorted(p for p in root.rglob("*") if p.suffix in (".sf2", ".sf3") and not p.is_symlink()):
-        out = cache / "renders" / font.stem
-        notes, specs = [], []
+        family = FONT_FAMILY.get(font.stem, font.stem)
+        specs = []  # (note, label, kit, kind, what)
         for preset in soundfont.presets(font):
             if preset.bank == 128:
                 for key in DRUM_KEYS:
                     label = gm_drum_family(key, program=preset.program, name=preset.name)
-                    notes.append(soundfont.Note(preset.program, key, True))
-                    specs.append((preset, key, label, f"{font.stem} {preset.program} {preset.name}", f"{font.stem}:drums"))
+                    what = f"drum program {preset.program} ({preset.name}), key {key}"
+                    specs.append((soundfont.Note(preset.program, key, True), label, f"{font.stem} {preset.program} {preset.name}", "drums", what))
             elif preset.bank == 0:
                 label = gm_melodic_family(preset.program)
-                notes.append(soundfont.Note(preset.program, MELODIC_KEY, False))
-                specs.append((preset, MELODIC_KEY, label, f"{font.stem} melodic {preset.program} {preset.name}", f"{font.stem}:melodic"))
-        wanted = [i for i, s in enumerate(specs) if s[2] is not None]
-        paths = {i: out / f"b{specs[i][0].bank:03d}-p{specs[i][0].program:03d}-k{specs[i][1]:03d}.flac" for i in wanted}
-        stamp = out / ".rendered"
-        tag = f"{version} fluidsynth {fluidsynth}"
-        if not stamp.exists() or stamp.read_text() != tag:
-            out.mkdir(parents=True, exist_ok=True)
-            for p in out.glob("*.flac"):
-                p.unlink()
-            for start in range(0, len(wanted), BATCH):
-                batch = wanted[start : start + BATCH]
-                print(f"  rendering {font.name}: notes {start + 1}-{start + len(batch)} of {len(wanted)}", flush=True)
-                for i, audio in zip(batch, soundfont.render(font, [notes[i] for i in batch])):
-                    if audio is not None:
-                        sf.write(paths[i], audio, soundfont.RATE, subtype="PCM_24")
-            stamp.write_text(tag)
-        family = FONT_FAMILY.get(font.stem, font.stem)
-        for i, (preset, key, label, kit, _) in enumerate(specs):
-            kind = "drums" if preset.bank == 128 else "melodic"
-            what = f"{'drum' if kind == 'drums' else 'melodic'} program {preset.program} ({preset.name}), key {key}"
-            path = paths.get(i, out / "unrendered")
-            item = Item(path, label, package, version, f"{font.relative_to(root)} {what}", f"sf:{family}:{kind}", kit, f"{font.stem}:{preset.bank}:{preset.program}:{key}", f"{what} fluidsynth {fluidsynth}")
-            items.append(item if label is None or path.exists() else replace(item, label=None, rule="silent render"))
+                what = f"melodic program {preset.program} ({preset.name}), key {MELODIC_KEY}"
+                specs.append((soundfont.Note(preset.program, MELODIC_KEY, False), label, f"{font.stem} melodic {preset.program} {preset.name}", "melodic", what))
+        layers = [(replace(n, velocity=v), label, kit, kind, f"{what}, velocity {v}") for n, label, kit, kind, what in specs if label in LAYERED for v in LAYER_VELOCITIES]
+        for folder, todo in ((font.stem, specs), (f"{font.stem}-layers", layers)):
+            out = cache / "renders" / folder
+            wanted = [s for s in todo if s[1] is not None]
+            paths = [out / f"b{128 if n.drums else 0:03d}-p{n.program:03d}-k{n.key:03d}-v{n.velocity:03d}.flac" for n, *_ in wanted]
+            _render_all(font, [s[0] for s in wanted], paths, out, tag)
+            for note, label, kit, kind, what in todo:
+                path = out / f"b{128 if note.drums else 0:03d}-p{note.program:03d}-k{note.key:03d}-v{note.velocity:03d}.flac"
+                sound = f"{font.stem}:{128 if note.drums else 0}:{note.program}:{note.key}"
+                item = Item(path, label, package, version, f"{font.relative_to(root)} {what}", f"sf:{family}:{kind}", kit, sound, f"{what} fluidsynth {fluidsynth}")
+                items.append(item if label is None or path.exists() else replace(item, label=None, rule="silent render"))
     return items
 
 
@@ -267,10 +281,18 @@ def main(argv: list[str] | None = None) -> int:
     left_out: dict[int, str] = {i: "no single family: " + it.rule for i, it in enumerate(items) if it.label is None}
     for i, reason in excluded(items, args.datasets / "exclude-debian.csv").items():
         left_out.setdefault(i, reason)
-    labelled = [i for i in range(len(items)) if i not in left_out]
     old = old_pool(args.datasets)
-    print(f"{len(labelled)} labelled candidates; fingerprinting them and {len(old)} files of dev + train", flush=True)
-    prints = [dedupe.read_print(p) for p in old] + [dedupe.read_print(items[i].path) for i in labelled]
+    print(f"{len(items) - len(left_out)} labelled candidates; fingerprinting them and {len(old)} files of dev + train", flush=True)
+    prints = [dedupe.read_print(p) for p in old]
+    labelled = []
+    for i in range(len(items)):
+        if i in left_out:
+            continue
+        try:
+            prints.append(dedupe.read_print(items[i].path))
+            labelled.append(i)
+        except (OSError, RuntimeError) as error:  # a drumkit.xml may name a file the package does not ship
+            left_out[i] = f"unreadable: {str(error).splitlines()[0]}"
     names = [str(p.relative_to(args.datasets)) for p in old] + [str(items[i].path.relative_to(cache)) for i in labelled]
     for d in dedupe.duplicates(prints, keep=len(old)):
         kind = "exact" if d.exact else f"near (r={d.score:.3f})"

@@ -75,14 +75,15 @@ def _varlen(n: int) -> bytes:
 
 @dataclass(frozen=True)
 class Note:
-    """One note to render: ``key`` on ``program``, of the percussion bank if ``drums``."""
+    """One note to render: ``key`` on ``program``, of the percussion bank if ``drums``, at ``velocity``."""
 
     program: int
     key: int
     drums: bool
+    velocity: int = 100
 
 
-def midi_file(notes: list[Note], *, velocity: int = 100) -> bytes:
+def midi_file(notes: list[Note]) -> bytes:
     """A type-0 MIDI file that plays ``notes`` one per :data:`SLOT_S` slot.
 
     Drums play on channel 10 (fluidsynth gives it bank 128), melodic programs on channel 1.
@@ -94,7 +95,7 @@ def midi_file(notes: list[Note], *, velocity: int = 100) -> bytes:
         hold = HOLD_DRUM_S if note.drums else HOLD_MELODIC_S
         events += [
             (start, bytes([0xC0 | channel, note.program])),
-            (start, bytes([0x90 | channel, note.key, velocity])),
+            (start, bytes([0x90 | channel, note.key, note.velocity])),
             (start + round(hold * _TICKS), bytes([0x80 | channel, note.key, 0])),
             (start + round(CUT_S * _TICKS), bytes([0xB0 | channel, 120, 0])),  # all sound off
         ]
@@ -111,6 +112,8 @@ def render(font: Path, notes: list[Note]) -> list[np.ndarray | None]:
 
     Each is the note's slot up to :data:`CUT_S`, with trailing silence (below -80 dB of its
     peak) cut off. One fluidsynth run renders all ``notes`` (loading a font takes seconds).
+    A note's render depends on its place in the run (fluidsynth starts notes on 64-sample
+    blocks), so the same list gives the same renders, not a note rendered elsewhere.
     """
     with tempfile.TemporaryDirectory() as tmp:
         midi, wav = Path(tmp) / "notes.mid", Path(tmp) / "notes.wav"
