@@ -113,9 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     z = cv.logits / t
     p = np.exp(z - z.max(axis=1, keepdims=True))
     figures = reports(examples, args.datasets, y, predicted, (p / p.sum(axis=1, keepdims=True))[np.arange(len(y)), predicted])
-    meta = {"data": fingerprint(examples), "files": len(examples), "folds": args.folds, "cv_accuracy": round(accuracy, 4)}
-    if args.extra:
-        meta["cv"] = figures
+    old = [e for e in examples if args.datasets in e.path.parents]
+    meta = {"data": fingerprint(old), "files": len(examples), "folds": args.folds, "cv_accuracy": round(accuracy, 4)}
+    if args.extra:  # dev + train's fingerprint stays checkable where the extra pools are not built
+        added = [e for e in examples if args.datasets not in e.path.parents]
+        meta |= {"extra_data": fingerprint(added), "extra_files": len(added), "cv": figures}
     model = fit(*training_rows(cv.prepared, np.arange(len(examples)), signals, config), config, temperature=t, meta=meta)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
