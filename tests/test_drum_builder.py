@@ -15,11 +15,16 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train" / "datasets"))
 
-import dedupe  # noqa: E402
-from drum_labels import gm_drum_family, gm_melodic_family, hydrogen_family, sample_family  # noqa: E402
-from soundfont import Note, midi_file  # noqa: E402
+import dedupe
+from drum_labels import (
+    gm_drum_family,
+    gm_melodic_family,
+    hydrogen_family,
+    sample_family,
+)
+from soundfont import Note, midi_file
 
-from tidalsort.families.taxonomy import FAMILIES  # noqa: E402
+from tidalsort.families.taxonomy import FAMILIES
 
 RATE = 44100
 

@@ -44,9 +44,14 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dedupe  # noqa: E402
-import soundfont  # noqa: E402
-from drum_labels import gm_drum_family, gm_melodic_family, hydrogen_family, sample_family  # noqa: E402
+import dedupe
+import soundfont
+from drum_labels import (
+    gm_drum_family,
+    gm_melodic_family,
+    hydrogen_family,
+    sample_family,
+)
 
 #: Packages of the pool, in the order their files are kept when they repeat each other.
 PACKAGES = (

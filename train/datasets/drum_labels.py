@@ -41,7 +41,7 @@ GM_KEYS: dict[int, str] = {
 #: kits, metronomes) do not follow the GM map and are left out. The orchestra kit plays
 #: timpani on keys 41-53; a preset named "SFX" (GS program 56) holds sound effects, which
 #: are ``other`` from key 47 up (below it: clicks and scratches, left out).
-GM_DRUM_PROGRAMS = frozenset({*range(0, 20), 24, 25, *range(32, 37), 40, 41, 42, 48})
+GM_DRUM_PROGRAMS = frozenset({*range(20), 24, 25, *range(32, 37), 40, 41, 42, 48})
 ORCHESTRA_PROGRAM, SFX_NAME = 48, "SFX"
 #: Melodic GM programs that are drums or drum-like (47 timpani, 112-119 tinkle bell,
 #: agogo, steel drums, woodblock, taiko, melodic tom, synth drum, reverse cymbal): left
