@@ -32,7 +32,7 @@ import numpy as np
 from .taxonomy import FAMILIES
 
 #: Version of the shipped model (its file is ``data/families-v<VERSION>.npz``).
-VERSION = 1
+VERSION = 2
 
 
 def model_path(version: int = VERSION) -> Path:
