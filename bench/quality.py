@@ -141,7 +141,7 @@ def sorts_part(console: Console, cv, examples: list) -> dict:
             model_file = Path(tmp) / f"model-{f}.npz"
             model.save(model_file)
             entry = sort_library([examples[i].path for i in rows], Path(tmp) / f"root-{f}", SortOptions(bank=f"fold{f}", names=False, model=model_file, dendrogram=False, cache=False))
-            written = [(truth[s["source"]], s["family"]) for s in entry["samples"]]
+            written = [(truth[s.source], s.family) for s in entry.samples]
             labels, families = zip(*written)
             pooled_true += labels
             pooled_written += families
@@ -174,9 +174,9 @@ def rule_part(console: Console) -> dict:
         for group in ("sound", "families"):
             with tempfile.TemporaryDirectory() as tmp:
                 entry = sort_library([DATASETS / name], Path(tmp), SortOptions(bank="rule", group=group, names=False, dendrogram=False, cache=False))
-            sizes = [c["size"] for c in entry["clusters"]]
-            labels = [truth[s["source"]] for s in entry["samples"]]
-            clusters = [s["cluster"] for s in entry["samples"]]
+            sizes = [c.size for c in entry.clusters]
+            labels = [truth[s.source] for s in entry.samples]
+            clusters = [s.cluster for s in entry.samples]
             row = {
                 "samples": len(labels),
                 "clusters": len(sizes),

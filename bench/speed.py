@@ -92,12 +92,12 @@ def child(sources: list[str], root: str, jobs: int | None, link: str) -> None:
     print(
         json.dumps(
             {
-                "files": len(entry["samples"]) + len(entry["skipped"]),
+                "files": len(entry.samples) + len(entry.skipped),
                 "analyse": stages[1] - stages[0],
                 "cluster": stages[2] - stages[1],
                 "write": stages[3] - stages[2],
                 "end_to_end": end - start,
-                "clusters": len(entry["clusters"]),
+                "clusters": len(entry.clusters),
             }
         )
     )

@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if script:
         commands[2:2] = [("`tidalsort --help` (console script)", [script, "--help"], 0)]
         commands.append(("`tidalsort report` (console script)", [script, "report", root], 0))
-    samples = sum(len(entry["samples"]) for entry in bank_entries(root))
+    samples = sum(len(entry.samples) for entry in bank_entries(root))
     print(f"{root}: {samples} samples; {args.runs} fresh processes per command; {sys.executable}")
     print("| command | median (min-max) |\n|---|---|")
     for name, argv_, status in commands:

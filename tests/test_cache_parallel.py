@@ -119,7 +119,7 @@ def test_two_concurrent_runs_share_the_cache(library: Path, tmp_path: Path) -> N
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         analysed = db.execute("SELECT COUNT(*) FROM analysis").fetchone()[0]
     assert analysed == sum(len(list((library / f"d{i}").glob("*.wav"))) for i in range(4))
-    assert set(load(out)["banks"]) == {"d0", "d1", "d2", "d3"}
+    assert set(load(out).banks) == {"d0", "d1", "d2", "d3"}
 
 
 def test_a_foreign_sqlite_file_is_rebuilt_once_and_used_after(library: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -38,12 +38,12 @@ def test_an_unchanged_sort_writes_nothing(kit: Path, tmp_path: Path, analysed: l
     out = tmp_path / "out"
     assert sort(kit, out) == 0
     bank, manifest = tree_hashes(out / "kit"), manifest_path(out).stat().st_mtime_ns
-    entry = load(out)["banks"]["kit"]
+    entry = load(out).banks["kit"]
     assert sort(kit, out, "--jobs", "1") == 0  # the number of processes changes nothing
     assert analysed == [18]
     assert tree_hashes(out / "kit") == bank
     assert manifest_path(out).stat().st_mtime_ns == manifest
-    assert load(out)["banks"]["kit"] == entry
+    assert load(out).banks["kit"] == entry
 
 
 def _add_source(kit: Path, out: Path) -> None:
@@ -81,8 +81,8 @@ def test_any_change_sorts_again_and_then_is_up_to_date(kit: Path, tmp_path: Path
     assert len(analysed) == 2  # sorted again
     if change is not _add_source:
         assert tree_hashes(out / "kit") == bank  # as it was before the change
-    entry = load(out)["banks"]["kit"]
-    assert sorted(p.name for p in (out / "kit").iterdir() if not p.name.startswith(".")) == sorted(s["file"] for s in entry["samples"])
+    entry = load(out).banks["kit"]
+    assert sorted(p.name for p in (out / "kit").iterdir() if not p.name.startswith(".")) == sorted(s.file for s in entry.samples)
     assert index_path(out, "kit").is_file()
     assert sort(kit, out) == 0  # a bank re-sorted from its own copies is up to date again
     assert len(analysed) == 2

@@ -37,6 +37,7 @@ except ImportError:  # tests/ imported as a package
 
 from tidalsort.cli import main
 from tidalsort.live.serve import SampleServer
+from tidalsort.output.entry import Bank
 from tidalsort.output.manifest import bank_entries
 from tidalsort.output.strudel import STRUDEL_MAP_NAME
 
@@ -99,16 +100,16 @@ def _rows(text: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _allowed(entry: dict, what: str, key: str) -> set[tuple[str, int]]:
+def _allowed(entry: Bank, what: str, key: str) -> set[tuple[str, int]]:
     """The (folder, n) a row's line may play."""
     if what == "family":
-        return {(s["folder"], s["n"]) for s in entry["samples"] if s["family"] == key}
-    [cluster] = [c for c in entry["clusters"] if str(c["id"]) == key]
-    return {(cluster["folder"], n) for n in range(cluster["start"], cluster["stop"])}
+        return {(s.folder, s.n) for s in entry.samples if s.family == key}
+    [cluster] = [c for c in entry.clusters if str(c.id) == key]
+    return {(cluster.folder, n) for n in range(cluster.start, cluster.stop)}
 
 
-def _entries(root: Path) -> dict[str, dict]:
-    return {entry["name"]: entry for entry in bank_entries(root)}
+def _entries(root: Path) -> dict[str, Bank]:
+    return {entry.name: entry for entry in bank_entries(root)}
 
 
 def test_reports_print_lines_for_every_family_and_cluster(library):
@@ -117,7 +118,7 @@ def test_reports_print_lines_for_every_family_and_cluster(library):
         for spelling in ("tidal", "strudel"):
             rows = _rows(printed[bank][spelling])
             keys = {(what, key) for what, key, _ in rows}
-            assert keys >= {("family", f) for f in {s["family"] for s in entry["samples"]}} | {("cluster", str(c["id"])) for c in entry["clusters"]}
+            assert keys >= {("family", s.family) for s in entry.samples} | {("cluster", str(c.id)) for c in entry.clusters}
             lines = [line for what, _, line in rows if what != "bank"]
             if spelling == "tidal":
                 assert all(line.startswith("d1 $ ") for line in lines), lines
@@ -220,7 +221,7 @@ def test_tidal_1_10_bank_line_names_family_folders(library, tmp_path):
     assert res.returncode == 0 and res.stderr.strip() == "", res.stderr
     events = re.findall(r'\(Just "([^"]*)",Just "([^"]*)",Nothing\)', res.stdout)
     assert len(events) == 5, res.stdout
-    folders = {s["folder"]: s["family"] for s in _entries(root)["kfam"]["samples"]}
+    folders = {s.folder: s.family for s in _entries(root)["kfam"].samples}
     assert {f"{bank}_{s}" for bank, s in events} == {"kfam_bd", "kfam_tom"}
     assert all(f"{bank}_{s}" in folders for bank, s in events)
     assert [folders[f"{bank}_{s}"] for bank, s in events] == ["kick"] * 4 + ["tom"]
@@ -242,7 +243,7 @@ def test_strudel_lines_play_their_samples_in_strudel(library):
             "node and Strudel's packages are needed: apt-get install nodejs npm; cd tests/strudel && npm ci")
     entries = _entries(root)
     rows = [(bank, what, key, line) for bank in BANKS for what, key, line in _rows(printed[bank]["strudel"])]
-    n_of = {(s["folder"], s["file"]): s["n"] for entry in entries.values() for s in entry["samples"]}
+    n_of = {(s.folder, s.file): s.n for entry in entries.values() for s in entry.samples}
     server = SampleServer(root, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

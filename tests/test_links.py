@@ -89,7 +89,7 @@ def test_a_linked_serve_wav_folder_is_neither_emptied_nor_written(root: Path, vi
     before = tree_hashes(victim)
     plant(root / ".tidalsort" / "serve-wav", victim)
     assert get(serving, "/strudel.json")[0] == 200
-    sample = load(root)["banks"]["aif"]["samples"][0]
+    sample = load(root).to_dict()["banks"]["aif"]["samples"][0]
     status, body = get(serving, f"/{sample['folder']}/{sample['file']}")
     assert status == 200 and body[:4] == b"RIFF"  # still served, converted in memory
     assert tree_hashes(victim) == before
@@ -141,7 +141,7 @@ def test_a_linked_cache_is_not_written_and_the_sort_goes_on(root: Path, victim: 
 def test_a_journal_naming_paths_out_of_root_is_refused(root: Path, victim: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = root / ".tidalsort"
     (state / "tmp-x").write_bytes(b"overwritten")
-    entry = load(root)["banks"]["aif"]
+    entry = load(root).to_dict()["banks"]["aif"]
     journal = {
         "bank": "aif",
         "folders": {"aif": ["../../victim/sub", 1]},
@@ -192,14 +192,14 @@ def test_unknown_keys_are_kept_only_when_small(root: Path, tmp_path: Path) -> No
     path.write_text(path.read_text() + f'notes: "mine"\nblob: "{big}"\n')
     write(tmp_path / "aif" / "a9.aiff", tone(1900, 0.2), fmt="AIFF")  # a change, so the sort writes
     assert run("sort", tmp_path / "aif", "--out", root, "--bank", "aif", "--no-dendrogram") == 0
-    written = load(root)
+    written = load(root).to_dict()
     assert written["notes"] == "mine" and "blob" not in written
     assert path.stat().st_size < MAX_UNKNOWN_BYTES
 
 
 def test_a_sample_path_out_of_root_in_the_manifest_is_refused(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = root / "tidalsort.yaml"
-    first = load(root)["banks"]["aif"]["samples"][0]["file"]
+    first = load(root).to_dict()["banks"]["aif"]["samples"][0]["file"]
     path.write_text(path.read_text().replace(f'"file": "{first}"', '"file": "../../victim/keep.wav"', 1))
     capsys.readouterr()
     assert run("report", root) == 1

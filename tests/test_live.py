@@ -25,6 +25,7 @@ from tidalsort.cli import main
 from tidalsort.live import bridge
 from tidalsort.live.notify import notify_bank
 from tidalsort.output.dendrogram import dendrogram_path
+from tidalsort.output.entry import Bank, Cluster, Settings
 from tidalsort.output.manifest import load
 
 try:
@@ -40,7 +41,7 @@ def test_notify_without_sclang_says_so_quickly_in_one_line(kit: Path, tmp_path: 
     assert main(["sort", str(kit), "--out", str(out), "--bank", "kit", "--notify", "--sc-port", str(port), "--sc-timeout", "0.5"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == f"tidalsort: error: sclang is not listening on 127.0.0.1:{port} (no reply in 0.5 s){hint}"
-    assert load(out)["banks"]["kit"]  # the sort itself was done
+    assert load(out).banks["kit"]  # the sort itself was done
     # with the default --sc-timeout (30 s per folder), a short ping answers first
     t0 = time.monotonic()
     assert main(["notify", str(out), "--sc-port", str(port)]) == 1
@@ -121,7 +122,7 @@ def test_sort_notify_reloads_the_bank_in_manifest_order(stack: sc.ScStack, kit: 
     real = cli._notify
     monkeypatch.setattr(cli, "_notify", lambda *args: pictured.append(picture.exists()) or real(*args))
     assert main(["sort", str(kit), "--out", str(root), "--bank", "kit", "--clusters", "3", "--notify", "--sc-port", str(stack.listen_port)]) == 0
-    entry = load(root)["banks"]["kit"]
+    entry = load(root).banks["kit"].to_dict()
     assert pictured == [False] and picture.is_file()
     assert loaded_frames(stack, "kit") == written_frames(root, "kit")
     assert [sf.info(str(root / "kit" / s["file"])).frames for s in entry["samples"]] == written_frames(root, "kit")
@@ -181,7 +182,7 @@ def test_thousand_clusters_keep_every_ctrl_message_small(stack: sc.ScStack, tmp_
     stack.ctrl.drain()
     assert main(["sort", str(tmp_path / "many"), "--out", str(stack.root), "--bank", "many", "--clusters", "1000",
                  "--no-dendrogram", "--notify", "--sc-port", str(stack.listen_port)]) == 0
-    entry = load(stack.root)["banks"]["many"]
+    entry = load(stack.root).banks["many"].to_dict()
     msgs = [m for m in stack.ctrl.collect(1.0) if m.address == "/ctrl"]
     assert len(entry["clusters"]) == 1000 and max(m.size for m in msgs) <= 4200
     tidal = sc.TidalControls()
@@ -196,8 +197,8 @@ def test_too_many_clusters_for_the_bridge_is_an_error_before_sending(tmp_path: P
     refused in one line, and nothing is sent."""
     silent = sc.OscPeer()
     labels = [f"hihat_closed-{i + 2}" for i in range(4000)]
-    entry = {"name": "vast", "clusters": [
-        {"id": i, "label": label, "folder": "vast", "start": 5 * i, "stop": 5 * i + 5} for i, label in enumerate(labels)]}
+    entry = Bank(name="vast", settings=Settings(features="paa+mel", frames=2, method="ward"), samples=(), clusters=tuple(
+        Cluster(id=i, label=label, folder="vast", start=5 * i, stop=5 * i + 5, size=5, representative=5 * i) for i, label in enumerate(labels)))
     try:
         with pytest.raises(bridge.InvalidBankMessage) as exc:
             notify_bank(tmp_path, entry, "127.0.0.1", silent.port, timeout=1)

@@ -22,6 +22,7 @@ from tidalsort.output.colours import (
     FAMILY_COLOURS,
     sample_groups,
 )
+from tidalsort.output.entry import Bank
 from tidalsort.output.index import BankIndex
 from tidalsort.output.manifest import load
 from tidalsort.soundmap.layout import (
@@ -146,7 +147,7 @@ def test_map_writes_page_data_and_pictures_beside_the_banks(demo_root: Path, cap
     assert "demo-map.html" in capsys.readouterr().err
     assert all((demo_root / name).is_file() for name in MAP_FILES)
     assert tree_hashes(demo_root / "demo") == before and (demo_root / "tidalsort.yaml").read_bytes() == manifest_bytes
-    entry = load(demo_root)["banks"]["demo"]
+    entry = load(demo_root).banks["demo"].to_dict()
     data = read_data(demo_root / "demo-map.js")
     assert data["size"] == len(entry["samples"]) == 36
     assert data["n"] == list(range(36)) and data["file"] == [s["file"] for s in entry["samples"]]
@@ -203,8 +204,8 @@ def test_sort_writes_the_map_only_when_asked_and_never_sorts_it_again(tmp_path: 
     for _ in range(2):
         assert main(["sort", str(tmp_path / "kit"), "--out", str(root), "--bank", "demo", "--map", "--json"]) == 0
         assert all((root / name).is_file() for name in MAP_FILES)
-        entry = load(root)["banks"]["demo"]
-        assert len(entry["samples"]) == 36 and not entry["skipped"]
+        entry = load(root).banks["demo"]
+        assert len(entry.samples) == 36 and not entry.skipped
 
 
 def test_open_hands_the_page_to_the_browser(demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -237,21 +238,22 @@ def test_map_errors_are_one_line(demo_root: Path, tmp_path: Path, capsys: pytest
     assert "has no feature index" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def fake_entry(n: int, families: bool, clusters: int = 12) -> dict:
+def fake_entry(n: int, families: bool, clusters: int = 12) -> Bank:
     """A manifest entry of ``n`` samples in contiguous clusters, with version-2 families or without."""
     sizes = np.full(clusters, n // clusters)
     sizes[: n % clusters] += 1
     starts = np.concatenate([[0], np.cumsum(sizes)])
     entry = {
-        "clusters": [{"id": c, "label": f"c{c}", "folder": "big", "start": int(starts[c]), "stop": int(starts[c + 1]), "size": int(sizes[c])} for c in range(clusters)],
-        "samples": [{"folder": "big", "n": p, "file": f"{p:05d}_s.wav", "source": f"/lib/s{p}.wav", "cluster": int(np.searchsorted(starts, p, "right") - 1), "duration": 0.5} for p in range(n)],
+        "settings": {"features": "paa+mel", "frames": 2, "method": "ward"},
+        "clusters": [{"id": c, "label": f"c{c}", "folder": "big", "start": int(starts[c]), "stop": int(starts[c + 1]), "size": int(sizes[c]), "representative": int(starts[c])} for c in range(clusters)],
+        "samples": [{"folder": "big", "n": p, "file": f"{p:05d}_s.wav", "source": f"/lib/s{p}.wav", "cluster": int(np.searchsorted(starts, p, "right") - 1), "duration": 0.5, "sha1": "0"} for p in range(n)],
     }
     if families:
         for s in entry["samples"]:
             s["family"], s["confidence"] = FAMILIES[s["cluster"] % len(FAMILIES)], 0.75
         for c in entry["clusters"]:
             c["family"] = FAMILIES[c["id"] % len(FAMILIES)]
-    return entry
+    return Bank.from_dict("big", entry)
 
 
 def hex_rgb(colour: str) -> np.ndarray:
@@ -269,7 +271,7 @@ def test_pictures_stay_the_same_size_and_show_families_or_clusters(n: int, famil
     width = sum(w for _, w in settings.group_sizes())
     entry = fake_entry(n, families)
     rng = np.random.default_rng(0)
-    features = rng.normal(size=(n, width)) + np.array([s["cluster"] for s in entry["samples"]])[:, None]
+    features = rng.normal(size=(n, width)) + np.array([s.cluster for s in entry.samples])[:, None]
     xy = rng.uniform(size=(n, 2))
     draw_map(entry, xy, "big", tmp_path / "map.png")
     draw_heatmap(entry, features, settings, "big", tmp_path / "heatmap.png")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import io
@@ -98,7 +99,7 @@ def test_page_from_disk_draws_plays_searches_and_toggles(browser: Any, demo: Pat
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    entry = load(demo)["banks"]["demo"]
+    entry = load(demo).banks["demo"].to_dict()
     samples = entry["samples"]
     open_page(browser, page_path(demo, "demo").as_uri())
     assert state(browser, "drawn") == state(browser, "size") == len(samples) == 36
@@ -199,7 +200,7 @@ def test_page_over_http_plays_through_webaudio(browser: Any, demo: Path) -> None
         open_page(browser, f"http://127.0.0.1:{server.server_port}/demo-map.html")
         assert state(browser, "engine()") == "webaudio" and state(browser, "drawn") == 36
         unlock_sound(browser)
-        kick = next(i for i, s in enumerate(load(demo)["banks"]["demo"]["samples"]) if "kick" in s["source"].lower())
+        kick = next(i for i, s in enumerate(load(demo).banks["demo"].samples) if "kick" in s.source.lower())
         at_sample(browser, kick)
         assert wait_for(lambda: any(p["n"] == kick for p in state(browser, "played")))
         # the sound really flows through the WebAudio graph (the meter after the fades)
@@ -214,25 +215,24 @@ def test_families_colour_the_map_and_details_show_confidence(browser: Any, demo:
     """The sort's families colour the map; confidences (set here to known values) show in the details."""
     from selenium.webdriver.common.by import By
 
-    entry = load(demo)["banks"]["demo"]
-    for s in entry["samples"]:
-        s["confidence"] = 0.5 + s["n"] / 100
+    bank = load(demo).banks["demo"]
+    entry = dataclasses.replace(bank, samples=tuple(dataclasses.replace(s, confidence=0.5 + s.n / 100) for s in bank.samples))
     xy, _ = cached_layout(demo, "demo", load_index(demo, "demo"))
     audio, _ = audio_urls(demo, "demo", entry)
     write_page(demo, "fam", page_data("demo", entry, xy, audio))
     try:
         open_page(browser, page_path(demo, "fam").as_uri())
         names = [b.text.split("\n")[0] for b in browser.find_elements(By.CSS_SELECTOR, "#legend button")]
-        families = sorted({s["family"] for s in entry["samples"]})
+        families = sorted({s.family for s in entry.samples})
         assert sorted(names) == families and browser.find_element(By.ID, "mode-box").is_displayed()
-        hidden = entry["samples"][0]["family"]
+        hidden = entry.samples[0].family
         browser.find_elements(By.CSS_SELECTOR, "#legend button")[names.index(hidden)].click()
-        assert wait_for(lambda: state(browser, "drawn") == 36 - sum(s["family"] == hidden for s in entry["samples"]))
+        assert wait_for(lambda: state(browser, "drawn") == 36 - sum(s.family == hidden for s in entry.samples))
         at_sample(browser, 30)
         details = browser.find_element(By.ID, "details").text
-        assert "confidence\n0.80" in details and f"family\n{entry['samples'][30]['family']}" in details
+        assert "confidence\n0.80" in details and f"family\n{entry.samples[30].family}" in details
         browser.find_element(By.CSS_SELECTOR, "#mode option[value=cluster]").click()
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#legend button")) == len(entry["clusters"])
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#legend button")) == len(entry.clusters)
         assert state(browser, "drawn") == 36 or wait_for(lambda: state(browser, "drawn") == 36)
         assert console_errors(browser) == []
     finally:

@@ -113,8 +113,8 @@ def test_the_served_page_plays_from_the_server(served: tuple[Path, SampleServer]
     root, server = served
     from test_map_browser import at_sample, open_page, state, unlock_sound, wait_for
 
-    samples = load(root)["banks"]["demo"]["samples"]
-    aiff = next(s["n"] for s in samples if s["file"].lower().endswith((".aif", ".aiff")))
+    samples = load(root).banks["demo"].samples
+    aiff = next(s.n for s in samples if s.file.lower().endswith((".aif", ".aiff")))
     with chromium() as browser:
         browser.set_script_timeout(10)
         open_page(browser, f"{server.url}demo-map.html")

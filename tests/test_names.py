@@ -154,7 +154,7 @@ def test_the_name_wins_and_name_families_says_where_each_family_came_from(tmp_pa
     named, heard = name_families(analysis, model), name_families(analysis, model, names=False)
     assert list(named.names) == ["snare", "kick"] and list(named.source) == ["name", "audio"]
     assert list(named.audio_family) == ["kick", "kick"] and named.confidence[0] == 1.0
-    assert named.audio_confidence[0] > 0.99  # the name wins however sure the audio is
+    assert named.audio_confidence[0] > 0.95  # the name wins however sure the audio is (v2: 0.97)
     assert np.array_equal(named.audio_confidence, heard.confidence) and list(heard.source) == ["audio", "audio"]
     assert list(heard.names) == ["kick", "kick"]
 

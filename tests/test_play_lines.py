@@ -31,13 +31,13 @@ def test_every_family_and_cluster_line_plays_existing_samples_of_that_family(kit
     root = tmp_path / "out"
     assert main(["sort", str(kit), "--out", str(root), "--bank", "mixs", "--layout", layout, "--clusters", "6", "--no-dendrogram"]) == 0
     [entry] = bank_entries(root)
-    family_of = {(s["folder"], s["n"]): s["family"] for s in entry["samples"]}
+    family_of = {(s.folder, s.n): s.family for s in entry.samples}
     table = family_table(entry)
     assert table is not None
     families, lines = table.columns[0]._cells, table.columns[-1]._cells
     for family, line in zip(families, lines):
         if "tsFamRand" in line:  # the helpers: only where the bank is one folder
-            assert layout == "bank" and f's "{entry["name"]}"' in line
+            assert layout == "bank" and f's "{entry.name}"' in line
             continue
         picks = plays(line, root)
         assert picks and all(family_of[(folder, n)] == family for folder, ns in picks for n in ns), line

@@ -36,8 +36,8 @@ def test_five_identical_copies_sort_into_one_cluster(tmp_path: Path, method: str
     for i in range(5):
         write(tmp_path / "src" / f"copy {i}.wav", tone(200, 0.3))
     entry = sort_library([tmp_path / "src"], tmp_path / "out", SortOptions(method=method, group=group))
-    assert [c["size"] for c in entry["clusters"]] == [5]
-    assert entry["settings"]["clusters_used"] == 1
+    assert [c.size for c in entry.clusters] == [5]
+    assert entry.settings.clusters_used == 1
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -48,9 +48,9 @@ def test_six_copies_among_four_other_sounds(tmp_path: Path, method: str, strateg
     for i in range(4):
         write(tmp_path / "src" / f"hat {i}.wav", noise(0.2, seed=i, decay=0.02 + 0.01 * i))
     entry = sort_library([tmp_path / "src"], tmp_path / "out", SortOptions(method=method, strategy=strategy, clusters=8, group="sound"))
-    sizes = [c["size"] for c in entry["clusters"]]
-    assert sum(sizes) == 10 and len(sizes) == entry["settings"]["clusters_used"] <= 5  # the 6 copies can not be parted
-    copies = {s["cluster"] for s in entry["samples"] if s["file"].split("_", 1)[1].startswith("cb")}
+    sizes = [c.size for c in entry.clusters]
+    assert sum(sizes) == 10 and len(sizes) == entry.settings.clusters_used <= 5  # the 6 copies can not be parted
+    copies = {s.cluster for s in entry.samples if s.file.split("_", 1)[1].startswith("cb")}
     assert len(copies) == 1
 
 

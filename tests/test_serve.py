@@ -69,7 +69,7 @@ def request(srv: SampleServer, method: str, target: str, headers: dict[str, str]
 
 
 def samples(root: Path) -> list[tuple[str, str]]:
-    return [(s["folder"], s["file"]) for entry in load(root)["banks"].values() for s in entry["samples"]]
+    return [(s.folder, s.file) for entry in load(root).banks.values() for s in entry.samples]
 
 
 def test_the_map_is_served_with_its_own_address_as_base(root: Path, server: SampleServer) -> None:

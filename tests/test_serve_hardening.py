@@ -48,7 +48,7 @@ def server(root: Path) -> Iterator[SampleServer]:
 
 def sample(root: Path, bank: str) -> str:
     """Request target of the first sample of ``bank``."""
-    s = load(root)["banks"][bank]["samples"][0]
+    s = load(root).to_dict()["banks"][bank]["samples"][0]
     return f"/{s['folder']}/{s['file']}"
 
 
@@ -109,7 +109,7 @@ def test_a_client_that_aborts_a_download_is_not_reported(root: Path, server: Sam
 def test_200_clients_at_once_are_all_answered(root: Path, server: SampleServer) -> None:
     """As a Strudel page loading a bank: with a listen queue of 5, 200 clients x 10 requests
     (bench/serve_load.py) left 42 to 146 requests without an answer in 30 s."""
-    targets = ["/strudel.json", *(f"/{s['folder']}/{s['file']}" for s in load(root)["banks"]["kb6"]["samples"])]
+    targets = ["/strudel.json", *(f"/{s['folder']}/{s['file']}" for s in load(root).to_dict()["banks"]["kb6"]["samples"])]
     host, port = server.server_address[:2]
     clients, each = 200, 3
     go = threading.Barrier(clients)

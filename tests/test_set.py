@@ -18,7 +18,7 @@ def run(*argv: str | Path) -> int:
 
 
 def by_sha1(root: Path, bank: str = "kb6") -> dict[str, dict]:
-    return {s["sha1"]: s for s in load(root)["banks"][bank]["samples"]}
+    return {s["sha1"]: s for s in load(root).to_dict()["banks"][bank]["samples"]}
 
 
 @pytest.fixture
@@ -38,22 +38,22 @@ def no_analysis(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 def test_set_one_sample_sorts_the_bank_again_from_the_cache(root: Path, no_analysis: list[Path]) -> None:
-    sample = load(root)["banks"]["kb6"]["samples"][0]
+    sample = load(root).to_dict()["banks"]["kb6"]["samples"][0]
     new = "cymbal" if sample["family"] != "cymbal" else "kick"
     assert run("set", "kb6:0", new, "--out", root) == 0
     assert by_sha1(root)[sample["sha1"]]["family"] == new
     assert load_overrides(root)[sample["sha1"]][0] == new
     assert no_analysis == []
-    runs = {r["family"] for r in load(root)["banks"]["kb6"]["families"]}
+    runs = {r["family"] for r in load(root).to_dict()["banks"]["kb6"]["families"]}
     assert new in runs  # the sample moved into its family's run
 
 
 def test_a_range_an_abbreviation_and_a_file(root: Path, kit: Path) -> None:
     assert run("set", "kb6:2..4", "oh", "--out", root) == 0
-    assert sum(s["family"] == "hihat_open" for s in load(root)["banks"]["kb6"]["samples"]) >= 3
+    assert sum(s["family"] == "hihat_open" for s in load(root).to_dict()["banks"]["kb6"]["samples"]) >= 3
     source = kit / "bells" / "bell_0.wav"
     assert run("set", source, "rim", "--out", root) == 0
-    assert [s["family"] for s in load(root)["banks"]["kb6"]["samples"] if s["source"].endswith("bell_0.wav")] == ["rim"]
+    assert [s["family"] for s in load(root).to_dict()["banks"]["kb6"]["samples"] if s["source"].endswith("bell_0.wav")] == ["rim"]
 
 
 def test_the_choice_holds_for_a_renamed_bank_and_moved_files(root: Path, kit: Path, tmp_path: Path) -> None:
@@ -67,9 +67,9 @@ def test_the_choice_holds_for_a_renamed_bank_and_moved_files(root: Path, kit: Pa
 
 
 def test_clear_gives_the_family_back_to_the_audio(root: Path) -> None:
-    sample = load(root)["banks"]["kb6"]["samples"][5]
+    sample = load(root).to_dict()["banks"]["kb6"]["samples"][5]
     assert run("set", "kb6:5", "other" if sample["family"] != "other" else "kick", "--out", root) == 0
-    where = next(f"kb6:{s['n']}" for s in load(root)["banks"]["kb6"]["samples"] if s["sha1"] == sample["sha1"])
+    where = next(f"kb6:{s['n']}" for s in load(root).to_dict()["banks"]["kb6"]["samples"] if s["sha1"] == sample["sha1"])
     assert run("set", where, "--clear", "--out", root) == 0
     assert by_sha1(root)[sample["sha1"]]["family"] == sample["family"]
     assert load_overrides(root) == {}
@@ -78,7 +78,7 @@ def test_clear_gives_the_family_back_to_the_audio(root: Path) -> None:
 def test_with_layout_families_the_sample_moves_to_its_familys_folder(kit: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("sort", kit, "--out", out, "--bank", "kb6", "--layout", "families", "--no-dendrogram") == 0
-    sample = load(out)["banks"]["kb6"]["samples"][0]
+    sample = load(out).to_dict()["banks"]["kb6"]["samples"][0]
     assert run("set", f"{sample['folder']}:0", "tom", "--out", out) == 0
     moved = by_sha1(out)[sample["sha1"]]
     assert moved["folder"] == "kb6_tom" and (out / "kb6_tom" / moved["file"]).is_file()

@@ -64,7 +64,7 @@ def sorted_kit(kit: Path, tmp_path: Path) -> Path:
 
 
 def test_cluster_labels_name_their_family_and_reach_tidal(sorted_kit: Path) -> None:
-    entry = json.loads(json.dumps(Library(sorted_kit).entries["kit"]))
+    entry = Library(sorted_kit).entries["kit"].to_dict()
     labels = [c["label"] for c in entry["clusters"]]
     assert labels == numbered([c["family"] for c in entry["clusters"]])
     assert f'"{" ".join(labels)}"' in (sorted_kit / "tidalsort-banks.hs").read_text()
@@ -82,8 +82,8 @@ def test_similar_to_a_file_outside_the_library(sorted_kit: Path, tmp_path: Path,
 
 def test_similar_to_a_bank_reference_never_answers_itself(sorted_kit: Path, capsys: pytest.CaptureFixture) -> None:
     library = Library(sorted_kit)
-    hat = next(s for s in library.entries["kit"]["samples"] if "hat" in s["source"])
-    ref = f"kit:{hat['n']}"
+    hat = next(s for s in library.entries["kit"].samples if "hat" in s.source)
+    ref = f"kit:{hat.n}"
     answers = library.query(ref, 5)
     assert ref not in [a.ref for a in answers]
     assert all("hat" in a.source for a in answers)

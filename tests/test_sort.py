@@ -200,12 +200,12 @@ def test_several_banks_coexist_and_a_resort_replaces_only_its_own(kit: Path, tmp
     out = tmp_path / "out"
     assert run("sort", kit / "bells", "--out", out) == 0
     assert run("sort", kit / "Low Toms", "--out", out) == 0
-    assert set(load(out)["banks"]) == {"bells", "low-toms"}
+    assert set(load(out).banks) == {"bells", "low-toms"}
     bells_before = tree_hashes(out / "bells")
     write(kit / "Low Toms" / "Tom 9.wav", tone(90, 0.4))
     assert run("sort", kit / "Low Toms", "--out", out) == 0
-    banks = load(out)["banks"]
-    assert len(banks["low-toms"]["samples"]) == 7 and len(banks["bells"]["samples"]) == 6
+    banks = load(out).banks
+    assert len(banks["low-toms"].samples) == 7 and len(banks["bells"].samples) == 6
     assert tree_hashes(out / "bells") == bells_before
     hs = (out / "tidalsort-banks.hs").read_text()
     assert '("bells", "0 ' in hs and '("low-toms", "0 ' in hs
@@ -213,7 +213,7 @@ def test_several_banks_coexist_and_a_resort_replaces_only_its_own(kit: Path, tmp
 
 def test_nothing_under_root_becomes_a_spurious_superdirt_sound(kit: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    run("sort", kit, "--out", out, "--bank", "kit", "--layout", "split", "--clusters", "3")
+    run("sort", kit, "--out", out, "--bank", "kit", "--layout", "split", "--clusters", "3", "--group", "sound")
     # SuperDirt loads every non-hidden folder of ROOT/* as a sound, and wav/aif(f/c) files in it
     sounds = {p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")}
     assert sounds == {"kit-0", "kit-1", "kit-2"}
@@ -272,7 +272,7 @@ def test_dendrogram_is_drawn_large_enough_to_read(kit: Path, tmp_path: Path) -> 
 
 def test_report_and_json_from_the_manifest(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "out"
-    run("sort", kit, "--out", out, "--bank", "kb6", "--clusters", "3")
+    run("sort", kit, "--out", out, "--bank", "kb6", "--clusters", "3", "--group", "sound")
     capsys.readouterr()
     assert run("report", out, "--bank", "kb6") == 0
     text = capsys.readouterr().out
@@ -315,12 +315,12 @@ def test_cluster_ids_stay_with_their_family_across_resorts(kit: Path, tmp_path: 
     out = tmp_path / "out"
 
     def families() -> dict[int, str]:
-        entry = load(out)["banks"]["kit"]
-        return {c["id"]: family(Path(entry["samples"][c["start"]]["source"]).name.lower()) for c in entry["clusters"]}
+        entry = load(out).banks["kit"]
+        return {c.id: family(Path(entry.samples[c.start].source).name.lower()) for c in entry.clusters}
 
     assert run("sort", kit, "--out", out, "--bank", "kit", "--clusters", "3") == 0
     before = families()
-    assert sorted(before.values()) == ["bell", "hat", "tom"]
+    assert set(before.values()) == {"bell", "hat", "tom"}  # the model may hear two families in the tones or the bells
     for i in range(4):  # more of one family: the tree, and its leaf order, change
         write(kit / "bells" / f"bell_extra{i}.wav", tone(2400 - 50 * i, 0.3, decay=0.2))
         write(kit / f"hat x{i}.wav", noise(0.2, seed=50 + i, decay=0.03))
@@ -333,10 +333,10 @@ def test_cluster_ids_stay_with_their_family_across_resorts(kit: Path, tmp_path: 
 def test_manifest_yaml_and_its_fast_copy_agree_and_the_yaml_wins(kit: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("sort", kit, "--out", out, "--bank", "kit") == 0
-    assert load(out) == manifest(out)  # the JSON copy in .tidalsort/ says what the YAML says
+    assert load(out).to_dict() == manifest(out)  # the JSON copy in .tidalsort/ says what the YAML says
     text = (out / "tidalsort.yaml").read_text()
-    (out / "tidalsort.yaml").write_text(text.replace('layout: "bank"', 'layout: "edited"'))
-    assert load(out)["banks"]["kit"]["layout"] == "edited"
+    (out / "tidalsort.yaml").write_text(text.replace('layout: "bank"', 'layout: "split"'))
+    assert load(out).banks["kit"].layout == "split"
 
 
 def test_mp3_and_8_bit_many_channel_sources_are_written_as_wav_superdirt_reads(tmp_path: Path) -> None:
@@ -403,7 +403,7 @@ def test_out_inside_or_equal_to_a_source_never_lists_tidalsorts_own_files(kit: P
         (b"\xff\xfe\x00\x81 not text", "cannot read the manifest ('utf-8' codec can't decode byte 0xff"),
         (b"banks: [unclosed", "cannot read the manifest"),
         (b"version: 1\nbanks: {x: 5}\n", "bank 'x': the entry is not a mapping"),
-        (b"version: 1\nbanks: {x: {settings: {}, clusters: [], samples: []}}\n", "bank 'x': settings: features is not a str"),
+        (b"version: 1\nbanks: {x: {settings: {}, clusters: [], samples: []}}\n", "bank 'x': settings: features is missing"),
         (b'version: 1\nbanks: {x: {settings: {features: mel, frames: 2, method: ward}, clusters: [], samples: [{folder: x, n: 0, file: a.wav, source: /a.wav, cluster: 3, sha1: "0"}]}}\n', "bank 'x': samples[0]: no cluster 3"),
         (b"version: 1\nbanks: {'../x': {}}\n", "'../x' is not a bank name"),
     ],
@@ -429,7 +429,7 @@ def test_a_wrong_shape_json_copy_of_the_manifest_is_not_used(kit: Path, tmp_path
     capsys.readouterr()
     assert run("report", out) == 0
     assert "bank kit: 18 samples" in capsys.readouterr().out  # from the YAML
-    assert len(load(out)["banks"]["kit"]["samples"]) == 18
+    assert len(load(out).banks["kit"].samples) == 18
 
 
 def test_report_prints_file_names_with_brackets_as_they_are(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

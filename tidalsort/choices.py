@@ -10,6 +10,8 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {"paa": ("paa",), "mel": ("mel",), "p
 GROUPS = ("families", "sound")
 #: How a bank is laid out in folders (``--layout``).
 LAYOUTS = ("bank", "split", "families")
+#: How samples get into a bank (``--link``, see :mod:`tidalsort.output.bank`).
+LINKS = ("copy", "symlink", "hardlink")
 #: Clustering methods (``--method``, see :mod:`tidalsort.organise.cluster`).
 METHODS = ("ward", "kmeans")
 #: Orders of the samples (``--order``, see :mod:`tidalsort.organise.order`).

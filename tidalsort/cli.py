@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,11 +22,13 @@ from .choices import (
     FEATURE_SETS,
     GROUPS,
     LAYOUTS,
+    LINKS,
     METHODS,
     ORDERS,
     SCALINGS,
     STRATEGIES,
 )
+from .errors import REPORT, TidalsortError, UsageError
 from .live import bridge
 from .live.notify import DEFAULT_TIMEOUT
 from .output import strudel
@@ -33,6 +36,7 @@ from .output import strudel
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .output.entry import Bank
     from .pipeline import Progress as JobProgress
     from .pipeline import SortOptions
 
@@ -144,7 +148,7 @@ def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--names", nargs="?", const="on", default="on", choices=["on", "off"], help="on (default; --names alone too): a file or folder name that names an instrument (Kick 03.wav, Hat Open.wav, bd/x.wav) decides a sample's family; off: only the audio counts")
     p.add_argument("--model", type=Path, metavar="FILE", help="a family model file written by train/train_families.py (default: the one tidalsort ships)")
     p.add_argument("--layout", choices=list(LAYOUTS), default="bank", help="bank: one folder, clusters contiguous (default); split: one folder per cluster, NAME-0, NAME-1, ...; families: one folder per family, NAME_bd, NAME_sd, NAME_cp, NAME_rim, NAME_tom, NAME_hh, NAME_oh, NAME_cr, NAME_perc, NAME_fx (for s \"bd\" # bank \"NAME\" and Strudel's .bank)")
-    p.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="copy", help="how samples get into the bank (default: copy); formats SuperDirt cannot load are always converted to WAV")
+    p.add_argument("--link", choices=list(LINKS), default="copy", help="how samples get into the bank (default: copy); formats SuperDirt cannot load are always converted to WAV")
     p.add_argument("--clusters", type=_clusters, default=None, metavar="K|auto", help="number of clusters (with --group families: in all, shared out over the families by size), or auto (default): round(sqrt(n/2)) for n samples (of a family), more if one cluster would hold over a quarter of a bank of 100 or more")
     p.add_argument("--frames", type=_positive, default=2, help="50 ms frames analysed from the start of each sound (default: 2)")
     p.add_argument("--features", choices=list(FEATURE_SETS), default="paa+mel", help="feature set: paa (pyAudioAnalysis short-term features of the first --frames 50 ms frames), mel (log-mel cepstra of five spans from attack to 1 s), paa+mel (default: both, equally weighted)")
@@ -333,7 +337,7 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
     bars = _Bars(err)
     failed: list[bridge.BridgeError] = []
 
-    def reload(entry: dict[str, Any]) -> None:  # as soon as the bank is in place, before its dendrogram
+    def reload(entry: Bank) -> None:  # as soon as the bank is in place, before its dendrogram
         try:
             _notify(root, [entry], args, err)
         except bridge.BridgeError as exc:
@@ -349,7 +353,7 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
     if failed:
         raise failed[0]
     if args.map:
-        _map(root, entry["name"], False, err)
+        _map(root, entry.name, False, err)
     return 0
 
 
@@ -373,13 +377,13 @@ def _map(root: Path, bank: str | None, show: bool, err: Console) -> int:
 def _only_bank(root: Path) -> str:
     from .output.manifest import bank_entries
 
-    names = [entry["name"] for entry in bank_entries(root)]
+    names = [entry.name for entry in bank_entries(root)]
     if len(names) > 1:
-        raise KeyError(f"{root} holds several banks ({', '.join(names)}): choose one with --bank")
+        raise UsageError(f"{root} holds several banks ({', '.join(names)}): choose one with --bank")
     return names[0]
 
 
-def _notify(root: Path, entries: list[dict[str, Any]], args: argparse.Namespace, err: Console) -> None:
+def _notify(root: Path, entries: list[Bank], args: argparse.Namespace, err: Console) -> None:
     from .live.notify import PING_TIMEOUT, check_receiver, notify_bank
 
     check_receiver(args.sc_host, args.sc_port, min(PING_TIMEOUT, args.sc_timeout))
@@ -392,12 +396,9 @@ def _notify(root: Path, entries: list[dict[str, Any]], args: argparse.Namespace,
 
 
 def _watch(args: argparse.Namespace, err: Console) -> int:
-    from .confined import UnsafePath
     from .live.notify import PING_TIMEOUT, check_receiver
     from .live.watch import watch
-    from .output.bank import BankClash
-    from .output.manifest import ManifestError
-    from .pipeline import NothingToSort, StrictSkip, sort_library
+    from .pipeline import sort_library
     from .pipeline import Progress as JobProgress
 
     root = args.out.expanduser().absolute()
@@ -406,12 +407,15 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
     silent = False  # whether SuperDirt did not answer at the last sort (and that was told)
 
     def failed(exc: Exception) -> None:
-        err.print(f"tidalsort: {exc}; watching on", markup=False, highlight=False, soft_wrap=True)
+        message = _expected(exc)
+        if message is None:
+            raise exc
+        err.print(f"tidalsort: {message}; watching on", markup=False, highlight=False, soft_wrap=True)
 
-    def reload(entry: dict[str, Any]) -> None:  # as soon as the bank is in place, before its dendrogram
+    def reload(entry: Bank) -> None:  # as soon as the bank is in place, before its dendrogram
         nonlocal told, silent
-        err.print(f"sorted {entry['name']}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters", markup=False, highlight=False, soft_wrap=True)
-        skipped = {f"{s['source']}: {s['reason']}" for s in entry.get("skipped") or []}
+        err.print(f"sorted {entry.name}: {len(entry.samples)} samples in {len(entry.clusters)} clusters", markup=False, highlight=False, soft_wrap=True)
+        skipped = {f"{s.source}: {s.reason}" for s in entry.skipped}
         for line in sorted(skipped - told):  # each once, not at every sort
             err.print(f"tidalsort: warning: skipped {line}", markup=False, highlight=False, soft_wrap=True)
         told = skipped
@@ -437,8 +441,8 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
         try:
             entry = sort_library(args.sources, root, options, JobProgress(committed=reload))
             if args.map:
-                _map(root, entry["name"], False, err)
-        except (NothingToSort, StrictSkip, BankClash, ManifestError, UnsafePath, ValueError, OSError) as exc:
+                _map(root, entry.name, False, err)
+        except Exception as exc:
             failed(exc)
 
     def say(how: str) -> None:
@@ -462,7 +466,7 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
         server = SampleServer(root, args.host, args.port)
     except OSError as exc:
         raise OSError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    banks = list(load(root)["banks"])
+    banks = list(load(root).banks)
     say = lambda text: err.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
     say(f"serving {', '.join(banks) or 'no banks yet'} from {root} at {server.url} (read-only; Ctrl-C to stop)")
     if not server.loopback:
@@ -484,11 +488,12 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-def _show(entries: list[dict[str, Any]], root: Path, as_json: bool, out: Console, done: str | None = None, *, strudel: bool = False) -> None:
+def _show(entries: list[Bank], root: Path, as_json: bool, out: Console, done: str | None = None, *, strudel: bool = False) -> None:
     from .output.report import print_report
 
     if as_json:
-        print(json.dumps(entries if len(entries) != 1 else entries[0], indent=2))
+        named = [{"name": entry.name, **entry.to_dict()} for entry in entries]
+        print(json.dumps(named if len(named) != 1 else named[0], indent=2))
         return
     for entry in entries:
         print_report(entry, root, out, done, strudel=strudel)
@@ -553,10 +558,10 @@ def _set(args: argparse.Namespace, err: Console) -> int:
     from .set_family import set_family
 
     if (args.family is None) == (not args.clear):
-        raise ValueError("give a FAMILY, or --clear to forget the family set for " + args.ref)
+        raise UsageError("give a FAMILY, or --clear to forget the family set for " + args.ref)
     root = args.root.expanduser().absolute()
 
-    def sorted_bank(entry: dict[str, Any]) -> None:
+    def sorted_bank(entry: Bank) -> None:
         if args.notify:
             _notify(root, [entry], args, err)
 
@@ -575,19 +580,18 @@ def _demo(args: argparse.Namespace, err: Console, out: Console) -> int:
     return _sort(build_parser().parse_args(sort_args + ["--json"] * args.json), err, out)
 
 
-def _expected(exc: Exception) -> bool:
-    """Whether ``exc`` is bad input or a failure outside tidalsort, told in one line (not a bug)."""
-    from .confined import UnsafePath
-    from .output.manifest import ManifestError
+def _expected(exc: Exception) -> str | None:
+    """The one line that tells ``exc``, if it is bad input or a failure outside tidalsort (a
+    :class:`~tidalsort.errors.TidalsortError`, or an OSError of the file system); None for a bug."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None) + f": {exc.strerror}"
+    return str(exc) if isinstance(exc, (TidalsortError, OSError)) else None
 
-    if isinstance(exc, (ManifestError, UnsafePath, bridge.BridgeError, ValueError, KeyError, OSError)):
-        return True
-    # the errors of sorting, imported only now: a run that raised one has loaded them already
-    from .analysis.audio import UnreadableAudio
-    from .output.bank import BankClash
-    from .pipeline import NothingToSort, StrictSkip
 
-    return isinstance(exc, (NothingToSort, StrictSkip, BankClash, UnreadableAudio))
+def _report_bug(err: Console) -> None:
+    """Print the traceback of the exception being handled, and where to report it."""
+    err.print(traceback.format_exc(), markup=False, highlight=False, soft_wrap=True, end="")
+    err.print(REPORT, markup=False, highlight=False, soft_wrap=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -638,10 +642,11 @@ def _run(argv: Sequence[str] | None) -> int:
         if args.command == "set":
             return _set(args, err)
     except Exception as exc:
-        if not _expected(exc):
-            raise
-        message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
-        err.print(f"tidalsort: error: {message}", markup=False, highlight=False, soft_wrap=True)
+        message = _expected(exc)
+        if message is None:
+            _report_bug(err)
+        else:
+            err.print(f"tidalsort: error: {message}", markup=False, highlight=False, soft_wrap=True)
         return 1
     return 0
 

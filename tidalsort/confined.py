@@ -24,8 +24,10 @@ import os
 import stat
 from pathlib import Path
 
+from .errors import TidalsortError
 
-class UnsafePath(Exception):
+
+class UnsafePath(TidalsortError):
     """A path tidalsort would write or delete through is a link, or not its own folder."""
 
 

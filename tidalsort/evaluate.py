@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from .analysis.scan import path_text
+from .errors import NotFound, UsageError
 from .families.taxonomy import FAMILIES
 from .organise.cluster import cluster_tree
 from .output.index import load_index
@@ -72,10 +73,18 @@ def read_labels(path: Path) -> dict[str, str]:
     """``relative_path,label`` rows of a CSV, keyed by the file's real absolute path.
 
     Paths are relative to the CSV's folder.
+
+    Raises
+    ------
+    tidalsort.errors.UsageError
+        If the file is not such a CSV, naming it.
     """
     base = path.resolve().parent
-    with open(path, newline="", encoding="utf-8") as f:
-        return {path_text(os.path.realpath(base / row["relative_path"])): row["label"] for row in csv.DictReader(f)}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return {path_text(os.path.realpath(base / row["relative_path"])): row["label"] for row in csv.DictReader(f)}
+    except (KeyError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{path}: not a UTF-8 CSV with the columns relative_path,label ({type(exc).__name__}: {exc})") from None
 
 
 def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5) -> dict[str, Any]:
@@ -87,15 +96,17 @@ def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5) -> dict[s
     (labelled files sorted / labelled files); :func:`family_scores` of the written
     families. Only labelled samples are counted.
     """
-    entry = load(root)["banks"][bank]
+    entry = load(root).banks.get(bank)
+    if entry is None:
+        raise NotFound(f"no bank {bank!r} in {root}")
     truth = read_labels(labels_csv)
-    rows = [i for i, s in enumerate(entry["samples"]) if s["source"] in truth]
+    rows = [i for i, s in enumerate(entry.samples) if s.source in truth]
     if len(rows) < 2:
-        raise ValueError(f"fewer than 2 samples of bank {bank!r} have a label in {labels_csv}")
-    labels = [truth[entry["samples"][i]["source"]] for i in rows]
+        raise UsageError(f"fewer than 2 samples of bank {bank!r} have a label in {labels_csv}")
+    labels = [truth[entry.samples[i].source] for i in rows]
     X = load_index(root, bank).scaled[rows]
     n_labels = len(set(labels))
-    _, clusters, _ = cluster_tree(X, n_labels, entry["settings"]["method"], entry["settings"].get("strategy", "auto"))
+    _, clusters, _ = cluster_tree(X, n_labels, entry.settings.method, entry.settings.strategy or "auto")
     return {
         "bank": bank,
         "samples": len(rows),
@@ -105,8 +116,8 @@ def evaluate_bank(root: Path, bank: str, labels_csv: Path, k: int = 5) -> dict[s
         **cluster_scores(labels, clusters),
         f"knn{k}": knn_precision(X, labels, k),
         "coverage": len(rows) / len(truth),
-        **family_scores(labels, [entry["samples"][i].get("family") for i in rows]),
-        "settings": entry["settings"],
+        **family_scores(labels, [entry.samples[i].family for i in rows]),
+        "settings": entry.settings.to_dict(),
     }
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -18,7 +18,8 @@ from .analysis.analyse import Analysis, Problem, analyse
 from .analysis.cache import FeatureCache
 from .analysis.features import FeatureSettings
 from .analysis.scan import identity, path_text, scan
-from .choices import GROUPS
+from .choices import GROUPS, LAYOUTS, LINKS, METHODS, ORDERS, SCALINGS, STRATEGIES
+from .errors import BadOption, TidalsortError, UsageError
 from .families.filenames import name_family
 from .families.model import FamilyModel
 from .families.taxonomy import FAMILIES, numbered
@@ -37,6 +38,8 @@ from .output.bank import (
     state_dir,
 )
 from .output.dendrogram import dendrogram_path, draw
+from .output.entry import Bank, Cluster, FamilyRun, Sample, Settings
+from .output.entry import Problem as ProblemRecord
 from .output.freshness import fingerprint, intact
 from .output.haskell_banks import HASKELL_BANKS_NAME
 from .output.index import index_path, write_index
@@ -52,17 +55,17 @@ from .output.names import (
     sample_file_name,
 )
 from .output.overrides import load_overrides, overrides_path
-from .output.strudel import STRUDEL_MAP_NAME
+from .output.strudel import STRUDEL_MAP_NAME, base_url
 from .soundmap.writer import map_outputs
 
 Layout = Literal["bank", "split", "families"]
 
 
-class NothingToSort(Exception):
+class NothingToSort(TidalsortError):
     """No source file could be analysed."""
 
 
-class StrictSkip(Exception):
+class StrictSkip(TidalsortError):
     """With ``strict``, a source file could not be analysed; nothing was written."""
 
 
@@ -89,25 +92,67 @@ class SortOptions:
     cache: bool = True
     strudel_base: str | None = None  # _base of ROOT/strudel.json; None: keep the one it has
 
+    def __post_init__(self) -> None:
+        """Refuse a value a field cannot take, in one line, before anything is read.
 
-def resort_options(entry: dict[str, Any]) -> SortOptions:
-    """The options of the sort that wrote the manifest ``entry`` (with its name under
-    ``"name"``), to sort its bank again as it was (with the shipped family model)."""
-    settings = entry["settings"]
-    clusters = settings.get("clusters", "auto")
+        Raises
+        ------
+        tidalsort.errors.UsageError
+            For a bad value (:class:`~tidalsort.errors.BadOption`) or an unsafe bank name.
+        """
+        for name, (noun, choices) in _CHOICES.items():
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in choices:
+                raise BadOption(f"unknown {noun} {value!r}; choose from {', '.join(choices)}")
+        for name in ("names", "dendrogram", "strict", "cache"):
+            if not isinstance(getattr(self, name), bool):
+                raise BadOption(f"{name} must be True or False, not {getattr(self, name)!r}")
+        for name in ("clusters", "jobs"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise BadOption(f"{name} must be a whole number of at least 1 (or None: {'automatic' if name == 'clusters' else 'one per core'}), not {value!r}")
+        if not isinstance(self.features, FeatureSettings):
+            raise BadOption(f"features must be a FeatureSettings, not {self.features!r}")
+        if self.model is not None and not isinstance(self.model, (str, os.PathLike)):
+            raise BadOption(f"model must be the path of a family model file, not {self.model!r}")
+        for name in ("bank", "strudel_base"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise BadOption(f"{name} must be a string, not {getattr(self, name)!r}")
+        if self.bank is not None:
+            check_bank_name(self.bank, self.layout)
+        if self.strudel_base is not None:
+            base_url(self.strudel_base)
+
+
+#: Option -> (what it is called in messages, the values it takes).
+_CHOICES = {
+    "group": ("grouping", GROUPS),
+    "layout": ("layout", LAYOUTS),
+    "link": ("link mode", LINKS),
+    "scaling": ("scaling", SCALINGS),
+    "method": ("clustering method", METHODS),
+    "order": ("order", ORDERS),
+    "strategy": ("strategy", STRATEGIES),
+}
+
+
+def resort_options(entry: Bank) -> SortOptions:
+    """The options of the sort that wrote the bank ``entry``, to sort it again as it was
+    (with the shipped family model)."""
+    settings = entry.settings
     return SortOptions(
-        bank=entry["name"],
-        group=settings.get("group", "sound"),
-        names=bool(settings.get("names", False)),
-        layout=entry.get("layout", "bank"),
-        link=settings.get("link", "copy"),
-        clusters=None if clusters == "auto" else int(clusters),
-        features=FeatureSettings(settings["features"], settings["frames"]),
-        scaling=settings.get("scaling", "standard"),
-        method=settings["method"],
-        order=settings.get("order", "refined"),
-        strategy=settings.get("strategy", "auto"),
-        dedupe=bool(settings.get("dedupe", False)),
+        bank=entry.name,
+        group=settings.group or "sound",
+        names=bool(settings.names),
+        layout=entry.layout or "bank",
+        link=settings.link or "copy",
+        clusters=None if settings.clusters in (None, "auto") else int(settings.clusters),
+        features=FeatureSettings(settings.features, settings.frames),
+        scaling=settings.scaling or "standard",
+        method=settings.method,
+        order=settings.order or "refined",
+        strategy=settings.strategy or "auto",
+        dedupe=bool(settings.dedupe),
     )
 
 
@@ -117,8 +162,8 @@ class Progress:
 
     start: Callable[[str, int], None] = lambda stage, total: None
     advance: Callable[[str, int], None] = lambda stage, count=1: None
-    #: The bank is in place (its manifest entry, with "name"); the dendrogram is drawn after.
-    committed: Callable[[dict[str, Any]], None] = lambda entry: None
+    #: The bank is in place; the dendrogram is drawn after.
+    committed: Callable[[Bank], None] = lambda entry: None
 
 
 def default_bank_name(sources: Sequence[str | os.PathLike[str]]) -> str:
@@ -219,21 +264,22 @@ def with_overrides(families: Families, sha1s: Sequence[str], overrides: Mapping[
     return replace(families, names=names, confidence=confidence, source=source)
 
 
-def family_runs(placed: list[tuple[str, int, str]], families: list[str]) -> list[dict[str, Any]]:
+def family_runs(placed: list[tuple[str, int, str]], families: list[str]) -> list[FamilyRun]:
     """``n`` ranges of the families: one per run of a family inside a folder, in bank order."""
-    runs: list[dict[str, Any]] = []
+    runs: list[FamilyRun] = []
     for (folder, n, _), family in zip(placed, families):
         last = runs[-1] if runs else None
-        if last and last["family"] == family and last["folder"] == folder and last["stop"] == n:
-            last["stop"] += 1
-            last["size"] += 1
+        if last and last.family == family and last.folder == folder and last.stop == n:
+            runs[-1] = replace(last, stop=n + 1, size=(last.size or 0) + 1)
         else:
-            runs.append({"family": family, "folder": folder, "start": n, "stop": n + 1, "size": 1})
+            runs.append(FamilyRun(family=family, folder=folder, start=n, stop=n + 1, size=1))
     return runs
 
 
 def _entry(
+    bank: str,
     options: SortOptions,
+    *,
     sources: Sequence[Path],
     analysis: Analysis,
     families: Families,
@@ -244,7 +290,7 @@ def _entry(
     hashes: dict[Path, str],
     skipped: list[Problem],
     inputs: str,
-) -> dict[str, Any]:
+) -> Bank:
     reps = representatives(X, ordering)
     b = ordering.boundaries
     labels = numbered(cluster_families)
@@ -252,67 +298,68 @@ def _entry(
     for c, (start, stop) in enumerate(zip(b, b[1:])):
         folder, first_n, _ = placed[start]
         clusters.append(
-            {
-                "id": c,
-                "label": labels[c],
-                "family": cluster_families[c],
-                "folder": folder,
-                "start": first_n,
-                "stop": first_n + stop - start,
-                "size": stop - start,
-                "representative": placed[reps[c]][1],
-            }
+            Cluster(
+                id=c,
+                label=labels[c],
+                family=cluster_families[c],
+                folder=folder,
+                start=first_n,
+                stop=first_n + stop - start,
+                size=stop - start,
+                representative=placed[reps[c]][1],
+            )
         )
     samples = []
     for p, row in enumerate(ordering.order):
         folder, n, name = placed[p]
         info, source = analysis.infos[row], analysis.sources[row]
         samples.append(
-            {
-                "folder": folder,
-                "n": n,
-                "file": name,
-                "source": path_text(source),
-                "cluster": int(ordering.clusters[p]),
-                "family": str(families.names[row]),
-                "confidence": round(float(families.confidence[row]), 3),
-                "duration": round(info.duration, 4),
-                "centroid": round(float(analysis.centroids[row])),
-                "samplerate": info.samplerate,
-                "channels": info.channels,
-                "format": f"{info.format}/{info.subtype}",
-                "sha1": hashes[source],
-            }
+            Sample(
+                folder=folder,
+                n=n,
+                file=name,
+                source=path_text(source),
+                cluster=int(ordering.clusters[p]),
+                family=str(families.names[row]),
+                confidence=round(float(families.confidence[row]), 3),
+                duration=round(info.duration, 4),
+                centroid=round(float(analysis.centroids[row])),
+                samplerate=info.samplerate,
+                channels=info.channels,
+                format=f"{info.format}/{info.subtype}",
+                sha1=hashes[source],
+            )
         )
-    return {
-        "layout": options.layout,
-        "settings": {
-            "group": options.group,
-            "names": options.names,
-            "model": families.model,
-            "features": options.features.name,
-            "frames": options.features.frames,
-            "scaling": options.scaling,
-            "method": options.method,
-            "clusters": "auto" if options.clusters is None else options.clusters,
-            "clusters_used": len(clusters),
-            "order": options.order,
-            "strategy": options.strategy,
-            "link": options.link,
-            "dedupe": options.dedupe,
-            "tidalsort": __version__,
-        },
-        "sources": sorted(path_text(s) for s in sources),
-        "inputs": inputs,
-        "boundaries": b,
-        "families": family_runs(placed, [str(families.names[row]) for row in ordering.order]),
-        "clusters": clusters,
-        "samples": samples,
-        "skipped": [{"source": path_text(s.source), "reason": s.reason} for s in skipped],
+    return Bank(
+        name=bank,
+        layout=options.layout,
+        settings=Settings(
+            group=options.group,
+            names=options.names,
+            model=families.model,
+            features=options.features.name,
+            frames=options.features.frames,
+            scaling=options.scaling,
+            method=options.method,
+            clusters="auto" if options.clusters is None else options.clusters,
+            clusters_used=len(clusters),
+            order=options.order,
+            strategy=options.strategy,
+            link=options.link,
+            dedupe=options.dedupe,
+            tidalsort=__version__,
+        ),
+        sources=tuple(sorted(path_text(s) for s in sources)),
+        inputs=inputs,
+        boundaries=tuple(b),
+        families=tuple(family_runs(placed, [str(families.names[row]) for row in ordering.order])),
+        clusters=tuple(clusters),
+        samples=tuple(samples),
+        skipped=tuple(ProblemRecord(source=path_text(s.source), reason=s.reason) for s in skipped),
         # sets of files with the same bytes, by path: with --dedupe only the first is in the bank
-        "duplicates": [[path_text(p) for p in paths] for paths in duplicate_sets(hashes)],
-        "warnings": [{"source": path_text(s.source), "reason": s.reason} for s in analysis.warnings],
-    }
+        duplicates=tuple(tuple(path_text(p) for p in paths) for paths in duplicate_sets(hashes)),
+        warnings=tuple(ProblemRecord(source=path_text(s.source), reason=s.reason) for s in analysis.warnings),
+    )
 
 
 def sort_library(
@@ -320,11 +367,10 @@ def sort_library(
     root: str | os.PathLike[str],
     options: SortOptions = SortOptions(),
     progress: Progress | None = None,
-) -> dict[str, Any]:
+) -> Bank:
     """Sort the samples under ``sources`` into a bank under ``root``.
 
-    Returns the bank's manifest entry (also written to ``root/tidalsort.yaml``), with the
-    bank's name under the key ``"name"``.
+    Returns the bank (its entry is also written to ``root/tidalsort.yaml``).
 
     Raises
     ------
@@ -334,20 +380,19 @@ def sort_library(
         With ``options.strict``, if any source was skipped.
     tidalsort.output.bank.BankClash
         If the bank would overwrite a folder tidalsort did not write.
-    ValueError
-        For an unsafe bank name.
+    tidalsort.errors.UsageError
+        For a bank name made from the first source that is not safe, or an output root that
+        is a source folder.
     """
     progress = progress or Progress()
     root = Path(root).expanduser().absolute()
     _check_root(sources, root)
     bank = check_bank_name(options.bank or default_bank_name(sources), options.layout)
-    if options.group not in GROUPS:
-        raise ValueError(f"unknown grouping {options.group!r}; choose from {', '.join(GROUPS)}")
     model = FamilyModel.load(options.model)
     skip: set[tuple[int, int]] = set()
     if root.is_dir():  # fail on a clash or an unusable manifest before the long part
         recover(root)
-        skip = _own_outputs(root, [bank, *load(root)["banks"]])
+        skip = _own_outputs(root, [bank, *load(root).banks])
         check_folders(root, bank, _possible_folders(root, bank, options.layout))
     files, missing = scan(sources, skip)
     inputs = fingerprint(sources, files, missing, options, overrides=load_overrides(root) if root.is_dir() else {})
@@ -355,16 +400,16 @@ def sort_library(
     try:
         previous = _up_to_date(root, bank, inputs, cache) if cache and root.is_dir() else None
         if previous:
-            _check_strict(options, [(s["source"], s["reason"]) for s in previous["skipped"]])
-            progress.committed({"name": bank, **previous})
-            return {"name": bank, **previous}
+            _check_strict(options, [(s.source, s.reason) for s in previous.skipped])
+            progress.committed(previous)
+            return previous
         progress.start("analyse", len(files))
         analysis = analyse(files, options.features, lambda count: progress.advance("analyse", count), options.jobs, cache)
         skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
         if not analysis.sources:
             raise NothingToSort(_nothing(sources, files, skipped))
         _check_strict(options, [(path_text(s.source), s.reason) for s in skipped])
-        return _finish(root, bank, sources, options, analysis, model, skipped, cache, progress, inputs)
+        return _finish(root, bank, sources=sources, options=options, analysis=analysis, model=model, skipped=skipped, cache=cache, progress=progress, inputs=inputs)
     finally:
         if cache:
             cache.close()
@@ -383,7 +428,7 @@ def _check_root(sources: Sequence[str | os.PathLike[str]], root: Path) -> None:
         if not folder.is_dir():
             continue
         if folder.resolve() == real_root:
-            raise ValueError(f"--out {path_text(root)} is a source folder: SuperDirt would load the sources as banks too; choose another output root")
+            raise UsageError(f"--out {path_text(root)} is a source folder: SuperDirt would load the sources as banks too; choose another output root")
         if folder.resolve().parent == real_root:
             warnings.warn(f"source {path_text(folder)} lies directly in the output root: SuperDirt loads it as a bank {folder.name!r} too", stacklevel=3)
 
@@ -400,13 +445,13 @@ def _nothing(sources: Sequence[str | os.PathLike[str]], files: list[Path], skipp
     return f"nothing to sort: no readable audio among {len(files)} files found in {named}" + (f" ({reasons}{more})" if reasons else "")
 
 
-def _up_to_date(root: Path, bank: str, inputs: str, cache: FeatureCache) -> dict[str, Any] | None:
+def _up_to_date(root: Path, bank: str, inputs: str, cache: FeatureCache) -> Bank | None:
     """The manifest entry of ``bank`` if a sort with the fingerprint ``inputs`` made it and its
     files are as tidalsort wrote them (after finishing what interrupted runs left), else None."""
     with locked(root):
         recover_locked(root)
-        entry = load(root)["banks"].get(bank)
-        return entry if entry and entry.get("inputs") == inputs and intact(root, bank, entry, cache) else None
+        entry = load(root).banks.get(bank)
+        return entry if entry and entry.inputs == inputs and intact(root, bank, entry, cache) else None
 
 
 def _check_strict(options: SortOptions, skipped: list[tuple[str, str]]) -> None:
@@ -431,19 +476,20 @@ def _possible_folders(root: Path, bank: str, layout: Layout) -> list[str]:
     return owned_folders(root, bank)
 
 
-def _previous_clusters(old: dict[str, Any] | None) -> list[tuple[str, set[str]]]:
+def _previous_clusters(old: Bank | None) -> list[tuple[str, set[str]]]:
     """(family, member sources) of a bank's clusters at its last sort (none before families existed)."""
-    if not old or any("family" not in c for c in old["clusters"]):
+    if not old or any(c.family is None for c in old.clusters):
         return []
-    members: list[set[str]] = [set() for _ in old["clusters"]]
-    for s in old["samples"]:
-        members[s["cluster"]].add(s["source"])
-    return [(c["family"], m) for c, m in zip(old["clusters"], members)]
+    members: list[set[str]] = [set() for _ in old.clusters]
+    for s in old.samples:
+        members[s.cluster].add(s.source)
+    return [(c.family, m) for c, m in zip(old.clusters, members)]
 
 
 def _finish(
     root: Path,
     bank: str,
+    *,
     sources: Sequence[str | os.PathLike[str]],
     options: SortOptions,
     analysis: Analysis,
@@ -452,7 +498,7 @@ def _finish(
     cache: FeatureCache | None,
     progress: Progress,
     inputs: str,
-) -> dict[str, Any]:
+) -> Bank:
     """Name families, cluster, order and write what :func:`analyse` found (``inputs``: the
     :func:`~tidalsort.output.freshness.fingerprint` of the sort, kept in the manifest)."""
     identities = {path: identity(path) for path in analysis.sources}
@@ -472,7 +518,7 @@ def _finish(
     group = group_by_family if options.group == "families" else group_by_sound
     ordering, cluster_families = group(X, families.names, options.clusters, options.method, options.order, options.strategy)
     keys = [path_text(source) for source in analysis.sources]
-    ordering = keep_ids(ordering, cluster_families, keys, _previous_clusters(load(root)["banks"].get(bank)))
+    ordering = keep_ids(ordering, cluster_families, keys, _previous_clusters(load(root).banks.get(bank)))
     progress.advance("cluster")
     folders, placed = _plan(bank, options.layout, ordering, cluster_families, analysis)
     progress.start("write", len(placed))
@@ -488,16 +534,29 @@ def _finish(
         hashes = {**known, **built.hashes}  # with --dedupe, the dropped copies' too
         if cache:
             cache.put_hashes((path, ident, hashes[path]) for path, ident in identities.items() if path not in cached)
-        entry = _entry(options, [Path(s).expanduser().absolute() for s in sources], analysis, families, ordering, cluster_families, X, placed, hashes, skipped, inputs)
+        entry = _entry(
+            bank,
+            options,
+            sources=[Path(s).expanduser().absolute() for s in sources],
+            analysis=analysis,
+            families=families,
+            ordering=ordering,
+            cluster_families=cluster_families,
+            X=X,
+            placed=placed,
+            hashes=hashes,
+            skipped=skipped,
+            inputs=inputs,
+        )
         pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
         pending.commit(entry, options.strudel_base)
         if cache:
             cache.put_written(built.written)
-        progress.committed({"name": bank, **entry})
+        progress.committed(entry)
         if picture:
             png = picture.result()
             write_atomic(dendrogram_path(root, bank), lambda path: path.write_bytes(png), root / STATE_DIR)
-    return {"name": bank, **entry}
+    return entry
 
 
 def duplicate_sets(hashes: dict[Path, str]) -> list[list[Path]]:

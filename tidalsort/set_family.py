@@ -13,17 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
 from .confined import UnsafePath
+from .errors import UsageError
 from .families.taxonomy import ABBREVIATIONS, FAMILIES
 from .output.bank import file_sha1
+from .output.entry import Bank, Sample
 from .output.manifest import load
 from .output.names import parse_ref
 from .output.overrides import family_word, load_overrides, save_overrides
 from .pipeline import Progress, resort_options, sort_library
 
-class SetError(ValueError):
+class SetError(UsageError):
     """A ``tidalsort set`` the manifest cannot honour (unknown sample, family or range); nothing changed."""
 
 
@@ -38,7 +38,7 @@ class Chosen:
     now: list[str]  # bank:n where it plays now, with the family it has there
 
 
-def _samples(banks: dict[str, Any], ref: str) -> list[dict[str, Any]]:
+def _samples(banks: dict[str, Bank], ref: str) -> list[Sample]:
     """The manifest samples ``ref`` names (see the module's docstring)."""
     parsed = parse_ref(ref)
     if parsed is None:
@@ -46,21 +46,21 @@ def _samples(banks: dict[str, Any], ref: str) -> list[dict[str, Any]]:
         if not path.is_file():
             raise SetError(f"{ref}: neither FOLDER:N, FOLDER:A..B nor a sound file")
         sha1 = file_sha1(path)
-        found = [s for entry in banks.values() for s in entry["samples"] if s["sha1"] == sha1]
+        found = [s for entry in banks.values() for s in entry.samples if s.sha1 == sha1]
         if not found:
             raise SetError(f"{ref}: no bank here holds this sound")
         return found
     folder, first, last = parsed
-    in_folder = {s["n"]: s for entry in banks.values() for s in entry["samples"] if s["folder"] == folder}
+    in_folder = {s.n: s for entry in banks.values() for s in entry.samples if s.folder == folder}
     if not in_folder:
-        folders = sorted({s["folder"] for entry in banks.values() for s in entry["samples"]})
+        folders = sorted({s.folder for entry in banks.values() for s in entry.samples})
         raise SetError(f"{ref}: no bank folder {folder!r} here (folders: {', '.join(folders[:12])}{', …' if len(folders) > 12 else ''})")
     if last < first or last not in in_folder:
         raise SetError(f"{ref}: {folder} holds n 0..{len(in_folder) - 1}")
     return [in_folder[n] for n in range(first, last + 1)]
 
 
-def set_family(root: Path, ref: str, family: str | None, *, progress: Callable[[], Progress] = Progress, sorted_bank: Callable[[dict[str, Any]], None] = lambda entry: None) -> list[Chosen]:
+def set_family(root: Path, ref: str, family: str | None, *, progress: Callable[[], Progress] = Progress, sorted_bank: Callable[[Bank], None] = lambda entry: None) -> list[Chosen]:
     """Set (or, with ``family`` None, clear) the family of the samples ``ref`` names under
     ``root``, and sort every bank holding them again.
 
@@ -75,7 +75,7 @@ def set_family(root: Path, ref: str, family: str | None, *, progress: Callable[[
     progress
         Makes the progress callbacks of each re-sort.
     sorted_bank
-        Called with each bank's new manifest entry (with ``"name"``) once it is in place.
+        Called with each bank once it is in place.
 
     Raises
     ------
@@ -86,22 +86,25 @@ def set_family(root: Path, ref: str, family: str | None, *, progress: Callable[[
     if family is not None and chosen is None:
         names = ", ".join(FAMILIES) + " (or " + ", ".join(sorted(set(ABBREVIATIONS.values()) - set(FAMILIES))) + ")"
         raise SetError(f"{family!r} is not a family; choose from {names}")
-    banks = load(root)["banks"]
+    banks = load(root).banks
     samples = _samples(banks, ref)
     before = load_overrides(root)
     after = dict(before)
     for s in samples:
         if chosen is None:
-            after.pop(s["sha1"], None)
+            after.pop(s.sha1, None)
         else:
-            after[s["sha1"]] = (chosen, s["source"])
+            after[s.sha1] = (chosen, s.source)
     if after == before:
-        return [Chosen(s["sha1"], s["source"], chosen, s.get("family", ""), [f"{s['folder']}:{s['n']}"]) for s in samples]
-    sha1s = {s["sha1"] for s in samples}
-    names = [name for name, entry in banks.items() if any(s["sha1"] in sha1s for s in entry["samples"])]
+        return [Chosen(s.sha1, s.source, chosen, s.family or "", [f"{s.folder}:{s.n}"]) for s in samples]
+    sha1s = {s.sha1 for s in samples}
+    names = [name for name, entry in banks.items() if any(s.sha1 in sha1s for s in entry.samples)]
+    unsourced = [name for name in names if banks[name].sources is None]
+    if unsourced:
+        raise SetError(f"bank {unsourced[0]!r} was sorted by a tidalsort that did not record its sources: sort it again first")
     save_overrides(root, after)
     try:
-        entries = [sort_library(banks[name]["sources"], root, resort_options({"name": name, **banks[name]}), progress()) for name in names]
+        entries = [sort_library(banks[name].sources or (), root, resort_options(banks[name]), progress()) for name in names]
     except (Exception, KeyboardInterrupt):
         try:
             save_overrides(root, before)  # the bank was not sorted again: nothing changed
@@ -110,5 +113,5 @@ def set_family(root: Path, ref: str, family: str | None, *, progress: Callable[[
         raise
     for entry in entries:
         sorted_bank(entry)
-    where = {sha1: [f"{s['folder']}:{s['n']} {s.get('family', '')}".strip() for entry in entries for s in entry["samples"] if s["sha1"] == sha1] for sha1 in sha1s}
-    return [Chosen(s["sha1"], s["source"], chosen, s.get("family", ""), where[s["sha1"]]) for s in samples]
+    where = {sha1: [f"{s.folder}:{s.n} {s.family or ''}".strip() for entry in entries for s in entry.samples if s.sha1 == sha1] for sha1 in sha1s}
+    return [Chosen(s.sha1, s.source, chosen, s.family or "", where[s.sha1]) for s in samples]

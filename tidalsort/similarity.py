@@ -6,12 +6,14 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .analysis.scan import path_text
+from .errors import DamagedIndex, NotFound
 from .families.model import FamilyModel
+from .output.entry import Bank
 from .output.index import BankIndex, load_index
 from .output.manifest import load
 from .output.names import parse_ref
@@ -82,17 +84,17 @@ class Library:
     """
 
     def __init__(self, root: Path, banks: Sequence[str] | None = None) -> None:
-        manifest = load(root)["banks"]
+        manifest = load(root).banks
         names = list(manifest) if banks is None else list(banks)
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[str, Bank] = {}
         self.spaces: dict[str, tuple[BankIndex, np.ndarray]] = {}
         for name in names:
             if name not in manifest:
-                raise KeyError(f"no bank {name!r} in {root}")
+                raise NotFound(f"no bank {name!r} in {root}")
             try:
                 index = load_index(root, name)
-                if len(index.features) != len(manifest[name]["samples"]):
-                    raise ValueError(f"{len(index.features)} samples in its feature index, {len(manifest[name]['samples'])} in the manifest")
+                if len(index.features) != len(manifest[name].samples):
+                    raise DamagedIndex(f"{len(index.features)} samples in its feature index, {len(manifest[name].samples)} in the manifest")
             except FileNotFoundError:
                 continue  # written by an older tidalsort: sort it again to search it
             except ValueError as exc:
@@ -101,17 +103,17 @@ class Library:
             self.entries[name] = manifest[name]
             self.spaces[name] = (index, index.scaled)
         if not self.spaces:
-            raise KeyError(f"no searchable tidalsort banks in {root}")
-        self.refs = {f"{s['folder']}:{s['n']}": (bank, row) for bank, e in self.entries.items() for row, s in enumerate(e["samples"])}
+            raise NotFound(f"no searchable tidalsort banks in {root}")
+        self.refs = {f"{s.folder}:{s.n}": (bank, row) for bank, e in self.entries.items() for row, s in enumerate(e.samples)}
         self.places: dict[str, list[str]] = {}  # source -> every "folder:n" it plays as
         for ref, (bank, row) in self.refs.items():
-            self.places.setdefault(self.entries[bank]["samples"][row]["source"], []).append(ref)
+            self.places.setdefault(self.entries[bank].samples[row].source, []).append(ref)
         self._analysed: dict[tuple[Path, FeatureSettings], tuple[np.ndarray, np.ndarray]] = {}
 
     def locate(self, ref: str) -> tuple[str, int]:
-        """Bank and row of a ``folder:n`` reference; raises KeyError if there is none."""
+        """Bank and row of a ``folder:n`` reference; raises :class:`~tidalsort.errors.NotFound` if there is none."""
         if ref not in self.refs:
-            raise KeyError(f"no sample {ref!r} in the sorted banks")
+            raise NotFound(f"no sample {ref!r} in the sorted banks")
         return self.refs[ref]
 
     def _analyse(self, path: Path, bank: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +125,7 @@ class Library:
         from .analysis.audio import UnreadableAudio
         from .analysis.features import FeatureSettings
 
-        settings = MODEL_FEATURES if bank is None else FeatureSettings(self.entries[bank]["settings"]["features"], self.entries[bank]["settings"]["frames"])
+        settings = MODEL_FEATURES if bank is None else FeatureSettings(self.entries[bank].settings.features, self.entries[bank].settings.frames)
         if (path, settings) not in self._analysed:
             try:
                 self._analysed[(path, settings)] = analyse_file(path, settings)[:2]
@@ -146,7 +148,7 @@ class Library:
 
         Raises
         ------
-        KeyError
+        tidalsort.errors.NotFound
             For a reference to no sample.
         tidalsort.analysis.audio.UnreadableAudio
             For an audio file that cannot be analysed, naming it.
@@ -157,22 +159,22 @@ class Library:
         home, own_row = self.locate(str(query)) if is_ref else (None, None)
         for bank, (index, scaled) in self.spaces.items():
             if home is not None:
-                settings = self.entries[home]["settings"]
-                if (settings["features"], settings["frames"]) != (self.entries[bank]["settings"]["features"], self.entries[bank]["settings"]["frames"]):
+                settings, other = self.entries[home].settings, self.entries[bank].settings
+                if (settings.features, settings.frames) != (other.features, other.frames):
                     continue
                 vector = self.spaces[home][0].features[own_row]
             else:
                 vector = self._analyse(Path(query), bank)[0]
             # the k nearest in every bank hold the k nearest sources (one more: the query's own source may be among them)
             rows, distances = nearest_rows(scaled, index.scaler.transform(vector), k + 1, exclude=own_row if bank == home else None)
-            samples, clusters = self.entries[bank]["samples"], self.entries[bank]["clusters"]
+            samples, clusters = self.entries[bank].samples, self.entries[bank].clusters
             for row, distance in zip(rows, distances):
                 s = samples[row]
-                ref = f"{s['folder']}:{s['n']}"
-                also = tuple(place for place in self.places[s["source"]] if place != ref)
-                answer = Neighbour(ref, float(distance), s["source"], bank, s["cluster"], clusters[s["cluster"]].get("label"), s.get("family"), s.get("confidence"), also)
-                if s["source"] not in found or (answer.distance, answer.ref) < (found[s["source"]].distance, found[s["source"]].ref):
-                    found[s["source"]] = answer
+                ref = f"{s.folder}:{s.n}"
+                also = tuple(place for place in self.places[s.source] if place != ref)
+                answer = Neighbour(ref, float(distance), s.source, bank, s.cluster, clusters[s.cluster].label, s.family, s.confidence, also)
+                if s.source not in found or (answer.distance, answer.ref) < (found[s.source].distance, found[s.source].ref):
+                    found[s.source] = answer
         if home is not None:
-            found.pop(self.entries[home]["samples"][own_row]["source"], None)
+            found.pop(self.entries[home].samples[own_row].source, None)
         return sorted(found.values(), key=lambda nb: (nb.distance, nb.ref))[:k]

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..errors import TidalsortError
+
 #: Sample rate every signal is brought to before analysis, so that features of files
 #: recorded at 22.05, 44.1 or 48 kHz are comparable.
 ANALYSIS_RATE = 44100
@@ -36,7 +38,7 @@ NOTHING_DECODES = "no audio frame decodes (cut off or damaged before the first)"
 FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 
 
-class UnreadableAudio(Exception):
+class UnreadableAudio(TidalsortError):
     """A file that cannot be analysed; ``str(exc)`` is a one-line reason for the user."""
 
 

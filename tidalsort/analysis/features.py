@@ -35,6 +35,7 @@ matplotlib.use("Agg")
 from pyAudioAnalysis import ShortTermFeatures  # noqa: E402
 
 from ..choices import FEATURE_SETS  # noqa: E402
+from ..errors import BadOption  # noqa: E402
 from .audio import ANALYSIS_RATE  # noqa: E402
 
 logging.getLogger("matplotlib").setLevel(logging.WARNING)
@@ -89,7 +90,9 @@ class FeatureSettings:
 
     def __post_init__(self) -> None:
         if self.name not in FEATURE_SETS:
-            raise ValueError(f"unknown feature set {self.name!r}; choose from {', '.join(FEATURE_SETS)}")
+            raise BadOption(f"unknown feature set {self.name!r}; choose from {', '.join(FEATURE_SETS)}")
+        if isinstance(self.frames, bool) or not isinstance(self.frames, int) or self.frames < 1:
+            raise BadOption(f"frames must be a whole number of at least 1, not {self.frames!r}")
 
     @property
     def groups(self) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UsageError
 from .taxonomy import FAMILIES
 
 #: Version of the shipped model (its file is ``data/families-v<VERSION>.npz``).
-VERSION = 1
+VERSION = 2
 
 
 def model_path(version: int = VERSION) -> Path:
@@ -70,8 +72,17 @@ class FamilyModel:
 
     @classmethod
     def load(cls, path: Path | None = None) -> FamilyModel:
-        """Read a model file (default: the shipped model, read once per process)."""
-        return _load(str(path or model_path()))
+        """Read a model file (default: the shipped model, read once per process).
+
+        Raises
+        ------
+        tidalsort.errors.UsageError
+            If ``path`` is not a family model file, naming it.
+        """
+        try:
+            return _load(str(path or model_path()))
+        except (ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            raise UsageError(f"{path}: not a tidalsort family model ({exc})") from None
 
     def save(self, path: Path) -> None:
         """Write the model as an ``.npz`` file (what :meth:`load` reads)."""

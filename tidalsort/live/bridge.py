@@ -53,6 +53,7 @@ from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from ..errors import TidalsortError
 from ..output.names import BANK_NAME
 
 __all__ = [
@@ -97,7 +98,7 @@ Boundaries = str | Sequence[int]
 Labels = str | Sequence[str]
 
 
-class BridgeError(Exception):
+class BridgeError(TidalsortError):
     """Base class of every error raised by this module; its message is one line."""
 
 

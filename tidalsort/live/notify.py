@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from ..output.entry import Bank
 from ..output.haskell_banks import entry_sounds
 from ..output.names import may_be_folder_of
 from . import bridge
@@ -38,7 +38,7 @@ def check_receiver(host: str = bridge.DEFAULT_HOST, port: int = bridge.DEFAULT_P
 
 def notify_bank(
     root: Path,
-    entry: dict[str, Any],
+    entry: Bank,
     host: str = bridge.DEFAULT_HOST,
     port: int = bridge.DEFAULT_PORT,
     timeout: float = DEFAULT_TIMEOUT,
@@ -63,7 +63,7 @@ def notify_bank(
         When sclang does not answer in ``timeout`` seconds or rejects a request; its message
         is one line.
     """
-    bank = entry["name"]
+    bank = entry.name
     rows = entry_sounds(entry)
     loaded = [
         (sound, bridge.send_bank(host, port, sound, root / sound, int(bounds.split()[-1]), bounds, labels, timeout))

@@ -39,7 +39,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from ..analysis.audio import UnreadableAudio
@@ -48,7 +48,8 @@ from ..analysis.wav import write_wav
 from ..confined import UnsafePath, no_follow, own_folder
 from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR, state_dir
-from ..output.manifest import ManifestError, load, manifest_path
+from ..output.entry import Bank
+from ..output.manifest import Manifest, ManifestError, load, manifest_path
 from ..output.strudel import SERVE_HOST, SERVE_PORT, STRUDEL_MAP_NAME, sample_map
 from ..soundmap.page import data_path, page_path
 from ..soundmap.previews import PLAYABLE, preview_folder
@@ -127,15 +128,15 @@ def wav_name(st: os.stat_result) -> str:
     return hashlib.sha1(identity.encode()).hexdigest() + ".wav"
 
 
-def map_files(root: Path, manifest: dict[str, Any]) -> dict[str, Path]:
+def map_files(root: Path, banks: dict[str, Bank]) -> dict[str, Path]:
     """Request path -> file, for the sound map of every bank: ``/<bank>-map.html``, its data
     ``/<bank>-map.js`` and the WAV previews it plays for the bank's non-WAV samples
     (``/.tidalsort/map-<bank>/<sha1>.wav``, as :func:`tidalsort.soundmap.previews.audio_urls` names them)."""
     out = {}
-    for bank, entry in manifest["banks"].items():
+    for bank, entry in banks.items():
         previews = preview_folder(root, bank)
         files = [page_path(root, bank), data_path(root, bank)]
-        files += [previews / f"{s['sha1']}.wav" for s in entry["samples"] if "sha1" in s and not s["file"].lower().endswith(PLAYABLE)]
+        files += [previews / f"{s.sha1}.wav" for s in entry.samples if not s.file.lower().endswith(PLAYABLE)]
         out.update({"/" + file.relative_to(root).as_posix(): file for file in files})
     return out
 
@@ -149,7 +150,7 @@ class Catalogue:
         self._lock = threading.Lock()
         self._said_unsafe = False
         self._stamp: tuple[int, int] | None = (-1, -1)  # not read yet
-        self.manifest: dict[str, Any] = {"banks": {}}
+        self.manifest = Manifest({})
         self.files: dict[tuple[str, str], tuple[str, bool]] = {}  # (folder, file) -> (source, symlink bank)
         self.map_files: dict[str, Path] = {}  # request path -> file of a sound map
 
@@ -171,11 +172,11 @@ class Catalogue:
                 return
             manifest = load(self.root)
             self.files = {
-                (s["folder"], s["file"]): (s["source"], entry["settings"].get("link") == "symlink")
-                for entry in manifest["banks"].values()
-                for s in entry["samples"]
+                (s.folder, s.file): (s.source, entry.settings.link == "symlink")
+                for entry in manifest.banks.values()
+                for s in entry.samples
             }
-            self.map_files = map_files(self.root, manifest)
+            self.map_files = map_files(self.root, manifest.banks)
             self.manifest, self._stamp = manifest, stamp
             self._drop_unused_wavs()
 

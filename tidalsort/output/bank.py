@@ -22,6 +22,7 @@ from typing import Literal
 
 from ..analysis.scan import BANK_MARKER, Stamp, stamp
 from ..confined import own_folder
+from ..errors import TidalsortError
 from .atomic import exchange, make_temp_dir
 
 #: Threads putting files in place.
@@ -34,7 +35,7 @@ LinkMode = Literal["copy", "symlink", "hardlink"]
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-class BankClash(Exception):
+class BankClash(TidalsortError):
     """The output would replace a folder tidalsort did not create."""
 
 

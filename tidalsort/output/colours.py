@@ -8,9 +8,9 @@ Manifests of format version 2 give every sample a ``family`` (one of :data:`FAMI
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..families.taxonomy import FAMILIES
+from .entry import Bank
 
 #: A fixed colour per family, so maps of different banks read alike (matplotlib's tab10).
 FAMILY_COLOURS = dict(zip(FAMILIES, ("#d62728", "#1f77b4", "#ff7f0e", "#8c564b", "#9467bd", "#2ca02c", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f")))
@@ -35,27 +35,27 @@ class Groups:
     of_sample: list[int]
 
 
-def has_families(entry: dict[str, Any]) -> bool:
+def has_families(entry: Bank) -> bool:
     """Whether every sample of a manifest entry has a family (manifest version 2)."""
-    return bool(entry["samples"]) and all(isinstance(s.get("family"), str) for s in entry["samples"])
+    return bool(entry.samples) and all(s.family is not None for s in entry.samples)
 
 
-def family_groups(entry: dict[str, Any]) -> Groups:
+def family_groups(entry: Bank) -> Groups:
     """Samples grouped by family: the families present, in :data:`FAMILIES` order, then any other names."""
-    present = {s["family"] for s in entry["samples"]}
+    present = {s.family for s in entry.samples}
     names = [f for f in FAMILIES if f in present] + sorted(present - set(FAMILIES))
     index = {name: g for g, name in enumerate(names)}
     colours = [FAMILY_COLOURS.get(name, CLUSTER_COLOURS[17]) for name in names]
-    return Groups("family", names, colours, [index[s["family"]] for s in entry["samples"]])
+    return Groups("family", names, colours, [index[s.family] for s in entry.samples])
 
 
-def cluster_groups(entry: dict[str, Any]) -> Groups:
+def cluster_groups(entry: Bank) -> Groups:
     """Samples grouped by cluster, named ``"<id> <label>"``."""
-    names = [f"{c['id']} {c['label']}" if c.get("label") else str(c["id"]) for c in entry["clusters"]]
+    names = [f"{c.id} {c.label}" if c.label else str(c.id) for c in entry.clusters]
     colours = [CLUSTER_COLOURS[c % len(CLUSTER_COLOURS)] for c in range(len(names))]
-    return Groups("cluster", names, colours, [s["cluster"] for s in entry["samples"]])
+    return Groups("cluster", names, colours, [s.cluster for s in entry.samples])
 
 
-def sample_groups(entry: dict[str, Any]) -> Groups:
+def sample_groups(entry: Bank) -> Groups:
     """Families where the entry has them, else clusters."""
     return family_groups(entry) if has_families(entry) else cluster_groups(entry)

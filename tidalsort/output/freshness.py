@@ -15,20 +15,24 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..analysis.cache import FeatureCache
 from ..analysis.scan import identity, path_text
 from .bank import own_files
+from .entry import Bank
 from .index import index_path
 from .overrides import overrides_digest
+
+if TYPE_CHECKING:  # for the type only: pipeline sits above this module
+    from ..pipeline import SortOptions
 
 #: Options that do not change what a sort writes.
 _IRRELEVANT = ("jobs", "cache", "strict")
 
 
-def fingerprint(sources: Sequence[str | os.PathLike[str]], files: Sequence[Path], missing: Sequence[tuple[Path, str]], options: Any, *, overrides: Mapping[str, tuple[str, str]] | None = None) -> str:
+def fingerprint(sources: Sequence[str | os.PathLike[str]], files: Sequence[Path], missing: Sequence[tuple[Path, str]], options: SortOptions, *, overrides: Mapping[str, tuple[str, str]] | None = None) -> str:
     """SHA-1 (hex) of everything a sort's result depends on besides the files' bytes.
 
     Parameters
@@ -76,9 +80,9 @@ def _identity(path: Path) -> tuple[int, int] | tuple[()]:
         return ()
 
 
-def intact(root: Path, bank: str, entry: dict[str, Any], cache: FeatureCache) -> bool:
+def intact(root: Path, bank: str, entry: Bank, cache: FeatureCache) -> bool:
     """Whether the folders of ``bank`` hold exactly the files of its manifest ``entry``, each
     unchanged since tidalsort wrote it, and its index is there."""
     on_disk = dict(own_files(root, bank))
-    expected = {root / s["folder"] / s["file"] for s in entry.get("samples", [])}
+    expected = {root / s.folder / s.file for s in entry.samples}
     return bool(expected) and set(on_disk) == expected and len(cache.intact(on_disk.items())) == len(on_disk) and index_path(root, bank).is_file()

@@ -9,41 +9,40 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
 from .bank import STATE_DIR
 from .atomic import write_text_atomic
-from .manifest import MANIFEST_NAME
+from .entry import Bank, Cluster
+from .manifest import MANIFEST_NAME, Manifest
 
 HASKELL_BANKS_NAME = "tidalsort-banks.hs"
 
 
-def tidal_label(cluster: dict[str, Any]) -> str:
+def tidal_label(cluster: Cluster) -> str:
     """A cluster's label as Tidal sees it: the manifest label, or ``c<id>`` when it has none."""
-    return cluster.get("label") or f"c{cluster['id']}"
+    return cluster.label or f"c{cluster.id}"
 
 
-def entry_sounds(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
+def entry_sounds(entry: Bank) -> list[tuple[str, str, str]]:
     """``(sound, boundaries, labels)`` for every folder of one bank's manifest ``entry``.
 
     The same strings travel to SuperCollider (``tidalsort notify``) and to Tidal.
     """
-    by_folder: dict[str, list[dict[str, Any]]] = {}
-    for cluster in entry["clusters"]:
-        by_folder.setdefault(cluster["folder"], []).append(cluster)
+    by_folder: dict[str, list[Cluster]] = {}
+    for cluster in entry.clusters:
+        by_folder.setdefault(cluster.folder, []).append(cluster)
     rows = []
     for folder, clusters in sorted(by_folder.items()):
-        bounds = [c["start"] for c in clusters] + [clusters[-1]["stop"]]
+        bounds = [c.start for c in clusters] + [clusters[-1].stop]
         rows.append((folder, " ".join(map(str, bounds)), " ".join(tidal_label(c) for c in clusters)))
     return rows
 
 
-def sounds(manifest: dict[str, Any]) -> list[tuple[str, str, str]]:
+def sounds(manifest: Manifest) -> list[tuple[str, str, str]]:
     """``(sound, boundaries, labels)`` for every folder of every bank in ``manifest``."""
-    return sorted(row for entry in manifest["banks"].values() for row in entry_sounds(entry))
+    return sorted(row for entry in manifest.banks.values() for row in entry_sounds(entry))
 
 
-def haskell_banks(manifest: dict[str, Any], root: Path) -> str:
+def haskell_banks(manifest: Manifest, root: Path) -> str:
     """The text of the boundaries file for ``manifest``."""
     return render(sounds(manifest), root)
 
@@ -64,7 +63,7 @@ def render(rows: list[tuple[str, str, str]], root: Path) -> str:
     )
 
 
-def write_haskell_banks(root: Path, manifest: dict[str, Any]) -> Path:
+def write_haskell_banks(root: Path, manifest: Manifest) -> Path:
     """Write the boundaries file next to the manifest; returns its path."""
     path = root / HASKELL_BANKS_NAME
     write_text_atomic(path, haskell_banks(manifest, root), root / STATE_DIR)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..confined import no_follow
+from ..errors import DamagedIndex
 from ..organise.scaling import Scaler
 from .atomic import write_atomic
 from .bank import STATE_DIR
@@ -88,7 +89,7 @@ def load_index(root: Path, bank: str) -> BankIndex:
     ------
     FileNotFoundError
         If it was never written.
-    ValueError
+    tidalsort.errors.DamagedIndex
         If the file is not an index tidalsort wrote (damaged, or replaced), naming it.
     """
     path = index_path(root, bank)
@@ -100,8 +101,8 @@ def load_index(root: Path, bank: str) -> BankIndex:
     except FileNotFoundError:
         raise
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: not a readable feature index ({exc})") from None
+        raise DamagedIndex(f"{path}: not a readable feature index ({exc})") from None
     width = features.shape[-1] if features.ndim == 2 else -1
     if features.dtype.kind != "f" or np.shape(scaler.mean_) != (width,) or np.shape(scaler.scale_) != (width,):
-        raise ValueError(f"{path}: not a readable feature index (arrays of the wrong shape)")
+        raise DamagedIndex(f"{path}: not a readable feature index (arrays of the wrong shape)")
     return BankIndex(features, scaler)

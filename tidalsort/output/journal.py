@@ -36,8 +36,9 @@ from .bank import (
     state_dir,
     swap_in,
 )
+from .entry import PLAIN_NAME, Bank
 from .haskell_banks import write_haskell_banks
-from .manifest import MAX_BYTES, PLAIN_NAME, ManifestError, entry_problem, locked, save_bank
+from .manifest import MAX_BYTES, Manifest, ManifestError, locked, save_bank
 from .names import BANK_NAME, may_be_folder_of
 from .strudel import write_strudel_map
 
@@ -81,8 +82,8 @@ class Pending:
         self.files[final] = Path(tmp)
         write(Path(tmp))
 
-    def commit(self, entry: dict[str, Any], strudel_base: str | None = None) -> dict[str, Any]:
-        """Put the bank in place with manifest ``entry``; returns the whole manifest as written.
+    def commit(self, entry: Bank, strudel_base: str | None = None) -> Manifest:
+        """Put the bank in place with its manifest ``entry``; returns the whole manifest as written.
 
         ``strudel_base`` is the ``_base`` of ``strudel.json`` (None: keep the one it has).
         """
@@ -93,7 +94,7 @@ class Pending:
             "folders": {name: [path.name, os.lstat(path).st_ino] for name, path in self.built.folders.items()},
             "stale": self.built.stale,
             "files": {str(final.relative_to(self.root)): staged.name for final, staged in self.files.items()},
-            "entry": entry,
+            "entry": entry.to_dict(),
             "strudel_base": strudel_base,
         }
         write_atomic(journal_path(self.root, self.bank), lambda tmp: tmp.write_text(json.dumps(journal), encoding="utf-8"), state)
@@ -102,7 +103,7 @@ class Pending:
         return _carry_out(self.root, journal)
 
 
-def _carry_out(root: Path, journal: dict[str, Any]) -> dict[str, Any]:
+def _carry_out(root: Path, journal: dict[str, Any]) -> Manifest:
     state = root / STATE_DIR
     bank = journal["bank"]
     for name, (built, inode) in journal["folders"].items():
@@ -112,7 +113,7 @@ def _carry_out(root: Path, journal: dict[str, Any]) -> dict[str, Any]:
     for final, staged in journal["files"].items():
         if (state / staged).exists():
             os.replace(state / staged, root / final)
-    manifest = save_bank(root, bank, journal["entry"])
+    manifest = save_bank(root, Bank.from_dict(bank, journal["entry"]))
     write_haskell_banks(root, manifest)
     write_strudel_map(root, manifest, journal.get("strudel_base"))
     flush(root)  # all in place on disk before the journal goes
@@ -146,7 +147,11 @@ def _journal_problem(root: Path, journal: Any) -> str | None:
             return f"file {final!r}"
     if not isinstance(journal.get("strudel_base"), (str, type(None))):
         return "strudel_base"
-    return entry_problem(journal.get("entry"))
+    try:
+        Bank.from_dict(bank, journal.get("entry"))
+    except ManifestError as exc:
+        return str(exc)
+    return None
 
 
 def recover_locked(root: Path) -> None:

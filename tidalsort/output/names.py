@@ -10,6 +10,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from ..errors import UsageError
 from ..families.taxonomy import ABBREVIATIONS
 
 #: Bank (folder) names safe in Tidal's mini-notation, Strudel and SuperDirt.
@@ -47,26 +48,26 @@ def bank_name(text: str) -> str:
     """
     name = ascii_slug(text, "-")
     if not name:
-        raise ValueError(f"cannot make a bank name from {text!r}: give one with --bank")
+        raise UsageError(f"cannot make a bank name from {text!r}: give one with --bank")
     return name
 
 
 def check_bank_name(name: str, layout: str = "bank") -> str:
-    """Return ``name`` if it is a safe bank name for ``layout``, else raise ValueError saying why.
+    """Return ``name`` if it is a safe bank name for ``layout``, else raise :class:`~tidalsort.errors.UsageError` saying why.
 
     With ``--layout families`` the name may not hold ``_``: Strudel's ``.bank()`` and
     SuperDirt's ``bank`` join the bank name and the sound with ``_``, and Strudel splits
     names on it again.
     """
     if layout == "families" and "_" in name:
-        raise ValueError(f"bank name {name!r} holds '_', which --layout families uses between the bank and the family (kb6_bd): use '-' instead")
+        raise UsageError(f"bank name {name!r} holds '_', which --layout families uses between the bank and the family (kb6_bd): use '-' instead")
     if not BANK_NAME.fullmatch(name):
-        raise ValueError(
+        raise UsageError(
             f"bank name {name!r} is not safe in Tidal patterns: use lowercase letters, digits, "
             "'-' and '_', starting with a letter or digit"
         )
     if name.endswith(LABELS_SUFFIX):
-        raise ValueError(
+        raise UsageError(
             f"bank name {name!r} ends in {LABELS_SUFFIX!r}, which is reserved: Tidal's control key "
             f"tidalsort_{name} carries the cluster labels of bank {name[: -len(LABELS_SUFFIX)]!r}"
         )

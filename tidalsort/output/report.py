@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from .entry import Bank, FamilyRun, Problem, Sample
 
 #: Member names listed per cluster.
 MEMBERS_SHOWN = 3
@@ -35,7 +38,7 @@ def tidal_line(folder: str, start: int, stop: int, *, strudel: bool = False) -> 
     return f'd1 $ s "{folder}" # n {pick}'
 
 
-def family_line(bank: str, family: str, runs: list[dict[str, Any]], *, strudel: bool = False, helpers: bool = True) -> str:
+def family_line(bank: str, family: str, runs: Sequence[FamilyRun], *, strudel: bool = False, helpers: bool = True) -> str:
     """A line that plays random members of one family, whatever the layout.
 
     One ``n`` range: :func:`tidal_line`. Several ranges in the bank's one folder: the
@@ -44,38 +47,39 @@ def family_line(bank: str, family: str, runs: list[dict[str, Any]], *, strudel: 
     folders (``--layout split``, where the sound ``bank`` itself does not exist): a random
     choice of the ranges each cycle, in plain Tidal. Strudel has no helpers: its ``randcat``.
 
-    >>> family_line("kb6", "kick", [{"folder": "kb6", "start": 0, "stop": 4}])
+    >>> family_line("kb6", "kick", [FamilyRun(family="kick", folder="kb6", start=0, stop=4)])
     'd1 $ s "kb6" # n (irand 4)'
-    >>> family_line("kb6", "kick", [{"folder": "kb6-0", "start": 0, "stop": 4}, {"folder": "kb6-2", "start": 0, "stop": 3}])
+    >>> family_line("kb6", "kick", [FamilyRun(family="kick", folder="kb6-0", start=0, stop=4), FamilyRun(family="kick", folder="kb6-2", start=0, stop=3)])
     'd1 $ randcat [s "kb6-0" # n (irand 4), s "kb6-2" # n (irand 3)]'
-    >>> family_line("kb6", "kick", [{"folder": "kb6", "start": 0, "stop": 4}, {"folder": "kb6", "start": 9, "stop": 12}], strudel=True)
+    >>> family_line("kb6", "kick", [FamilyRun(family="kick", folder="kb6", start=0, stop=4), FamilyRun(family="kick", folder="kb6", start=9, stop=12)], strudel=True)
     'randcat(s("kb6").n(irand(4)), s("kb6").n(irand(3).add(9)))'
     """
-    lines = [tidal_line(r["folder"], r["start"], r["stop"], strudel=strudel) for r in runs]
+    lines = [tidal_line(r.folder, r.start, r.stop, strudel=strudel) for r in runs]
     if len(lines) == 1:
         return lines[0]
     if strudel:
         return "randcat(" + ", ".join(lines) + ")"
-    if helpers and all(r["folder"] == bank for r in runs):
+    if helpers and all(r.folder == bank for r in runs):
         return f'd1 $ s "{bank}" # n (tsFamRand "{bank}" "{family}")'
     return "d1 $ randcat [" + ", ".join(line.removeprefix("d1 $ ") for line in lines) + "]"
 
 
-def bank_lines(entry: dict[str, Any], *, strudel: bool = False) -> list[str]:
+def bank_lines(entry: Bank, *, strudel: bool = False) -> list[str]:
     """For ``--layout families``: its folders ``NAME_bd``, ``NAME_sd``, … played through a bank
     name, in Tidal 1.10 (whose ``bank`` SuperDirt 1.7.3 ignores: it needs a SuperDirt after
     1.7.4) and in Strudel (``.bank()``). Empty for the other layouts.
 
-    >>> entry = {"name": "kb6", "layout": "families", "families": [{"folder": "kb6_bd"}, {"folder": "kb6_sd"}]}
+    >>> runs = (FamilyRun(family="kick", folder="kb6_bd", start=0, stop=4), FamilyRun(family="snare", folder="kb6_sd", start=0, stop=2))
+    >>> entry = Bank.from_dict("kb6", {"layout": "families", "settings": {"features": "mel", "frames": 2, "method": "ward"}, "families": [r.to_dict() for r in runs], "clusters": [], "samples": []})
     >>> bank_lines(entry)[0]
     'Tidal 1.10 with a SuperDirt after 1.7.4 (1.7.3 has no bank): d1 $ s "bd*4 sd" # bank "kb6"'
     >>> bank_lines(entry, strudel=True)
     ['Strudel: s("bd*4, sd").bank("kb6")']
     """
-    if entry.get("layout") != "families" or not entry.get("families"):
+    if entry.layout != "families" or not entry.families:
         return []
-    name = entry["name"]
-    kinds = list(dict.fromkeys(r["folder"].removeprefix(f"{name}_") for r in entry["families"]))[:2]
+    name = entry.name
+    kinds = list(dict.fromkeys(r.folder.removeprefix(f"{name}_") for r in entry.families))[:2]
     strudel_line = f'Strudel: s("{", ".join([kinds[0] + "*4", *kinds[1:]])}").bank("{name}")'
     if strudel:
         return [strudel_line]
@@ -94,39 +98,39 @@ def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _confidence(samples: list[dict[str, Any]]) -> str:
+def _confidence(samples: Sequence[Sample]) -> str:
     """Median confidence of ``samples`` (``""`` where the manifest has none)."""
-    values = sorted(s["confidence"] for s in samples if "confidence" in s)
+    values = sorted(s.confidence for s in samples if s.confidence is not None)
     return f"{values[len(values) // 2]:.2f}" if values else ""
 
 
-def family_table(entry: dict[str, Any], *, strudel: bool = False) -> Table | None:
+def family_table(entry: Bank, *, strudel: bool = False) -> Table | None:
     """One row per family, in bank order: n range(s), samples, clusters, confidence, a Tidal
     (with ``strudel``, Strudel) line.
 
     None for banks sorted before families existed.
     """
-    runs = entry.get("families")
+    runs = entry.families
     if not runs:
         return None
-    name = entry["name"]
+    name = entry.name
     table = Table(title=f"bank {name}: families", title_justify="left")
     for column in ("family", "n", "samples", "clusters", "confidence", "low", "play it"):
         table.add_column(column, no_wrap=column == "play it", justify="right" if column in ("samples", "clusters", "confidence", "low") else "left")
-    by_family: dict[str, list[dict[str, Any]]] = {}
+    by_family: dict[str, list[FamilyRun]] = {}
     for run in runs:
-        by_family.setdefault(run["family"], []).append(run)
+        by_family.setdefault(run.family, []).append(run)
     for family, family_runs in by_family.items():
-        members = [s for s in entry["samples"] if s.get("family") == family]
-        clusters = sum(c.get("family") == family for c in entry["clusters"])
-        where = ", ".join(f"{r['start']}..{r['stop'] - 1}" if r["folder"] == name else f"{r['folder']}:{r['start']}..{r['stop'] - 1}" for r in family_runs[:3])
+        members = [s for s in entry.samples if s.family == family]
+        clusters = sum(c.family == family for c in entry.clusters)
+        where = ", ".join(f"{r.start}..{r.stop - 1}" if r.folder == name else f"{r.folder}:{r.start}..{r.stop - 1}" for r in family_runs[:3])
         where += f", … ({len(family_runs)} runs)" if len(family_runs) > 3 else ""
         # --group sound: a cluster is labelled with the family most of its members have, so
         # tsFamRand "tom" can play a kick that sits among toms (and "kick" nothing at all)
-        labelled = [(c["start"], c["stop"]) for c in entry["clusters"] if c.get("family") == family]
-        helpers = _merged(labelled) == _merged([(r["start"], r["stop"]) for r in family_runs])
+        labelled = [(c.start, c.stop) for c in entry.clusters if c.family == family]
+        helpers = _merged(labelled) == _merged([(r.start, r.stop) for r in family_runs])
         play = family_line(name, family, family_runs, strudel=strudel, helpers=helpers)
-        low = sum(s.get("confidence", 1.0) < LOW_CONFIDENCE for s in members)
+        low = sum(s.confidence is not None and s.confidence < LOW_CONFIDENCE for s in members)
         table.add_row(family, where, str(len(members)), str(clusters), _confidence(members), str(low) if low else "", escape(play))  # randcat [s ...] reads as markup
     return table
 
@@ -151,37 +155,37 @@ def short_names(sources: list[str]) -> dict[str, str]:
     return {source: names[source] for source in parts}
 
 
-def cluster_table(entry: dict[str, Any], *, strudel: bool = False) -> Table:
+def cluster_table(entry: Bank, *, strudel: bool = False) -> Table:
     """One row per cluster, grouped by family: id, label, n range, size, confidence,
     members (the medoid first, starred), a Tidal (with ``strudel``, Strudel) line."""
-    name = entry["name"]
-    title = f"bank {name}: {len(entry['samples'])} samples in {len(entry['clusters'])} clusters (*n: the most typical member)"
+    name = entry.name
+    title = f"bank {name}: {len(entry.samples)} samples in {len(entry.clusters)} clusters (*n: the most typical member)"
     table = Table(title=title, title_justify="left")
-    labelled = any(c.get("label") for c in entry["clusters"])
-    sure = any("confidence" in s for s in entry["samples"])
+    labelled = any(c.label for c in entry.clusters)
+    sure = any(s.confidence is not None for s in entry.samples)
     widths = {"label": 8, "n": 9, "members": 24}
     columns = ["id", *(["label"] if labelled else []), "n", "size", *(["conf"] if sure else []), "members", "play it"]
     for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column == "play it", min_width=widths.get(column))
-    samples = {(s["folder"], s["n"]): s for s in entry["samples"]}
-    short = short_names([s["source"] for s in entry["samples"]])
+    samples = {(s.folder, s.n): s for s in entry.samples}
+    short = short_names([s.source for s in entry.samples])
     previous = None
-    for c in entry["clusters"]:
-        if previous is not None and c.get("family") != previous:
+    for c in entry.clusters:
+        if previous is not None and c.family != previous:
             table.add_section()
-        previous = c.get("family")
-        folder, start, stop = c["folder"], c["start"], c["stop"]
-        rep = samples[(folder, c["representative"])]
+        previous = c.family
+        folder, start, stop = c.folder, c.start, c.stop
+        rep = samples[(folder, c.representative)]
         members = [samples[(folder, n)] for n in range(start, stop)]
-        others = [s for s in members if s["n"] != rep["n"]]
-        shown = f"*{rep['n']} {short[rep['source']]}" + "".join(f", {short[s['source']]}" for s in others[: MEMBERS_SHOWN - 1])
+        others = [s for s in members if s.n != rep.n]
+        shown = f"*{rep.n} {short[rep.source]}" + "".join(f", {short[s.source]}" for s in others[: MEMBERS_SHOWN - 1])
         shown += f", … +{len(others) - MEMBERS_SHOWN + 1}" if len(others) >= MEMBERS_SHOWN else ""
         where = f"{start}..{stop - 1}" if folder == name else f"{folder}:{start}..{stop - 1}"
         table.add_row(
-            str(c["id"]),
-            *([c.get("label") or ""] if labelled else []),
+            str(c.id),
+            *([c.label or ""] if labelled else []),
             where,
-            str(c["size"]),
+            str(c.size),
             *([_confidence(members)] if sure else []),
             escape(shown),  # file names may hold [brackets]
             tidal_line(folder, start, stop, strudel=strudel),
@@ -189,26 +193,26 @@ def cluster_table(entry: dict[str, Any], *, strudel: bool = False) -> Table:
     return table
 
 
-def problem_lines(problems: list[dict[str, str]]) -> list[str]:
+def problem_lines(problems: Sequence[Problem]) -> list[str]:
     """One line per file (the first :data:`SKIPPED_SHOWN`), then counts by reason."""
-    lines = [f"{s['source']}: {s['reason']}" for s in problems[:SKIPPED_SHOWN]]
-    rest = Counter(s["reason"] for s in problems[SKIPPED_SHOWN:])
+    lines = [f"{s.source}: {s.reason}" for s in problems[:SKIPPED_SHOWN]]
+    rest = Counter(s.reason for s in problems[SKIPPED_SHOWN:])
     lines += [f"… and {count} more: {reason}" for reason, count in rest.most_common()]
     return lines
 
 
-def duplicates_heading(entry: dict[str, Any]) -> str:
+def duplicates_heading(entry: Bank) -> str:
     """How many sets of files with the same bytes the bank's sources hold, and what became of them."""
-    sets = entry.get("duplicates") or []
+    sets = entry.duplicates or ()
     extra = sum(len(paths) - 1 for paths in sets)
-    fate = f"{extra} later copies left out (--dedupe)" if entry["settings"].get("dedupe") else f"{extra} extra file(s) sorted too; sort --dedupe keeps the first of each"
+    fate = f"{extra} later copies left out (--dedupe)" if entry.settings.dedupe else f"{extra} extra file(s) sorted too; sort --dedupe keeps the first of each"
     return f"exact duplicates (same bytes): {len(sets)} set(s), {fate}"
 
 
-def duplicate_lines(entry: dict[str, Any]) -> list[str]:
+def duplicate_lines(entry: Bank) -> list[str]:
     """One line per set of duplicates (the first :data:`SKIPPED_SHOWN`): where each copy plays, or that it was left out."""
-    sets = entry.get("duplicates") or []
-    places = {s["source"]: f"{s['folder']}:{s['n']}" for s in entry["samples"]}
+    sets = entry.duplicates or ()
+    places = {s.source: f"{s.folder}:{s.n}" for s in entry.samples}
     short = short_names([*places, *(path for paths in sets for path in paths)])
     lines = [" = ".join(f"{places[path]} {short[path]}" if path in places else f"{short[path]} (left out)" for path in paths) for paths in sets[:SKIPPED_SHOWN]]
     if len(sets) > SKIPPED_SHOWN:
@@ -216,15 +220,15 @@ def duplicate_lines(entry: dict[str, Any]) -> list[str]:
     return lines
 
 
-def folders_line(entry: dict[str, Any], root: Path) -> str:
+def folders_line(entry: Bank, root: Path) -> str:
     """The bank's folders: the one, or the first and last in bank order and how many."""
-    folders = list(dict.fromkeys(c["folder"] for c in entry["clusters"]))  # bank order: NAME-9 before NAME-10
+    folders = list(dict.fromkeys(c.folder for c in entry.clusters))  # bank order: NAME-9 before NAME-10
     if len(folders) == 1:
         return str(root / folders[0])
     return f"{root / folders[0]} … {folders[-1]} ({len(folders)} folders)"
 
 
-def print_report(entry: dict[str, Any], root: Path, console: Console, done: str | None = None, *, strudel: bool = False) -> None:
+def print_report(entry: Bank, root: Path, console: Console, done: str | None = None, *, strudel: bool = False) -> None:
     """Print the family and cluster tables, the skipped files and where things are.
 
     ``done`` says what the run did to the folders (``"written"``, ``"up to date, nothing
@@ -237,13 +241,12 @@ def print_report(entry: dict[str, Any], root: Path, console: Console, done: str 
     for line in bank_lines(entry, strudel=strudel):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(cluster_table(entry, strudel=strudel))
-    for key, heading in (("skipped", "skipped"), ("warnings", "sorted, with a warning")):
-        problems = entry.get(key) or []
+    for problems, heading in ((entry.skipped, "skipped"), (entry.warnings, "sorted, with a warning")):
         if problems:
             console.print(f"[bold yellow]{heading}: {len(problems)} file(s)[/]")
             for line in problem_lines(problems):
                 console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-    sets = entry.get("duplicates") or []
+    sets = entry.duplicates or ()
     if sets:
         console.print(f"[bold yellow]{duplicates_heading(entry)}[/]")
         for line in duplicate_lines(entry):

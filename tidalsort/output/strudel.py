@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..errors import UsageError
 from .bank import STATE_DIR
 from .atomic import write_text_atomic
+from .manifest import Manifest
 
 STRUDEL_MAP_NAME = "strudel.json"
 #: ``tidalsort serve``'s default address.
@@ -35,11 +37,11 @@ def base_url(text: str) -> str:
     'https://raw.githubusercontent.com/me/samples/main/'
     """
     if not text.strip():
-        raise ValueError("the Strudel base URL is empty")
+        raise UsageError("the Strudel base URL is empty")
     return text if text.endswith("/") else text + "/"
 
 
-def sample_map(manifest: dict[str, Any], base: str = DEFAULT_BASE) -> dict[str, Any]:
+def sample_map(manifest: Manifest, base: str = DEFAULT_BASE) -> dict[str, Any]:
     """The sample map of every folder of every bank in ``manifest``.
 
     Parameters
@@ -56,9 +58,9 @@ def sample_map(manifest: dict[str, Any], base: str = DEFAULT_BASE) -> dict[str, 
         name order, each list in ``n`` order, so that Strudel's ``n`` indexes it as SuperDirt's does.
     """
     folders: dict[str, dict[int, str]] = {}
-    for entry in manifest["banks"].values():
-        for sample in entry["samples"]:
-            folders.setdefault(sample["folder"], {})[sample["n"]] = sample["file"]
+    for entry in manifest.banks.values():
+        for sample in entry.samples:
+            folders.setdefault(sample.folder, {})[sample.n] = sample.file
     sounds = {folder: [quote(f"{folder}/{files[n]}") for n in sorted(files)] for folder, files in sorted(folders.items())}
     return {"_base": base_url(base), MARKER: _MARKER_TEXT, **sounds}
 
@@ -72,7 +74,7 @@ def written_base(root: Path) -> str | None:
         return None
 
 
-def write_strudel_map(root: Path, manifest: dict[str, Any], base: str | None = None) -> Path | None:
+def write_strudel_map(root: Path, manifest: Manifest, base: str | None = None) -> Path | None:
     """Write ``ROOT/strudel.json`` for ``manifest``; returns its path, or None if it was left alone.
 
     ``base`` None keeps the ``_base`` of the map already there (else :data:`DEFAULT_BASE`), so a

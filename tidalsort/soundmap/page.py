@@ -19,6 +19,7 @@ import numpy as np
 from ..output.bank import STATE_DIR
 from ..output.colours import cluster_groups, family_groups, has_families
 from ..output.atomic import write_text_atomic
+from ..output.entry import Bank
 
 #: Format version of the data file.
 DATA_VERSION = 1
@@ -34,7 +35,7 @@ def data_path(root: Path, bank: str) -> Path:
     return root / f"{bank}-map.js"
 
 
-def page_data(bank: str, entry: dict[str, Any], xy: np.ndarray, audio: list[str]) -> dict[str, Any]:
+def page_data(bank: str, entry: Bank, xy: np.ndarray, audio: list[str]) -> dict[str, Any]:
     """What the page shows, as JSON-ready columns in bank order.
 
     Parameters
@@ -48,8 +49,8 @@ def page_data(bank: str, entry: dict[str, Any], xy: np.ndarray, audio: list[str]
     audio
         Relative URL of a playable file for every sample.
     """
-    samples = entry["samples"]
-    folders = sorted({s["folder"] for s in samples})
+    samples = entry.samples
+    folders = sorted({s.folder for s in samples})
     folder_index = {name: i for i, name in enumerate(folders)}
     clusters = cluster_groups(entry)
     data: dict[str, Any] = {
@@ -59,11 +60,11 @@ def page_data(bank: str, entry: dict[str, Any], xy: np.ndarray, audio: list[str]
         "x": [round(float(v), 5) for v in xy[:, 0]],
         "y": [round(float(v), 5) for v in xy[:, 1]],
         "folders": folders,
-        "folder": [folder_index[s["folder"]] for s in samples],
-        "n": [s["n"] for s in samples],
-        "file": [s["file"] for s in samples],
-        "source": [s["source"] for s in samples],
-        "duration": [float(s.get("duration") or 0.0) for s in samples],
+        "folder": [folder_index[s.folder] for s in samples],
+        "n": [s.n for s in samples],
+        "file": [s.file for s in samples],
+        "source": [s.source for s in samples],
+        "duration": [float(s.duration or 0.0) for s in samples],
         "audio": audio,
         "cluster": clusters.of_sample,
         "clusterNames": clusters.names,
@@ -74,8 +75,8 @@ def page_data(bank: str, entry: dict[str, Any], xy: np.ndarray, audio: list[str]
     if has_families(entry):
         families = family_groups(entry)
         data.update(family=families.of_sample, families=families.names, familyColours=families.colours)
-        if any("confidence" in s for s in samples):
-            data["confidence"] = [s.get("confidence") for s in samples]
+        if any(s.confidence is not None for s in samples):
+            data["confidence"] = [s.confidence for s in samples]
     return data
 
 

@@ -25,6 +25,7 @@ from ..analysis.features import (  # noqa: E402
     FeatureSettings,
 )
 from ..output.colours import Groups, sample_groups  # noqa: E402
+from ..output.entry import Bank  # noqa: E402
 
 #: pyAudioAnalysis's 34 short-term features of one frame, in order, as groups (their 34
 #: deltas follow them).
@@ -69,7 +70,7 @@ def _legend(ax: plt.Axes, groups: Groups, **kwargs: Any) -> None:
     ax.legend(handles=handles, title=groups.kind, fontsize=8, title_fontsize=9, frameon=False, **kwargs)
 
 
-def draw_map(entry: dict[str, Any], xy: np.ndarray, title: str, path: Path) -> None:
+def draw_map(entry: Bank, xy: np.ndarray, title: str, path: Path) -> None:
     """Draw the sound map: every sample a dot, coloured by family (or cluster), the bank's ``n``
     order as a thin path, every cluster named at its middle.
 
@@ -89,11 +90,11 @@ def draw_map(entry: dict[str, Any], xy: np.ndarray, title: str, path: Path) -> N
     fig, ax = plt.subplots(figsize=(12, 10))
     ax.plot(xy[:, 0], xy[:, 1], color="#000000", alpha=0.12 if n > 2000 else 0.25, linewidth=0.5, zorder=1)
     ax.scatter(xy[:, 0], xy[:, 1], s=float(np.clip(30000 / max(n, 1), 3, 40)), c=[groups.colours[g] for g in groups.of_sample], linewidths=0, zorder=2)
-    clusters = np.array([s["cluster"] for s in entry["samples"]])
-    if len(entry["clusters"]) <= NAMED_CLUSTERS:
-        for c in entry["clusters"]:
-            middle = np.median(xy[clusters == c["id"]], axis=0)
-            name = f"{c['id']} {c.get('label') or ''}".strip()
+    clusters = np.array([s.cluster for s in entry.samples])
+    if len(entry.clusters) <= NAMED_CLUSTERS:
+        for c in entry.clusters:
+            middle = np.median(xy[clusters == c.id], axis=0)
+            name = f"{c.id} {c.label or ''}".strip()
             ax.annotate(name, middle, fontsize=8, ha="center", va="center", zorder=3, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
     _legend(ax, groups, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"{title}: {n} samples; the line joins n = 0, 1, 2, …")
@@ -116,7 +117,7 @@ def zscores(features: np.ndarray) -> np.ndarray:
     return np.clip(z, -Z_CLIP, Z_CLIP)
 
 
-def draw_heatmap(entry: dict[str, Any], features: np.ndarray, settings: FeatureSettings, title: str, path: Path) -> None:
+def draw_heatmap(entry: Bank, features: np.ndarray, settings: FeatureSettings, title: str, path: Path) -> None:
     """Draw the clustered feature heatmap: samples in bank order (left to right) against the
     feature columns in named groups, under a colour bar of families (or clusters), with the
     cluster boundaries marked.
@@ -145,12 +146,12 @@ def draw_heatmap(entry: dict[str, Any], features: np.ndarray, settings: FeatureS
     ax.set_yticks((starts[:-1] + starts[1:]) / 2 - 0.5, [name for name, _ in names], fontsize=8)
     for y in starts[1:-1]:
         ax.axhline(y - 0.5, color="black", linewidth=0.6)
-    b = [0, *np.cumsum([c["size"] for c in entry["clusters"]])]  # cluster starts in bank order, then the total
+    b = [0, *np.cumsum([c.size for c in entry.clusters])]  # cluster starts in bank order, then the total
     for x in b[1:-1]:
         for axis in (bar, ax):
             axis.axvline(x - 0.5, color="black", linewidth=0.5, alpha=0.6)
-    if len(entry["clusters"]) <= NAMED_CLUSTERS:
-        bar.set_xticks([(start + stop) / 2 - 0.5 for start, stop in zip(b, b[1:])], [str(c["id"]) for c in entry["clusters"]], fontsize=7)
+    if len(entry.clusters) <= NAMED_CLUSTERS:
+        bar.set_xticks([(start + stop) / 2 - 0.5 for start, stop in zip(b, b[1:])], [str(c.id) for c in entry.clusters], fontsize=7)
     ax.set_xlabel(f"samples in bank order ({n}), by cluster (black lines: cluster boundaries)")
     fig.colorbar(image, ax=[bar, ax], label="z-score of the feature", fraction=0.02, pad=0.01)
     _legend(bar, groups, loc="lower left", bbox_to_anchor=(0.0, 1.4), ncol=6)

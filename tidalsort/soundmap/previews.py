@@ -10,7 +10,6 @@ SHA-1; previews no sample needs any more are deleted.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from ..analysis.audio import UnreadableAudio
@@ -18,6 +17,7 @@ from ..analysis.wav import WriteFailed, write_wav
 from ..output.atomic import write_atomic
 from ..confined import own_folder, refuse_link
 from ..output.bank import STATE_DIR
+from ..output.entry import Bank
 
 #: How much of a sound its preview holds.
 PREVIEW_SECONDS = 3.0
@@ -30,7 +30,7 @@ def preview_folder(root: Path, bank: str) -> Path:
     return root / STATE_DIR / f"map-{bank}"
 
 
-def audio_urls(root: Path, bank: str, entry: dict[str, Any]) -> tuple[list[str], list[str]]:
+def audio_urls(root: Path, bank: str, entry: Bank) -> tuple[list[str], list[str]]:
     """Relative URL (from a page in ``root``) of a playable file for every sample of ``entry``.
 
     Returns
@@ -47,23 +47,23 @@ def audio_urls(root: Path, bank: str, entry: dict[str, Any]) -> tuple[list[str],
     folder = preview_folder(root, bank)
     refuse_link(folder)  # never fill or empty a folder outside ROOT
     urls, problems, needed = [], [], set()
-    for s in entry["samples"]:
-        own = f"{quote(s['folder'])}/{quote(s['file'])}"
-        if s["file"].lower().endswith(PLAYABLE):
+    for s in entry.samples:
+        own = f"{quote(s.folder)}/{quote(s.file)}"
+        if s.file.lower().endswith(PLAYABLE):
             urls.append(own)
             continue
-        name = f"{s['sha1']}.wav"
+        name = f"{s.sha1}.wav"
         needed.add(name)
         target = folder / name
         if not target.exists():
             try:
                 own_folder(folder)
-                source = root / s["folder"] / s["file"]
+                source = root / s.folder / s.file
                 write_atomic(target, lambda tmp: write_wav(source, tmp, seconds=PREVIEW_SECONDS), root / STATE_DIR)
             except WriteFailed:
                 raise  # a full disk: no other preview fits either
             except (OSError, RuntimeError, UnreadableAudio) as exc:
-                problems.append(f"{root / s['folder'] / s['file']}: no preview for the map ({exc})")
+                problems.append(f"{root / s.folder / s.file}: no preview for the map ({exc})")
                 urls.append(own)
                 continue
         urls.append(f"{quote(STATE_DIR)}/{quote(folder.name)}/{name}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis.features import FeatureSettings
+from ..errors import DamagedIndex, NotFound
 from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR
 from ..output.index import load_index
@@ -60,9 +61,9 @@ def make_map(root: Path, bank: str, say: Callable[[str], None] = lambda line: No
 
     Raises
     ------
-    KeyError
+    tidalsort.errors.NotFound
         If ``root`` has no such bank.
-    FileNotFoundError, ValueError
+    FileNotFoundError, tidalsort.errors.DamagedIndex
         If the bank's feature index is missing or damaged (sort the bank again).
     """
     computing = lambda: say(f"laying out the samples of {bank} on the map (once for this bank's content; cached)")  # noqa: E731
@@ -71,17 +72,17 @@ def make_map(root: Path, bank: str, say: Callable[[str], None] = lambda line: No
         # the previews and the heatmap (openTSNE and libsndfile release the interpreter's lock).
         laid_out = pool.submit(_lay_out_if_indexed, root, bank, computing)
         with locked(root):
-            entry = load(root)["banks"].get(bank)
+            entry = load(root).banks.get(bank)
             if entry is None:
-                raise KeyError(f"no bank {bank!r} in {root}")
+                raise NotFound(f"no bank {bank!r} in {root}")
             try:
                 index = load_index(root, bank)
             except FileNotFoundError:
                 raise FileNotFoundError(f"bank {bank!r} has no feature index (written by an older tidalsort): sort it again to map it") from None
-            if len(index.features) != len(entry["samples"]):
-                raise ValueError(f"bank {bank!r}: {len(index.features)} samples in its feature index, {len(entry['samples'])} in the manifest; sort it again")
+            if len(index.features) != len(entry.samples):
+                raise DamagedIndex(f"bank {bank!r}: {len(index.features)} samples in its feature index, {len(entry.samples)} in the manifest; sort it again")
             audio, problems = audio_urls(root, bank, entry)
-            settings = FeatureSettings(entry["settings"]["features"], entry["settings"]["frames"])
+            settings = FeatureSettings(entry.settings.features, entry.settings.frames)
             title = f"tidalsort bank {bank!r}"
             scratch = root / STATE_DIR
             write_atomic(heatmap_path(root, bank), lambda tmp: draw_heatmap(entry, index.features, settings, title, tmp), scratch)
