@@ -197,7 +197,7 @@ def test_the_manifest_gives_every_sample_a_family_and_every_family_its_n_range(d
     assert run("sort", drums, "--out", out, "--bank", "kb6") == 0
     data = manifest(out)
     entry = data["banks"]["kb6"]
-    assert data["version"] == 2 and entry["settings"]["group"] == "families" and entry["settings"]["model"] == "families-v2"
+    assert data["version"] == 3 and entry["settings"]["group"] == "families" and entry["settings"]["model"] == "families-v2"
     assert all(s["family"] in FAMILIES and 0 < s["confidence"] <= 1 for s in entry["samples"])
     for r in entry["families"]:
         assert {s["family"] for s in entry["samples"][r["start"] : r["stop"]]} == {r["family"]}
@@ -268,7 +268,7 @@ def test_banks_sorted_before_families_are_still_read(drums: Path, tmp_path: Path
     # sorting another bank into the root keeps the old entry and writes version 2
     assert run("sort", drums, "--out", out, "--bank", "second") == 0
     data = manifest(out)
-    assert data["version"] == 2 and "families" not in data["banks"]["kb6"] and "families" in data["banks"]["second"]
+    assert data["version"] == 3 and "families" not in data["banks"]["kb6"] and "families" in data["banks"]["second"]
 
 
 def test_the_dendrogram_is_coloured_by_family(tmp_path: Path) -> None:
