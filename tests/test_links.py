@@ -13,15 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import tone, tree_hashes, write
+from conftest import run, tone, tree_hashes, write
 
-from tidalsort.cli import main
 from tidalsort.live.serve import SampleServer
 from tidalsort.output.manifest import MAX_UNKNOWN_BYTES, load
-
-
-def run(*argv: str | Path) -> int:
-    return main([str(a) for a in argv])
 
 
 def one_line(capsys: pytest.CaptureFixture[str]) -> str:
