@@ -12,7 +12,15 @@ import pytest
 
 from tidalsort.analysis.audio import UnreadableAudio
 from tidalsort.cli import main
-from tidalsort.errors import REPORT, BadOption, DamagedIndex, ManifestError, NotFound, TidalsortError, UsageError
+from tidalsort.errors import (
+    REPORT,
+    BadOption,
+    DamagedIndex,
+    ManifestError,
+    NotFound,
+    TidalsortError,
+    UsageError,
+)
 from tidalsort.live.bridge import BankRejected, BridgeError, BridgeTimeout
 from tidalsort.output import manifest as manifest_module
 from tidalsort.output import report as report_module

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import DEV, require, tone, write
+from conftest import DEV, manifest, require, run, write
 
 from tidalsort.analysis.analyse import analyse
 from tidalsort.analysis.features import FeatureSettings
-from tidalsort.cli import main
 from tidalsort.demo import RATE, closed_hat, kick, snare
 from tidalsort.evaluate import read_labels
 from tidalsort.families.model import FamilyModel, model_path
@@ -36,14 +35,6 @@ DATASETS = DEV.parent
 #: with the shipped model (README "Families"; dev is part of its training data, so this
 #: checks the whole path from files to written families, not how the model generalises).
 DEV_AGREEMENT = 1.0
-
-
-def run(*argv: str | Path) -> int:
-    return main([str(a) for a in argv])
-
-
-def manifest(root: Path) -> dict:
-    return yaml.safe_load((root / "tidalsort.yaml").read_text())
 
 
 # --- the model --------------------------------------------------------------------------

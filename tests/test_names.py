@@ -7,12 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from conftest import DEV, require, tone, write
+from conftest import DEV, manifest, require, run, tone, write
 
 from tidalsort.analysis.analyse import analyse
 from tidalsort.analysis.features import FeatureSettings
-from tidalsort.cli import main
 from tidalsort.demo import RATE, kick
 from tidalsort.families.filenames import name_family, read_name
 from tidalsort.families.model import FamilyModel
@@ -87,14 +85,6 @@ NAMES: list[tuple[str, str | None]] = [
     ('Tom Clap.wav', None), ('hh/hh3hit1.wav', None), ('hardcore/hchit1.wav', None), ('One Shot 4.wav', None), ('Drum Kit 2.wav', None),
     ('909 Hit.wav', None), ('audio_0001.wav', None),
 ]
-
-
-def run(*argv: str | Path) -> int:
-    return main([str(a) for a in argv])
-
-
-def manifest(root: Path) -> dict:
-    return yaml.safe_load((root / "tidalsort.yaml").read_text())
 
 
 def test_the_names_cover_every_family_and_no_evidence() -> None:

@@ -10,16 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import tone, write
+from conftest import run, tone, write
 
-from tidalsort.cli import main
 from tidalsort.demo import RATE, kick
 from tidalsort.output.manifest import load
 from tidalsort.soundmap.page import page_data
-
-
-def run(*argv: str | Path) -> int:
-    return main([str(a) for a in argv])
 
 
 @pytest.fixture

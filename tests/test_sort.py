@@ -12,26 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import yaml
-from conftest import noise, tone, tree_hashes, write
+from conftest import manifest, noise, run, tone, tree_hashes, write
 
 from tidalsort import pipeline as pipeline_module
 from tidalsort.analysis import analyse as analysis_module
-from tidalsort.cli import main
 from tidalsort.demo import KIT
 from tidalsort.output import bank as bank_module
 from tidalsort.output.manifest import load
 from tidalsort.pipeline import Progress, SortOptions, sort_library
 
 ROOT_FILES = {"tidalsort.yaml", "tidalsort-banks.hs", "strudel.json"}
-
-
-def run(*argv: str | Path) -> int:
-    return main([str(a) for a in argv])
-
-
-def manifest(root: Path) -> dict:
-    return yaml.safe_load((root / "tidalsort.yaml").read_text())
 
 
 def family(name: str) -> str:

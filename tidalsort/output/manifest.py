@@ -173,6 +173,8 @@ def dumps(manifest: dict[str, Any]) -> str:
     for name, entry in manifest["banks"].items():
         lines.append(f"  {name}:\n")  # bank names are plain ^[a-z0-9][a-z0-9_-]*$
         lines.extend(_block(key, value, "    ") for key, value in entry.items())
+    # keys tidalsort does not know (kept only when small plain data, see Manifest.from_dict)
+    lines.extend(f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}\n" for key, value in manifest.items() if key not in ("version", "banks"))
     return "".join(lines)
 
 
