@@ -109,3 +109,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = getattr(item, "module", None)
         if module is not None and module.__name__.rpartition(".")[2] in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+def run(*argv: str | Path) -> int:
+    """``tidalsort ARGV...`` in this process; its exit status."""
+    from tidalsort.cli import main
+
+    return main([str(a) for a in argv])
+
+
+def manifest(root: Path) -> dict:
+    """``ROOT/tidalsort.yaml`` as plain data."""
+    import yaml
+
+    return yaml.safe_load((root / "tidalsort.yaml").read_text())

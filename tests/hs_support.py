@@ -7,10 +7,15 @@ Plain Python apart from :func:`require_toolchain` (which skips or, under CI=true
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import re
 import shutil
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -19,6 +24,34 @@ ROOT = Path(__file__).resolve().parents[1]
 HS = ROOT / "haskell"
 MODULE = HS / "src" / "Sound" / "Tidal" / "TidalSort.hs"
 SCRIPT = HS / "tidalsort.hs"
+VENDOR = ROOT.parent / "shared" / "vendor"
+
+#: The Tidal versions the helpers are tested against: Debian's package (1.7.10, the real
+#: thing, streams included) and the pure modules of Tidal 1.9.5 and 1.10.0 (tidal-core) from
+#: the sources in ../shared/vendor (see its README).
+TIDALS = ("debian", "1.9.5", "1.10.0")
+VENDORED_TIDAL = {
+    "1.9.5": (VENDOR / "Tidal-1.9.5" / "src", VENDOR / "Tidal-1.9.5" / "src"),
+    "1.10.0": (VENDOR / "Tidal-1.10.0" / "tidal-core" / "src", VENDOR / "Tidal-1.10.0" / "src"),
+}
+#: Modules that Tidal's Sound.Tidal.Context re-exports and the stand-in leaves out: the
+#: stream, which needs Ableton Link (tidal-link, C++) and hosc; the helpers use only its
+#: type Stream and streamSetS, which the stand-in gives with Tidal's signatures.
+STREAM_MODULES = {"Sound.Tidal.Config", "Sound.Tidal.Stream", "Sound.Tidal.Transition", "Sound.Tidal.Version"}
+STAND_IN = """\
+-- Stand-in for Tidal {version}'s Sound.Tidal.Context, written by tests/hs_support.py: the
+-- pure modules Tidal's own Context re-exports, and Stream/streamSetS with Tidal's types
+-- (streamSetS stores the pattern as Tidal's streamSet does) instead of the real stream.
+module Sound.Tidal.Context (module C, Stream, streamSetS) where
+import Prelude hiding ((<*), (*>))
+import Data.IORef (IORef, modifyIORef)
+import qualified Data.Map.Strict as Map
+{imports}
+newtype Stream = Stream (IORef ValueMap)
+
+streamSetS :: Stream -> String -> Pattern String -> IO ()
+streamSetS (Stream ref) k pat = modifyIORef ref (Map.insert k (VPattern (toValue <$> pat)))
+"""
 
 
 def require_toolchain() -> dict:
@@ -35,6 +68,127 @@ def require_toolchain() -> dict:
             "the Haskell package tidal is not installed (apt-get install libghc-tidal-dev)")
     tools["tidal_version"] = res.stdout.split()[0]
     return tools
+
+
+def stand_in_context(version: str) -> str:
+    """The stand-in Sound.Tidal.Context for a vendored Tidal: every module its real Context
+    re-exports, but the stream's."""
+    real = (VENDORED_TIDAL[version][1] / "Sound" / "Tidal" / "Context.hs").read_text(encoding="utf-8")
+    modules = [m for m in re.findall(r"^import\s+([\w.]+)\s+as\s+C\s*$", real, re.MULTILINE) if m not in STREAM_MODULES]
+    assert "Sound.Tidal.Pattern" in modules, f"no re-exports found in Tidal {version}'s Context.hs"
+    return STAND_IN.format(version=version, imports="\n".join(f"import {m} as C" for m in modules))
+
+
+@functools.lru_cache(maxsize=None)
+def vendored_tidal(version: str) -> Path:
+    """A folder holding the stand-in Context (``shim/``) and Tidal ``version``'s pure modules
+    compiled with it for GHC (``objs/``) and for GHCi (``ghci-objs/``), built once and kept in
+    the temporary folder under a key of the sources, the stand-in, the flags and GHC's version
+    (30 to 40 s per version on 2 busy cores; later sessions reuse it)."""
+    from conftest import require
+
+    source = VENDORED_TIDAL[version][0]
+    require(source.is_dir(), f"Tidal {version}'s sources are missing at {source} (see ../shared/vendor/README.md)")
+    ghc = shutil.which("ghc")
+    require(ghc is not None, "ghc not found (apt-get install ghc)")
+    stand_in = stand_in_context(version)
+    digest = hashlib.sha256(subprocess.run([ghc, "--numeric-version"], capture_output=True, text=True).stdout.encode())
+    digest.update("\0".join([*_BUILD_FLAGS, *_GHCI_FLAGS, *_objects_in(Path("objs")), stand_in]).encode())
+    for path in sorted(source.rglob("*.hs")):
+        digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
+    final = Path(tempfile.gettempdir()) / f"tidalsort-tidal-{version}-{digest.hexdigest()[:16]}"
+    if (final / "objs").is_dir():
+        return final
+    work = Path(tempfile.mkdtemp(prefix=f"tidalsort-tidal-{version}-", dir=tempfile.gettempdir()))
+    context = work / "shim" / "Sound" / "Tidal" / "Context.hs"
+    context.parent.mkdir(parents=True)
+    context.write_text(stand_in, encoding="utf-8")
+    try:
+        res = subprocess.run([ghc, "--make", "-no-link", *_BUILD_FLAGS, *_vendored_paths(version, work), *_objects_in(work / "objs"), str(context)],
+                             capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0, f"ghc failed on Tidal {version}:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+        # GHCi (dynamically linked) cannot use those objects: it gets its own, so that a session
+        # starts in about a second instead of interpreting Tidal for 15 s
+        res = subprocess.run([shutil.which("ghci") or "ghci", "-v0", "-ignore-dot-ghci", *_GHCI_FLAGS, *_vendored_paths(version, work),
+                              *_objects_in(work / "ghci-objs")], input=":load Sound.Tidal.Context\n",
+                             capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0 and "rror" not in res.stderr, f"ghci failed on Tidal {version}:\n{res.stderr[-3000:]}"
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    try:
+        work.rename(final)  # another session may have built it meanwhile: keep theirs
+    except OSError:
+        shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
+#: Compiler flags of every build; a build that reuses the objects of the vendored modules must
+#: pass exactly the flags they were compiled with, search path included (GHC 9.0 compiles a
+#: module again when they differ: "[flags changed]").
+_BUILD_FLAGS = ("-O0", "-threaded", "-Wall", f"-i{HS / 'src'}")
+#: GHCi's flags: object code (not interpreted), and no -Wall, whose warnings would reach
+#: the statements a test types.
+_GHCI_FLAGS = ("-fobject-code", "-O0", f"-i{HS / 'src'}")
+
+
+def _objects_in(folder: Path) -> list[str]:
+    # -odir and -hidir, not -outputdir: that also sets the stub folder, which GHC 9.0 counts
+    # among the flags, so objects built elsewhere would be compiled again
+    return ["-odir", str(folder), "-hidir", str(folder)]
+
+
+def _vendored_paths(version: str, built: Path) -> list[str]:
+    return ["-hide-package", "tidal", f"-i{built / 'shim'}", f"-i{VENDORED_TIDAL[version][0]}"]
+
+
+def tidal_flags(version: str, outdir: Path, *, ghci: bool = False) -> list[str]:
+    """GHC (or, with ``ghci``, GHCi) flags that build against Tidal ``version`` with objects
+    in ``outdir``: none for Debian's; for a vendored one, its sources and stand-in, with its
+    compiled modules copied into ``outdir`` so nothing of Tidal is compiled again."""
+    if version == "debian":
+        return _objects_in(outdir)
+    built = vendored_tidal(version)
+    shutil.copytree(built / ("ghci-objs" if ghci else "objs"), outdir, dirs_exist_ok=True)  # copy2 keeps the times GHC compares
+    return [*(_GHCI_FLAGS if ghci else ()), *_vendored_paths(version, built), *_objects_in(outdir)]
+
+
+def build(toolchain: dict, version: str, main: Path, outdir: Path, *, exe: str) -> Path:
+    """Compile the program ``main`` (with the helpers' module) against Tidal ``version``."""
+    target = outdir / exe
+    res = subprocess.run(
+        [toolchain["ghc"], "--make", *_BUILD_FLAGS, *tidal_flags(version, outdir / f"build-{exe}"), "-o", str(target), str(main)],
+        capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, f"ghc failed on {main.name} with Tidal {version}:\n{res.stdout}\n{res.stderr}"
+    assert f"{MODULE}:" not in res.stderr, f"the helpers' module has warnings with Tidal {version}:\n{res.stderr}"
+    return target
+
+
+@functools.lru_cache(maxsize=None)
+def probe_events(toolchain_ghc: str, version: str) -> dict:
+    """What haskell/test/Probe.hs prints, built against Tidal ``version`` (once per session):
+    case name -> the JSON of its events."""
+    outdir = Path(tempfile.mkdtemp(prefix=f"tidalsort-probe-{version}-"))
+    try:
+        exe = build({"ghc": toolchain_ghc}, version, HS / "test" / "Probe.hs", outdir, exe="probe")
+        res = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)
+    assert res.returncode == 0, res.stderr
+    out = {}
+    for line in res.stdout.splitlines():
+        name, _, payload = line.partition("\t")
+        out[name] = json.loads(payload)
+    return out
+
+
+def ghci_preamble(version: str) -> str:
+    """GHCi lines that bring Sound.Tidal.Context into scope: Debian's package is imported;
+    the stand-in of a vendored Tidal is a home module, loaded (from its objects) first. Put
+    them before any ``:set -X...``: a language flag set earlier counts as changed flags and
+    GHCi would compile Tidal again (15 s)."""
+    load = "" if version == "debian" else ":load Sound.Tidal.Context\n"
+    return load + "import Sound.Tidal.Context\n"
 
 
 def _osc_str(s: str) -> bytes:
@@ -175,8 +329,9 @@ let only = (hush >>)
 """
 
 
-def run_ghci(toolchain: dict, script: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([toolchain["ghci"], "-v0", "-ignore-dot-ghci"], input=script,
+def run_ghci(toolchain: dict, script: str, timeout: float = 120, flags: list[str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``script`` in a fresh GHCi (``flags``: :func:`tidal_flags` for another Tidal)."""
+    return subprocess.run([toolchain["ghci"], "-v0", "-ignore-dot-ghci", *(flags or [])], input=script,
                           capture_output=True, text=True, timeout=timeout, cwd=str(HS))
 
 

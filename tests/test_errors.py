@@ -12,7 +12,15 @@ import pytest
 
 from tidalsort.analysis.audio import UnreadableAudio
 from tidalsort.cli import main
-from tidalsort.errors import REPORT, BadOption, DamagedIndex, ManifestError, NotFound, TidalsortError, UsageError
+from tidalsort.errors import (
+    REPORT,
+    BadOption,
+    DamagedIndex,
+    ManifestError,
+    NotFound,
+    TidalsortError,
+    UsageError,
+)
 from tidalsort.live.bridge import BankRejected, BridgeError, BridgeTimeout
 from tidalsort.output import manifest as manifest_module
 from tidalsort.output import report as report_module
@@ -38,7 +46,7 @@ def sorted_root(kit: Path, tmp_path: Path) -> Path:
 def test_a_bug_prints_its_traceback_and_where_to_report_it(sorted_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, bug: Exception) -> None:
     """Before, a KeyError or ValueError from a bug was printed as if it were the user's mistake."""
 
-    def broken(*args: object) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise bug
 
     monkeypatch.setattr(report_module, "print_report", broken)

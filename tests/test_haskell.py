@@ -5,8 +5,11 @@ except when CI=true, where they fail. cabal-install is optional (the cabal build
 without it). Everything is compiled once per session into a temporary directory.
 
 - pure: haskell/test/Probe.hs queries the patterns with queryArc and prints the events;
-  the expected values live here;
-- integration: haskell/test/Live.hs runs a real Tidal stream (startTidal) that sends
+  the expected values live here. Every pure test runs under Debian's Tidal 1.7.10 and the
+  pure modules of Tidal 1.9.5 and 1.10.0 from ../shared/vendor (tests/hs_support.py; the
+  ids end in [debian], [1.9.5], [1.10.0]);
+- integration (Debian's Tidal only: the vendored ones have no stream, which needs Ableton
+  Link): haskell/test/Live.hs runs a real Tidal stream (startTidal) that sends
   /dirt/play to a UDP port this test listens on; the test sends /ctrl to Tidal's real
   control port and checks the n values it captures;
 - GHCi: tidalsort.hs and a generated tidalsort-banks.hs load with :script after a
@@ -57,32 +60,19 @@ def toolchain() -> dict:
     return hs.require_toolchain()
 
 
-def _compile(toolchain: dict, outdir: Path, main: str, exe: str) -> Path:
-    target = outdir / exe
-    res = subprocess.run(
-        [toolchain["ghc"], "--make", "-O0", "-threaded", "-Wall", f"-i{HS / 'src'}",
-         "-outputdir", str(outdir / f"build-{exe}"), "-o", str(target), str(HS / "test" / main)],
-        capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, f"ghc failed on {main}:\n{res.stdout}\n{res.stderr}"
-    return target
-
-
 @pytest.fixture(scope="module")
 def binaries(toolchain, tmp_path_factory) -> dict:
+    """The live probe, against Debian's Tidal (the one with a real stream)."""
     outdir = tmp_path_factory.mktemp("tidalsort-hs")
-    return {"probe": _compile(toolchain, outdir, "Probe.hs", "probe"),
-            "live": _compile(toolchain, outdir, "Live.hs", "live")}
+    return {"live": hs.build(toolchain, "debian", HS / "test" / "Live.hs", outdir, exe="live")}
 
 
-@pytest.fixture(scope="module")
-def probe(binaries) -> dict:
-    res = subprocess.run([str(binaries["probe"])], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
-    out = {}
-    for line in res.stdout.splitlines():
-        name, _, payload = line.partition("\t")
-        out[name] = json.loads(payload)
-    return out
+@pytest.fixture(scope="module", params=hs.TIDALS)
+def probe(request, toolchain) -> dict:
+    """The pure probe's events, once per Tidal version: every pure test runs under Debian's
+    Tidal 1.7.10 and the vendored 1.9.5 and 1.10.0 (tests/test_tidal_versions.py checks that
+    the three agree)."""
+    return hs.probe_events(toolchain["ghc"], request.param)
 
 
 def events(probe: dict, name: str) -> list[tuple[Fraction, int]]:

@@ -131,6 +131,19 @@ def test_sort_notify_reloads_the_bank_in_manifest_order(stack: sc.ScStack, kit: 
     assert sent["tidalsort_kit_labels"] == " ".join(c["label"] for c in entry["clusters"])
 
 
+def test_set_notify_reloads_the_bank_in_its_new_order(stack: sc.ScStack, kit: Path) -> None:
+    """tidalsort set sorts the bank again and, with --notify, SuperDirt plays the new order at once."""
+    root, port = stack.root, str(stack.listen_port)
+    assert main(["sort", str(kit), "--out", str(root), "--bank", "mine", "--clusters", "3", "--notify", "--sc-port", port]) == 0
+    before = load(root).banks["mine"]
+    last = before.samples[-1]
+    assert main(["set", f"mine:{last.n}", "kick" if last.family != "kick" else "snare", "--out", str(root), "--notify", "--sc-port", port]) == 0
+    after = load(root).banks["mine"]
+    assert [s.sha1 for s in after.samples] != [s.sha1 for s in before.samples]  # the set sample moved
+    assert loaded_frames(stack, "mine") == written_frames(root, "mine")
+    assert ctrl_values(stack)["tidalsort_mine"] == " ".join(map(str, after.boundaries))
+
+
 def test_notify_split_layout_sends_every_folder(stack: sc.ScStack, kit: Path) -> None:
     root = stack.root
     assert main(["sort", str(kit), "--out", str(root), "--bank", "parts", "--layout", "split", "--clusters", "3"]) == 0

@@ -8,16 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import noise, tone, write
+from conftest import noise, run, tone, write
 from scipy.cluster.hierarchy import cophenet, is_valid_linkage, leaves_list
 
 from tidalsort.cli import main
 from tidalsort.organise.grouping import group_by_family, keep_ids
 from tidalsort.output.dendrogram import _spans, bank_order_tree
-
-
-def run(*argv: str | Path) -> int:
-    return main([str(a) for a in argv])
 
 
 def one_error(capsys: pytest.CaptureFixture) -> str:

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from conftest import DEV, require, tone, write
+from conftest import DEV, manifest, require, run, tone, write
 
 from tidalsort.analysis.analyse import analyse
 from tidalsort.analysis.features import FeatureSettings
-from tidalsort.cli import main
 from tidalsort.demo import RATE, kick
 from tidalsort.families.filenames import name_family, read_name
 from tidalsort.families.model import FamilyModel
@@ -89,14 +87,6 @@ NAMES: list[tuple[str, str | None]] = [
 ]
 
 
-def run(*argv: str | Path) -> int:
-    return main([str(a) for a in argv])
-
-
-def manifest(root: Path) -> dict:
-    return yaml.safe_load((root / "tidalsort.yaml").read_text())
-
-
 def test_the_names_cover_every_family_and_no_evidence() -> None:
     assert len(NAMES) >= 150 and {family for _, family in NAMES} == {*FAMILIES, None}
 
@@ -154,7 +144,7 @@ def test_the_name_wins_and_name_families_says_where_each_family_came_from(tmp_pa
     named, heard = name_families(analysis, model), name_families(analysis, model, names=False)
     assert list(named.names) == ["snare", "kick"] and list(named.source) == ["name", "audio"]
     assert list(named.audio_family) == ["kick", "kick"] and named.confidence[0] == 1.0
-    assert named.audio_confidence[0] > 0.99  # the name wins however sure the audio is
+    assert named.audio_confidence[0] > 0.95  # the name wins however sure the audio is (v2: 0.97)
     assert np.array_equal(named.audio_confidence, heard.confidence) and list(heard.source) == ["audio", "audio"]
     assert list(heard.names) == ["kick", "kick"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tidalsort.cli import main
-from tidalsort.output.report import cluster_table, family_table
 from tidalsort.output.manifest import bank_entries
+from tidalsort.output.report import cluster_table, family_table
 
 #: ``s "folder" # n N``, ``n (irand N)`` or ``n (irand N + START)`` in a plain Tidal line.
 PLAIN = re.compile(r's "([^"]+)" # n (?:\(irand (\d+)(?: \+ (\d+))?\)|(\d+))')

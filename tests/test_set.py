@@ -6,15 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run
 
 from tidalsort.analysis import analyse
-from tidalsort.cli import main
 from tidalsort.output.manifest import load
 from tidalsort.output.overrides import load_overrides, overrides_path
-
-
-def run(*argv: str | Path) -> int:
-    return main([str(a) for a in argv])
 
 
 def by_sha1(root: Path, bank: str = "kb6") -> dict[str, dict]:

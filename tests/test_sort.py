@@ -12,26 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import yaml
-from conftest import noise, tone, tree_hashes, write
+from conftest import manifest, noise, run, tone, tree_hashes, write
 
 from tidalsort import pipeline as pipeline_module
 from tidalsort.analysis import analyse as analysis_module
-from tidalsort.cli import main
 from tidalsort.demo import KIT
 from tidalsort.output import bank as bank_module
 from tidalsort.output.manifest import load
 from tidalsort.pipeline import Progress, SortOptions, sort_library
 
 ROOT_FILES = {"tidalsort.yaml", "tidalsort-banks.hs", "strudel.json"}
-
-
-def run(*argv: str | Path) -> int:
-    return main([str(a) for a in argv])
-
-
-def manifest(root: Path) -> dict:
-    return yaml.safe_load((root / "tidalsort.yaml").read_text())
 
 
 def family(name: str) -> str:
@@ -213,7 +203,7 @@ def test_several_banks_coexist_and_a_resort_replaces_only_its_own(kit: Path, tmp
 
 def test_nothing_under_root_becomes_a_spurious_superdirt_sound(kit: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    run("sort", kit, "--out", out, "--bank", "kit", "--layout", "split", "--clusters", "3")
+    run("sort", kit, "--out", out, "--bank", "kit", "--layout", "split", "--clusters", "3", "--group", "sound")
     # SuperDirt loads every non-hidden folder of ROOT/* as a sound, and wav/aif(f/c) files in it
     sounds = {p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")}
     assert sounds == {"kit-0", "kit-1", "kit-2"}
@@ -272,7 +262,7 @@ def test_dendrogram_is_drawn_large_enough_to_read(kit: Path, tmp_path: Path) -> 
 
 def test_report_and_json_from_the_manifest(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "out"
-    run("sort", kit, "--out", out, "--bank", "kb6", "--clusters", "3")
+    run("sort", kit, "--out", out, "--bank", "kb6", "--clusters", "3", "--group", "sound")
     capsys.readouterr()
     assert run("report", out, "--bank", "kb6") == 0
     text = capsys.readouterr().out
@@ -320,7 +310,7 @@ def test_cluster_ids_stay_with_their_family_across_resorts(kit: Path, tmp_path: 
 
     assert run("sort", kit, "--out", out, "--bank", "kit", "--clusters", "3") == 0
     before = families()
-    assert sorted(before.values()) == ["bell", "hat", "tom"]
+    assert set(before.values()) == {"bell", "hat", "tom"}  # the model may hear two families in the tones or the bells
     for i in range(4):  # more of one family: the tree, and its leaf order, change
         write(kit / "bells" / f"bell_extra{i}.wav", tone(2400 - 50 * i, 0.3, decay=0.2))
         write(kit / f"hat x{i}.wav", noise(0.2, seed=50 + i, decay=0.03))

@@ -47,9 +47,10 @@ def sounds(strudel_map: dict) -> dict[str, list[str]]:
 
 def test_every_folder_of_every_bank_is_in_the_map_in_bank_order(kit: Path, tmp_path: Path) -> None:
     root = tmp_path / "root"
-    assert main(["sort", str(kit), "--out", str(root), "--bank", "kb6", "--clusters", "3"]) == 0
+    # clusters by sound: which family the model hears in these made-up tones is not the point
+    assert main(["sort", str(kit), "--out", str(root), "--bank", "kb6", "--clusters", "3", "--group", "sound"]) == 0
     # the bank's name comes from the folder "Low Toms": lowercase, as Strudel looks sounds up
-    assert main(["sort", str(kit / "Low Toms"), str(kit / "bells"), "--out", str(root), "--layout", "split", "--clusters", "2"]) == 0
+    assert main(["sort", str(kit / "Low Toms"), str(kit / "bells"), "--out", str(root), "--layout", "split", "--clusters", "2", "--group", "sound"]) == 0
     written = read_map(root)
     assert written["_base"] == DEFAULT_BASE == "http://127.0.0.1:5432/"
     assert sounds(written) == folders_in_n_order(root)

@@ -172,6 +172,10 @@ def _add_sc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sc-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for sclang's answer per folder (default: 30); whether anything answers at all is asked first, in at most 2 s")
 
 
+def _add_strudel_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strudel", action="store_true", help='print the lines that play each family and cluster in Strudel\'s spelling (s("kb6").n(irand(4))) instead of Tidal\'s')
+
+
 class _CommandParser(argparse.ArgumentParser):
     """A command's parser: an argument it does not know is its own error, shown with its
     usage and the nearest option, not the top-level usage."""
@@ -204,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sort_options(p)
     p.add_argument("--notify", action="store_true", help="then tell SuperDirt to reload the bank (needs TidalSort.start in SuperCollider)")
     _add_sc_options(p)
+    _add_strudel_option(p)
 
     p = commands.add_parser("notify", help="tell a running SuperDirt to reload sorted banks and unload their removed folders (TidalSort quark)", epilog=LIVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
@@ -229,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
     p.add_argument("--bank", help="only this bank")
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
+    _add_strudel_option(p)
 
     p = commands.add_parser("similar", help="which samples sound like this one? (a sound file, or bank:n)", epilog=SIMILAR_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("query", metavar="QUERY", help="an audio file (in the library or not), or a sample as bank:n")
@@ -343,7 +349,7 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
     with bars.progress:
         entry = sort_library(args.sources, root, _options(args), progress)
     # the bars hold the stages the job ran: none when the bank was up to date
-    _show([entry], root, args.json, out, "written" if "write" in bars.tasks else "up to date, nothing written")
+    _show([entry], root, args.json, out, "written" if "write" in bars.tasks else "up to date, nothing written", strudel=args.strudel)
     if failed:
         raise failed[0]
     if args.map:
@@ -469,6 +475,10 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     print(paste_line(server.url), flush=True)
     if banks:
         say(f'then play, e.g.: s("{banks[0]}").n(3)')
+    server.catalogue.refresh()
+    for path, file in server.catalogue.map_files.items():
+        if file.suffix == ".html" and file.is_file():
+            say(f"sound map of {file.name.removesuffix('-map.html')}: {server.url}{path.removeprefix('/')}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -478,7 +488,7 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-def _show(entries: list[Bank], root: Path, as_json: bool, out: Console, done: str | None = None) -> None:
+def _show(entries: list[Bank], root: Path, as_json: bool, out: Console, done: str | None = None, *, strudel: bool = False) -> None:
     from .output.report import print_report
 
     if as_json:
@@ -486,7 +496,7 @@ def _show(entries: list[Bank], root: Path, as_json: bool, out: Console, done: st
         print(json.dumps(named if len(named) != 1 else named[0], indent=2))
         return
     for entry in entries:
-        print_report(entry, root, out, done)
+        print_report(entry, root, out, done, strudel=strudel)
 
 
 def _similar(args: argparse.Namespace, out: Console) -> int:
@@ -532,7 +542,7 @@ def _report(args: argparse.Namespace, out: Console) -> int:
     from .output.manifest import bank_entries
 
     root = args.root.expanduser().absolute()
-    _show(bank_entries(root, [args.bank] if args.bank else None), root, args.json, out)
+    _show(bank_entries(root, [args.bank] if args.bank else None), root, args.json, out, strudel=args.strudel)
     return 0
 
 

@@ -65,6 +65,7 @@ class Neighbour:
     family: str | None  # None for banks sorted before families existed
     confidence: float | None
     also: tuple[str, ...] = ()  # every other "folder:n" of the same source, in other banks
+    family_from: str | None = None  # who decided the family: "you", "name" or "audio" (None before format 3)
 
 
 class IndexWarning(UserWarning):
@@ -172,7 +173,7 @@ class Library:
                 s = samples[row]
                 ref = f"{s.folder}:{s.n}"
                 also = tuple(place for place in self.places[s.source] if place != ref)
-                answer = Neighbour(ref, float(distance), s.source, bank, s.cluster, clusters[s.cluster].label, s.family, s.confidence, also)
+                answer = Neighbour(ref, float(distance), s.source, bank, s.cluster, clusters[s.cluster].label, s.family, s.confidence, also, s.family_from)
                 if s.source not in found or (answer.distance, answer.ref) < (found[s.source].distance, found[s.source].ref):
                     found[s.source] = answer
         if home is not None:

@@ -34,7 +34,7 @@ from ..errors import UsageError
 from .taxonomy import FAMILIES
 
 #: Version of the shipped model (its file is ``data/families-v<VERSION>.npz``).
-VERSION = 1
+VERSION = 2
 
 
 def model_path(version: int = VERSION) -> Path:

@@ -5,9 +5,11 @@ Used by ``train/train_families.py`` (which writes the shipped model) and
 :class:`TrainingConfig` give the same weights, bit for bit (fixed seeds, one BLAS thread).
 
 The labelled pool is ``datasets/dev`` and ``datasets/train`` (each with a ``manifest.csv``
-of ``relative_path,label,group,...``). Folds keep every kit or drum machine together
-(:func:`machine`): near-identical variants of one sound must never sit on both sides of
-a fold, and unseen machines are what users bring.
+of ``relative_path,label,group,...``), and optionally extra pools written by
+``train/datasets/build.py`` (:func:`extra_examples`). Folds keep every kit or drum machine
+together (:func:`machine`): near-identical variants of one sound must never sit on both
+sides of a fold, and unseen machines are what users bring. Velocity layers of one
+instrument are one *sound*: together they weigh what one file weighs (:func:`training_rows`).
 """
 
 from __future__ import annotations
@@ -44,11 +46,16 @@ SAME_MACHINE = {
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled file: its path, family label and the kit or machine it comes from."""
+    """One labelled file: its path, family label, the kit or machine it comes from, and its sound.
+
+    ``sound`` names the instrument whose velocity layers the file is one of (empty: the
+    file is a sound of its own).
+    """
 
     path: Path
     label: str
     group: str
+    sound: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,21 @@ def labelled_examples(datasets: Path, sets: Sequence[str] = ("dev", "train")) ->
                 if row["label"] not in FAMILIES:
                     raise ValueError(f"{datasets / name}: unknown label {row['label']!r}")
                 examples.append(Example(datasets / name / row["relative_path"], row["label"], machine(name, row["relative_path"], row["group"])))
+    return sorted(examples, key=lambda e: str(e.path))
+
+
+def extra_examples(pool: Path) -> list[Example]:
+    """The labelled files of a pool built by ``train/datasets/build.py`` (``pool/manifest.csv``), sorted by path.
+
+    Its ``group`` column is the unit of folds (prefixed ``extra:``, apart from every
+    group of dev and train) and its ``sound`` column groups velocity layers.
+    """
+    examples = []
+    with open(pool / "manifest.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["label"] not in FAMILIES:
+                raise ValueError(f"{pool}: unknown label {row['label']!r}")
+            examples.append(Example(pool / row["relative_path"], row["label"], f"extra:{row['group']}", f"extra:{row['sound']}"))
     return sorted(examples, key=lambda e: str(e.path))
 
 
@@ -300,16 +322,22 @@ class Prepared:
         Inputs of the augmented copies.
     source
         Row of ``X`` that every augmented copy was made from.
+    sound
+        Sound (velocity-layer group) of every labelled sound, as an index.
     """
 
     X: np.ndarray
     y: np.ndarray
     copies: np.ndarray
     source: np.ndarray
+    sound: np.ndarray
 
 
-def prepare(signals: Sequence[np.ndarray], durations: np.ndarray, labels: Sequence[str], config: TrainingConfig) -> Prepared:
-    """Inputs of the sounds and of ``config.copies`` augmented copies of each (seeded per sound)."""
+def prepare(signals: Sequence[np.ndarray], durations: np.ndarray, labels: Sequence[str], config: TrainingConfig, sounds: Sequence[str] | None = None) -> Prepared:
+    """Inputs of the sounds and of ``config.copies`` augmented copies of each (seeded per sound).
+
+    ``sounds`` names the sound every file is a velocity layer of (default: each its own).
+    """
     copies, source = [], []
     for i, (x, d) in enumerate(zip(signals, durations)):
         rng = np.random.default_rng([config.seed, i])
@@ -318,13 +346,17 @@ def prepare(signals: Sequence[np.ndarray], durations: np.ndarray, labels: Sequen
             source.append(i)
     X = inputs(signals, durations)
     copy_inputs = inputs([c for c, _ in copies], [d for _, d in copies]) if copies else np.zeros((0, X.shape[1]))
-    return Prepared(X, np.array([FAMILIES.index(label) for label in labels]), copy_inputs, np.array(source, dtype=int))
+    names = [s or f"#{i}" for i, s in enumerate(sounds)] if sounds is not None else [f"#{i}" for i in range(len(labels))]
+    sound = np.unique(np.array(names), return_inverse=True)[1].reshape(-1)
+    return Prepared(X, np.array([FAMILIES.index(label) for label in labels]), copy_inputs, np.array(source, dtype=int), sound)
 
 
 def training_rows(prepared: Prepared, rows: np.ndarray, signals: Sequence[np.ndarray], config: TrainingConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inputs, families and weights to train on from the labelled ``rows``: them, their copies and made-up others.
 
-    Every family weighs the same in all; inside ``other``, the made-up sounds weigh
+    Every family weighs the same in all; inside a family, every sound (velocity layers of
+    one instrument, :attr:`Prepared.sound`) weighs the same, its files and their copies
+    sharing its weight; inside ``other``, the made-up sounds weigh
     ``config.synthetic_share`` of it. The others' drum loops are built from the drum
     sounds among ``rows`` only.
     """
@@ -334,8 +366,10 @@ def training_rows(prepared: Prepared, rows: np.ndarray, signals: Sequence[np.nda
     X = np.concatenate([prepared.X[rows], prepared.copies[keep], inputs(others, durations)])
     y = np.concatenate([prepared.y[rows], prepared.y[prepared.source[keep]], np.full(len(others), FAMILIES.index("other"))])
     made_up = np.arange(len(y)) >= len(y) - len(others)
-    counts = np.bincount(y, minlength=len(FAMILIES)).astype(float)
-    weights = (len(y) / (len(FAMILIES) * np.maximum(counts, 1.0)))[y]
+    layers = np.bincount(prepared.sound[rows], minlength=len(prepared.X))[prepared.sound]  # files of each row's sound among rows
+    share = np.concatenate([1.0 / layers[rows], 1.0 / layers[prepared.source[keep]], np.ones(len(others))])
+    totals = np.bincount(y, weights=share, minlength=len(FAMILIES))
+    weights = share * (len(y) / (len(FAMILIES) * np.maximum(totals, 1e-12)))[y]
     other = y == FAMILIES.index("other")
     if made_up.any() and (other & ~made_up).any():
         total = weights[other].sum()
@@ -424,9 +458,10 @@ def cross_validate(
     config: TrainingConfig,
     folds: int = 10,
     progress: Callable[[int], None] = lambda fold: None,
+    sounds: Sequence[str] | None = None,
 ) -> CrossValidation:
     """Train on all folds but one and predict the one left out, for every fold (:func:`group_folds`)."""
-    prepared = prepare(signals, durations, labels, config)
+    prepared = prepare(signals, durations, labels, config, sounds)
     y = prepared.y
     logits = np.zeros((len(y), len(FAMILIES)))
     novel = np.zeros(len(y), dtype=bool)

@@ -10,6 +10,12 @@ with Chromium's private network preflight, and, on a loopback address, only requ
 ``Host`` is a loopback name (a page on another site cannot rebind its name to this server).
 Files are read when asked for, so a re-sort (``tidalsort watch``) is served at once.
 
+The sound map of every bank is served too, as ``tidalsort map`` wrote it: ``/<bank>-map.html``,
+its data ``/<bank>-map.js`` and the WAV previews it plays for AIFF samples
+(``/.tidalsort/map-<bank>/<sha1>.wav``, only those the manifest's samples need), each a
+regular file in a real folder of this user, never through a link; the page plays the
+samples from this server.
+
 AIFF samples are served as WAV under their own names (browsers' Web Audio does not decode
 AIFF; it reads what a file holds, whatever its name): a WAV copy with the same samples
 (:func:`tidalsort.analysis.wav.write_wav`) made at the first request and kept in
@@ -42,10 +48,14 @@ from ..analysis.wav import write_wav
 from ..confined import UnsafePath, no_follow, own_folder
 from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR, state_dir
+from ..output.entry import Bank
 from ..output.manifest import Manifest, ManifestError, load, manifest_path
 from ..output.strudel import SERVE_HOST, SERVE_PORT, STRUDEL_MAP_NAME, sample_map
+from ..soundmap.page import data_path, page_path
+from ..soundmap.previews import PLAYABLE, preview_folder
 
-CONTENT_TYPES = {".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff", ".aifc": "audio/aiff", ".json": "application/json"}
+CONTENT_TYPES = {".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff", ".aifc": "audio/aiff", ".json": "application/json",
+                 ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 #: File name endings of the samples served as WAV.
 AIFF = (".aif", ".aiff", ".aifc")
 #: Version of the WAV copies: bump when :func:`tidalsort.analysis.wav.write_wav` writes other bytes.
@@ -118,6 +128,19 @@ def wav_name(st: os.stat_result) -> str:
     return hashlib.sha1(identity.encode()).hexdigest() + ".wav"
 
 
+def map_files(root: Path, banks: dict[str, Bank]) -> dict[str, Path]:
+    """Request path -> file, for the sound map of every bank: ``/<bank>-map.html``, its data
+    ``/<bank>-map.js`` and the WAV previews it plays for the bank's non-WAV samples
+    (``/.tidalsort/map-<bank>/<sha1>.wav``, as :func:`tidalsort.soundmap.previews.audio_urls` names them)."""
+    out = {}
+    for bank, entry in banks.items():
+        previews = preview_folder(root, bank)
+        files = [page_path(root, bank), data_path(root, bank)]
+        files += [previews / f"{s.sha1}.wav" for s in entry.samples if not s.file.lower().endswith(PLAYABLE)]
+        out.update({"/" + file.relative_to(root).as_posix(): file for file in files})
+    return out
+
+
 class Catalogue:
     """What a root's manifest lets the server hand out, read again whenever the manifest changes."""
 
@@ -129,6 +152,7 @@ class Catalogue:
         self._stamp: tuple[int, int] | None = (-1, -1)  # not read yet
         self.manifest = Manifest({})
         self.files: dict[tuple[str, str], tuple[str, bool]] = {}  # (folder, file) -> (source, symlink bank)
+        self.map_files: dict[str, Path] = {}  # request path -> file of a sound map
 
     def refresh(self) -> None:
         """Read the manifest again if it changed on disk.
@@ -152,6 +176,7 @@ class Catalogue:
                 for entry in manifest.banks.values()
                 for s in entry.samples
             }
+            self.map_files = map_files(self.root, manifest.banks)
             self.manifest, self._stamp = manifest, stamp
             self._drop_unused_wavs()
 
@@ -211,6 +236,21 @@ class Catalogue:
             handle.close()
             return None
         return handle
+
+    def open_map(self, target: str) -> tuple[BinaryIO, str] | None:
+        """A file of a bank's sound map (:func:`map_files`) for the request target ``target``
+        and its type, or None: a regular file in real folders, opened without following a link."""
+        file = self.map_files.get(urlsplit(target).path)
+        if file is None or any(os.path.islink(folder) for folder in file.parents if self.root in folder.parents):
+            return None
+        try:
+            handle = open(file, "rb", opener=no_follow)
+        except OSError:
+            return None
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            handle.close()
+            return None
+        return handle, CONTENT_TYPES[file.suffix]
 
     def as_wav(self, handle: BinaryIO) -> BinaryIO:
         """The WAV copy of the sample file open in ``handle``: kept in :attr:`wav_folder`, made
@@ -353,6 +393,10 @@ class Handler(BaseHTTPRequestHandler):
         if parts == [STRUDEL_MAP_NAME]:
             data = json.dumps(sample_map(self.server.catalogue.manifest, origin + "/"), indent=1).encode()
             return self._send_bytes(data, CONTENT_TYPES[".json"], body)
+        page = self.server.catalogue.open_map(self.path)
+        if page is not None:
+            with page[0]:
+                return self._send_file(page[0], page[1], body)
         handle = self.server.catalogue.open(*parts) if parts and len(parts) == 2 else None
         if handle is None:
             return self._fail(HTTPStatus.NOT_FOUND, "not a sample of this root's banks", body)

@@ -129,6 +129,9 @@ _FILE = Rule(lambda v: isinstance(v, str) and len(v) <= MAX_TEXT and PLAIN_NAME.
 _FLAG = Rule(lambda v: isinstance(v, bool), "is not true or false")
 _COUNT = _whole()
 _FAMILY = _one_of(FAMILIES)
+#: Where a sample's family came from, strongest first: the user (``tidalsort set``), the
+#: file's or folder's name, the audio model.
+FAMILY_SOURCES = ("you", "name", "audio")
 _LABEL = Rule(lambda v: v is None or (isinstance(v, str) and len(v) <= MAX_TEXT), "is not a string")
 _CLUSTERS = Rule(lambda v: v == "auto" or (type(v) is int and 1 <= v <= MAX_SAMPLES), f"is not 'auto' or a whole number from 1 to {MAX_SAMPLES:,}")
 
@@ -158,8 +161,9 @@ class Problem(Record):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sample(Record):
-    """One file of the bank, at ``n`` in ``folder``. The fields after ``sha1`` are None in
-    entries that lack them (format version 1 has no family or confidence)."""
+    """One file of the bank, at ``n`` in ``folder``. The optional fields are None in
+    entries that lack them (format version 1 has no family or confidence, version 2 no
+    ``family_from``, ``audio_family`` or ``audio_confidence``)."""
 
     folder: str = _field(_FOLDER)
     n: int = _field(_COUNT)
@@ -168,6 +172,9 @@ class Sample(Record):
     cluster: int = _field(_COUNT)
     family: str | None = _field(_FAMILY, None)
     confidence: float | None = _field(_number(0, 1), None)
+    family_from: str | None = _field(_one_of(FAMILY_SOURCES), None)  # who decided: "you", "name" or "audio" (format 3)
+    audio_family: str | None = _field(_FAMILY, None)  # what the audio model heard, whoever decided (format 3)
+    audio_confidence: float | None = _field(_number(0, 1), None)
     duration: float | None = _field(_number(0, 1e9), None)  # seconds
     centroid: float | None = _field(_number(0, 1e7), None)  # Hz
     samplerate: int | None = _field(_whole(1, 10_000_000), None)

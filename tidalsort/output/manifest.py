@@ -27,15 +27,16 @@ from .names import BANK_NAME
 
 MANIFEST_NAME = "tidalsort.yaml"
 #: The format written; :data:`READABLE` lists the formats read.
-VERSION = 2
-#: Version 1 (before families) is read as it is: its entries lack the ``family``,
-#: ``confidence`` and ``families`` fields, which readers treat as unknown.
-READABLE = (1, 2)
+VERSION = 3
+#: Older formats are read as they are: version 1 (before families) lacks the ``family``,
+#: ``confidence`` and ``families`` fields, version 2 says not where a family came from
+#: (``family_from``, ``audio_family``, ``audio_confidence``); readers treat them as unknown.
+READABLE = (1, 2, 3)
 _HEADER = (
-    "# tidalsort manifest (format version 2): the banks tidalsort wrote under this folder.\n"
+    "# tidalsort manifest (format version 3): the banks tidalsort wrote under this folder.\n"
     "# For every bank: its families and clusters with their n ranges [start, stop), each sample's\n"
-    "# source, family and confidence, and the files that were skipped. Rewritten by every sort;\n"
-    "# edits are lost.\n"
+    "# source, family, confidence and who decided it (you, its name or the audio), and the files\n"
+    "# that were skipped. Rewritten by every sort; edits are lost (set families with tidalsort set).\n"
 )
 #: The largest manifest read: 100,000 samples take about 40 MB.
 MAX_BYTES = 256 << 20
@@ -172,6 +173,8 @@ def dumps(manifest: dict[str, Any]) -> str:
     for name, entry in manifest["banks"].items():
         lines.append(f"  {name}:\n")  # bank names are plain ^[a-z0-9][a-z0-9_-]*$
         lines.extend(_block(key, value, "    ") for key, value in entry.items())
+    # keys tidalsort does not know (kept only when small plain data, see Manifest.from_dict)
+    lines.extend(f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}\n" for key, value in manifest.items() if key not in ("version", "banks"))
     return "".join(lines)
 
 

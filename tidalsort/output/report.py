@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .entry import Bank, FamilyRun, Problem, Sample
+from .entry import FAMILY_SOURCES, Bank, FamilyRun, Problem, Sample
 
 #: Member names listed per cluster.
 MEMBERS_SHOWN = 3
@@ -19,11 +19,21 @@ MEMBERS_SHOWN = 3
 SKIPPED_SHOWN = 20
 #: Confidence below which the report counts a sample as unsure of its family.
 LOW_CONFIDENCE = 0.5
+#: Audio confidence from which a sample whose name decided another family is listed as a
+#: disagreement: on dev + train, where names are the labels, the cross-validated model was
+#: this sure of another family for 19 of 1,702 named files (bench/names.py --audio), so
+#: the list stays short and each entry is worth a listen.
+DISAGREE_CONFIDENCE = 0.9
 
 
-def tidal_line(folder: str, start: int, stop: int) -> str:
-    """A Tidal line that plays random members of the ``n`` range [start, stop) of ``folder``."""
+def tidal_line(folder: str, start: int, stop: int, *, strudel: bool = False) -> str:
+    """A line that plays random members of the ``n`` range [start, stop) of ``folder``: Tidal's,
+    or with ``strudel`` Strudel's (``s("kb6").n(irand(4).add(12))``; ``irand`` and ``add`` are
+    @strudel/core's)."""
     size = stop - start
+    if strudel:
+        pick = str(start) if size == 1 else f"irand({size})" + (f".add({start})" if start else "")
+        return f's("{folder}").n({pick})'
     if size == 1:
         pick = str(start)
     elif start == 0:
@@ -33,23 +43,64 @@ def tidal_line(folder: str, start: int, stop: int) -> str:
     return f'd1 $ s "{folder}" # n {pick}'
 
 
-def family_line(bank: str, family: str, runs: Sequence[FamilyRun]) -> str:
-    """A Tidal line that plays random members of one family, whatever the layout.
+def family_line(bank: str, family: str, runs: Sequence[FamilyRun], *, strudel: bool = False, helpers: bool = True) -> str:
+    """A line that plays random members of one family, whatever the layout.
 
     One ``n`` range: :func:`tidal_line`. Several ranges in the bank's one folder: the
-    helpers' ``tsFamRand``. Ranges in several folders (``--layout split``, where the sound
-    ``bank`` itself does not exist): a random choice of the ranges each cycle, in plain Tidal.
+    helpers' ``tsFamRand`` when ``helpers`` (they read families from cluster labels, so only
+    where the family's clusters hold exactly its samples). Otherwise, and for ranges in several
+    folders (``--layout split``, where the sound ``bank`` itself does not exist): a random
+    choice of the ranges each cycle, in plain Tidal. Strudel has no helpers: its ``randcat``.
 
     >>> family_line("kb6", "kick", [FamilyRun(family="kick", folder="kb6", start=0, stop=4)])
     'd1 $ s "kb6" # n (irand 4)'
     >>> family_line("kb6", "kick", [FamilyRun(family="kick", folder="kb6-0", start=0, stop=4), FamilyRun(family="kick", folder="kb6-2", start=0, stop=3)])
     'd1 $ randcat [s "kb6-0" # n (irand 4), s "kb6-2" # n (irand 3)]'
+    >>> family_line("kb6", "kick", [FamilyRun(family="kick", folder="kb6", start=0, stop=4), FamilyRun(family="kick", folder="kb6", start=9, stop=12)], strudel=True)
+    'randcat(s("kb6").n(irand(4)), s("kb6").n(irand(3).add(9)))'
     """
-    if len(runs) == 1:
-        return tidal_line(runs[0].folder, runs[0].start, runs[0].stop)
-    if all(r.folder == bank for r in runs):
+    lines = [tidal_line(r.folder, r.start, r.stop, strudel=strudel) for r in runs]
+    if len(lines) == 1:
+        return lines[0]
+    if strudel:
+        return "randcat(" + ", ".join(lines) + ")"
+    if helpers and all(r.folder == bank for r in runs):
         return f'd1 $ s "{bank}" # n (tsFamRand "{bank}" "{family}")'
-    return "d1 $ randcat [" + ", ".join(tidal_line(r.folder, r.start, r.stop).removeprefix("d1 $ ") for r in runs) + "]"
+    return "d1 $ randcat [" + ", ".join(line.removeprefix("d1 $ ") for line in lines) + "]"
+
+
+def bank_lines(entry: Bank, *, strudel: bool = False) -> list[str]:
+    """For ``--layout families``: its folders ``NAME_bd``, ``NAME_sd``, … played through a bank
+    name, in Tidal 1.10 (whose ``bank`` SuperDirt 1.7.3 ignores: it needs a SuperDirt after
+    1.7.4) and in Strudel (``.bank()``). Empty for the other layouts.
+
+    >>> runs = (FamilyRun(family="kick", folder="kb6_bd", start=0, stop=4), FamilyRun(family="snare", folder="kb6_sd", start=0, stop=2))
+    >>> entry = Bank.from_dict("kb6", {"layout": "families", "settings": {"features": "mel", "frames": 2, "method": "ward"}, "families": [r.to_dict() for r in runs], "clusters": [], "samples": []})
+    >>> bank_lines(entry)[0]
+    'Tidal 1.10 with a SuperDirt after 1.7.4 (1.7.3 has no bank): d1 $ s "bd*4 sd" # bank "kb6"'
+    >>> bank_lines(entry, strudel=True)
+    ['Strudel: s("bd*4, sd").bank("kb6")']
+    """
+    if entry.layout != "families" or not entry.families:
+        return []
+    name = entry.name
+    kinds = list(dict.fromkeys(r.folder.removeprefix(f"{name}_") for r in entry.families))[:2]
+    strudel_line = f'Strudel: s("{", ".join([kinds[0] + "*4", *kinds[1:]])}").bank("{name}")'
+    if strudel:
+        return [strudel_line]
+    tidal = f'd1 $ s "{" ".join([kinds[0] + "*4", *kinds[1:]])}" # bank "{name}"'
+    return [f"Tidal 1.10 with a SuperDirt after 1.7.4 (1.7.3 has no bank): {tidal}", strudel_line]
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted ranges with touching ones joined: ``[(0, 2), (2, 5), (7, 9)]`` -> ``[(0, 5), (7, 9)]``."""
+    out: list[tuple[int, int]] = []
+    for start, stop in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(stop, out[-1][1]))
+        else:
+            out.append((start, stop))
+    return out
 
 
 def _confidence(samples: Sequence[Sample]) -> str:
@@ -58,8 +109,9 @@ def _confidence(samples: Sequence[Sample]) -> str:
     return f"{values[len(values) // 2]:.2f}" if values else ""
 
 
-def family_table(entry: Bank) -> Table | None:
-    """One row per family, in bank order: n range(s), samples, clusters, confidence, a Tidal line.
+def family_table(entry: Bank, *, strudel: bool = False) -> Table | None:
+    """One row per family, in bank order: n range(s), samples, clusters, confidence, a Tidal
+    (with ``strudel``, Strudel) line.
 
     None for banks sorted before families existed.
     """
@@ -68,8 +120,9 @@ def family_table(entry: Bank) -> Table | None:
         return None
     name = entry.name
     table = Table(title=f"bank {name}: families", title_justify="left")
-    for column in ("family", "n", "samples", "clusters", "confidence", "low", "play it"):
-        table.add_column(column, no_wrap=column == "play it", justify="right" if column in ("samples", "clusters", "confidence", "low") else "left")
+    sourced = any(s.family_from is not None for s in entry.samples)
+    for column in ("family", "n", "samples", *(["from"] if sourced else []), "clusters", "confidence", "low", "play it"):
+        table.add_column(column, no_wrap=column in ("play it", "from"), justify="right" if column in ("samples", "clusters", "confidence", "low") else "left")
     by_family: dict[str, list[FamilyRun]] = {}
     for run in runs:
         by_family.setdefault(run.family, []).append(run)
@@ -78,10 +131,38 @@ def family_table(entry: Bank) -> Table | None:
         clusters = sum(c.family == family for c in entry.clusters)
         where = ", ".join(f"{r.start}..{r.stop - 1}" if r.folder == name else f"{r.folder}:{r.start}..{r.stop - 1}" for r in family_runs[:3])
         where += f", … ({len(family_runs)} runs)" if len(family_runs) > 3 else ""
-        play = family_line(name, family, family_runs)
+        # --group sound: a cluster is labelled with the family most of its members have, so
+        # tsFamRand "tom" can play a kick that sits among toms (and "kick" nothing at all)
+        labelled = [(c.start, c.stop) for c in entry.clusters if c.family == family]
+        helpers = _merged(labelled) == _merged([(r.start, r.stop) for r in family_runs])
+        play = family_line(name, family, family_runs, strudel=strudel, helpers=helpers)
         low = sum(s.confidence is not None and s.confidence < LOW_CONFIDENCE for s in members)
-        table.add_row(family, where, str(len(members)), str(clusters), _confidence(members), str(low) if low else "", play)
+        table.add_row(family, where, str(len(members)), *([_sources(members)] if sourced else []), str(clusters), _confidence(members), str(low) if low else "", escape(play))  # randcat [s ...] reads as markup
     return table
+
+
+def _sources(samples: Sequence[Sample]) -> str:
+    """How many of ``samples`` got their family from you, their name and the audio.
+
+    >>> _sources([Sample(folder="b", n=0, file="000_a.wav", source="a", cluster=0, sha1="x", family_from=f) for f in ("name", "audio", "name")])
+    'name 2, audio 1'
+    """
+    counts = Counter(s.family_from for s in samples)
+    return ", ".join(f"{source} {counts[source]}" for source in FAMILY_SOURCES if counts[source])
+
+
+def disagreements(entry: Bank) -> list[Sample]:
+    """Samples whose name decided their family while the audio model is at least
+    :data:`DISAGREE_CONFIDENCE` sure of another: likely misnamed, or a model's mistake."""
+    return [s for s in entry.samples if s.family_from == "name" and s.audio_family not in (None, s.family) and (s.audio_confidence or 0) >= DISAGREE_CONFIDENCE]
+
+
+def disagreement_lines(entry: Bank) -> list[str]:
+    """One line per :func:`disagreements` sample (the first :data:`SKIPPED_SHOWN`)."""
+    found = disagreements(entry)
+    short = short_names([s.source for s in found])
+    lines = [f"{s.folder}:{s.n} {short[s.source]}: named {s.family}, sounds like {s.audio_family} ({s.audio_confidence:.2f})" for s in found[:SKIPPED_SHOWN]]
+    return lines + ([f"… and {len(found) - SKIPPED_SHOWN} more"] if len(found) > SKIPPED_SHOWN else [])
 
 
 def short_names(sources: list[str]) -> dict[str, str]:
@@ -104,9 +185,9 @@ def short_names(sources: list[str]) -> dict[str, str]:
     return {source: names[source] for source in parts}
 
 
-def cluster_table(entry: Bank) -> Table:
+def cluster_table(entry: Bank, *, strudel: bool = False) -> Table:
     """One row per cluster, grouped by family: id, label, n range, size, confidence,
-    members (the medoid first, starred), a Tidal line."""
+    members (the medoid first, starred), a Tidal (with ``strudel``, Strudel) line."""
     name = entry.name
     title = f"bank {name}: {len(entry.samples)} samples in {len(entry.clusters)} clusters (*n: the most typical member)"
     table = Table(title=title, title_justify="left")
@@ -137,7 +218,7 @@ def cluster_table(entry: Bank) -> Table:
             str(c.size),
             *([_confidence(members)] if sure else []),
             escape(shown),  # file names may hold [brackets]
-            tidal_line(folder, start, stop),
+            tidal_line(folder, start, stop, strudel=strudel),
         )
     return table
 
@@ -177,21 +258,29 @@ def folders_line(entry: Bank, root: Path) -> str:
     return f"{root / folders[0]} … {folders[-1]} ({len(folders)} folders)"
 
 
-def print_report(entry: Bank, root: Path, console: Console, done: str | None = None) -> None:
+def print_report(entry: Bank, root: Path, console: Console, done: str | None = None, *, strudel: bool = False) -> None:
     """Print the family and cluster tables, the skipped files and where things are.
 
     ``done`` says what the run did to the folders (``"written"``, ``"up to date, nothing
-    written"``); None (reporting on a bank sorted before) only says where they are.
+    written"``); None (reporting on a bank sorted before) only says where they are. With
+    ``strudel`` the lines that play are Strudel's.
     """
-    families = family_table(entry)
+    families = family_table(entry, strudel=strudel)
     if families is not None:
         console.print(families)
-    console.print(cluster_table(entry))
+    for line in bank_lines(entry, strudel=strudel):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(cluster_table(entry, strudel=strudel))
     for problems, heading in ((entry.skipped, "skipped"), (entry.warnings, "sorted, with a warning")):
         if problems:
             console.print(f"[bold yellow]{heading}: {len(problems)} file(s)[/]")
             for line in problem_lines(problems):
                 console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    disagreeing = disagreement_lines(entry)
+    if disagreeing:
+        console.print(f"[bold yellow]name and sound disagree: {len(disagreements(entry))} file(s); the name decided (tidalsort set SAMPLE FAMILY to change one)[/]")
+        for line in disagreeing:
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     sets = entry.duplicates or ()
     if sets:
         console.print(f"[bold yellow]{duplicates_heading(entry)}[/]")
@@ -212,7 +301,7 @@ def neighbour_table(query: str, neighbours: list[Any], family: tuple[str, float]
         table.add_column(column, overflow="fold", no_wrap=column == "bank:n")
     for rank, nb in enumerate(neighbours, 1):
         cluster = f"{nb.cluster} {nb.label}" if nb.label else str(nb.cluster)
-        family_cell = f"{nb.family} {nb.confidence:.2f}" if nb.family is not None else ""
+        family_cell = " ".join(x for x in (nb.family, f"{nb.confidence:.2f}" if nb.confidence is not None else None, nb.family_from) if x) if nb.family is not None else ""
         table.add_row(str(rank), ", ".join([nb.ref, *nb.also]), f"{nb.distance:.3f}", cluster, family_cell, escape(nb.source))
     return table
 

@@ -77,6 +77,9 @@ def page_data(bank: str, entry: Bank, xy: np.ndarray, audio: list[str]) -> dict[
         data.update(family=families.of_sample, families=families.names, familyColours=families.colours)
         if any(s.confidence is not None for s in samples):
             data["confidence"] = [s.confidence for s in samples]
+        if any(s.family_from is not None for s in samples):
+            data["familyFrom"] = [s.family_from for s in samples]
+            data["audioFamily"] = [s.audio_family for s in samples]
     return data
 
 

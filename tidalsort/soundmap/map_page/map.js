@@ -243,6 +243,10 @@
     const rows = [["sample", ref(i)]];
     if (D.family) rows.push(["family", D.families[D.family[i]]]);
     if (D.confidence) rows.push(["confidence", D.confidence[i] == null ? "?" : D.confidence[i].toFixed(2)]);
+    if (D.familyFrom && D.familyFrom[i]) {
+      const heard = D.audioFamily[i] && D.audioFamily[i] !== D.families[D.family[i]] ? ` (the audio hears ${D.audioFamily[i]})` : "";
+      rows.push(["decided by", D.familyFrom[i] + heard]);
+    }
     rows.push(["cluster", D.clusterNames[D.cluster[i]]], ["duration", D.duration[i].toFixed(3) + " s"], ["file", D.file[i]], ["source", D.source[i]]);
     for (const [key, value] of rows) {
       const dt = document.createElement("dt");
