@@ -21,7 +21,7 @@ SKIPPED_SHOWN = 20
 LOW_CONFIDENCE = 0.5
 #: Audio confidence from which a sample whose name decided another family is listed as a
 #: disagreement: on dev + train, where names are the labels, the cross-validated model was
-#: this sure of another family for 19 of 1,702 named files (bench/names.py --audio), so
+#: this sure of another family for 19 of the 1,659 files whose names name one (bench/names.py --audio), so
 #: the list stays short and each entry is worth a listen.
 DISAGREE_CONFIDENCE = 0.9
 
