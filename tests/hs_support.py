@@ -79,7 +79,7 @@ def stand_in_context(version: str) -> str:
     return STAND_IN.format(version=version, imports="\n".join(f"import {m} as C" for m in modules))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def vendored_tidal(version: str) -> Path:
     """A folder holding the stand-in Context (``shim/``) and Tidal ``version``'s pure modules
     compiled with it for GHC (``objs/``) and for GHCi (``ghci-objs/``), built once and kept in
@@ -164,7 +164,7 @@ def build(toolchain: dict, version: str, main: Path, outdir: Path, *, exe: str) 
     return target
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def probe_events(toolchain_ghc: str, version: str) -> dict:
     """What haskell/test/Probe.hs prints, built against Tidal ``version`` (once per session):
     case name -> the JSON of its events."""

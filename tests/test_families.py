@@ -279,7 +279,7 @@ def test_the_dendrogram_is_coloured_by_family(tmp_path: Path) -> None:
         path = tmp_path / "d.png"
         draw(ordering.tree, ordering.order, leaves, ordering.boundaries, "t", path, families)
         pixels = (matplotlib.image.imread(path)[..., :3] * 255).round().astype(int).reshape(-1, 3)
-        found = {"#%02x%02x%02x" % tuple(p) for p in np.unique(pixels, axis=0)}
+        found = {"#{:02x}{:02x}{:02x}".format(*p) for p in np.unique(pixels, axis=0)}
         return {f for f, c in FAMILY_COLOURS.items() if c in found}
 
     drawn = colours([str(names[r]) for r in ordering.order]) - {"other"}  # other is grey, like the axes

@@ -270,7 +270,7 @@ def test_two_sorts_of_different_banks_into_one_root_at_once_keep_both(kits: list
     for bank, part in (("one", kits[:6]), ("two", kits[6:])):
         pid = os.fork()
         if pid == 0:
-            os._exit(_run(lambda: sort_library(part, root, SortOptions(bank=bank, clusters=2))))
+            os._exit(_run(lambda part=part, bank=bank: sort_library(part, root, SortOptions(bank=bank, clusters=2))))
         pids.append(pid)
     assert [os.waitpid(pid, 0)[1] for pid in pids] == [0, 0]
     assert set(load(root).banks) == {"one", "two"}

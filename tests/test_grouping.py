@@ -84,7 +84,7 @@ def test_keep_ids_keeps_a_persisting_cluster_in_its_place_inside_its_family() ->
     swapped[kick[0]], swapped[kick[1]] = old[kick[1]], old[kick[0]]
     kept = keep_ids(ordering, families, keys, swapped)
     kb = kept.boundaries
-    for c, (family, members) in enumerate(swapped):
+    for c, (_family, members) in enumerate(swapped):
         assert {keys[r] for r in kept.order[kb[c] : kb[c + 1]]} == members
     # nothing known from before: unchanged
     assert np.array_equal(keep_ids(ordering, families, keys, []).order, ordering.order)

@@ -18,7 +18,6 @@ without it). Everything is compiled once per session into a temporary directory.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import shutil
@@ -378,7 +377,10 @@ def test_spread_covers_every_cluster_evenly(probe):
     ev = events(probe, "spread_live")  # 4 steps per cycle, 4 clusters, 10 cycles
     assert [o for o, _ in ev] == [Fraction(k, 4) for k in range(40)]
     vals = [v for _, v in ev]
-    cluster_of = lambda v: next(i for i, (lo, hi) in enumerate(LIVE) if lo <= v < hi)
+
+    def cluster_of(v: int) -> int:
+        return next(i for i, (lo, hi) in enumerate(LIVE) if lo <= v < hi)
+
     for rnd in range(10):
         chunk = vals[4 * rnd: 4 * rnd + 4]
         clusters = [cluster_of(v) for v in chunk]

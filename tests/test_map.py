@@ -117,7 +117,7 @@ def test_added_samples_are_placed_among_the_others_until_they_are_a_tenth(tmp_pa
     computed = []
     first, _ = cached_layout(tmp_path, "b", bank_index(X[:170]))
     for size in (173, 180):  # 3 added, then 7 more: 10 of 180, at most a tenth
-        grown, cached = cached_layout(tmp_path, "b", bank_index(X[:size]), lambda: computed.append(size))
+        grown, cached = cached_layout(tmp_path, "b", bank_index(X[:size]), lambda size=size: computed.append(size))
         assert not cached and computed[-1] == size
         # the samples there before keep their places (the map is only scaled again to fit)
         assert np.allclose(unit_square(grown[:170]), first)

@@ -112,13 +112,13 @@ def test_page_from_disk_draws_plays_searches_and_toggles(browser: Any, demo: Pat
     aiff = next(i for i, s in enumerate(samples) if s["file"].endswith(".aiff"))
     for i in (wav, aiff):
         at_sample(browser, i)
-        played = wait_for(lambda: [p for p in state(browser, "played") if p["n"] == i])
+        played = wait_for(lambda i=i: [p for p in state(browser, "played") if p["n"] == i])
         assert played and played[-1]["folder"] == "demo"
         url = played[-1]["src"]
         assert url == f"demo/{samples[i]['file']}" if i == wav else url.startswith(".tidalsort/map-demo/")
-        voice = wait_for(lambda: [v for v in state(browser, "voices()") if v["n"] == i and v["time"] > 0 and not v["paused"]])
+        voice = wait_for(lambda i=i: [v for v in state(browser, "voices()") if v["n"] == i and v["time"] > 0 and not v["paused"]])
         assert voice and voice[0]["src"] == (demo / url).as_uri()  # the browser is playing that very file
-    assert "demo:%d" % aiff in browser.find_element(By.ID, "details").text
+    assert f"demo:{aiff}" in browser.find_element(By.ID, "details").text
     # sweeping across many dots: every one plays, never more than 8 at once
     played = len(state(browser, "played"))
     most = 0
@@ -147,7 +147,7 @@ def test_page_from_disk_draws_plays_searches_and_toggles(browser: Any, demo: Pat
     search.send_keys("kick")
     kicks = sum("kick" in f"demo:{s['n']} {s['file']} {s['source']}".lower() for s in samples)
     assert 0 < kicks < 36
-    assert wait_for(lambda: state(browser, "highlighted") == kicks) and "%d found" % kicks in browser.find_element(By.ID, "found").text
+    assert wait_for(lambda: state(browser, "highlighted") == kicks) and f"{kicks} found" in browser.find_element(By.ID, "found").text
     assert canvas_pixels(browser) != before
     search.send_keys(Keys.ESCAPE)
     assert wait_for(lambda: state(browser, "highlighted") == 0)

@@ -180,7 +180,7 @@ class _CommandParser(argparse.ArgumentParser):
     """A command's parser: an argument it does not know is its own error, shown with its
     usage and the nearest option, not the top-level usage."""
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+    def parse_known_args(self, args=None, namespace=None):
         namespace, extra = super().parse_known_args(args, namespace)
         if extra:
             import difflib  # only for the error
@@ -398,8 +398,8 @@ def _notify(root: Path, entries: list[Bank], args: argparse.Namespace, err: Cons
 def _watch(args: argparse.Namespace, err: Console) -> int:
     from .live.notify import PING_TIMEOUT, check_receiver
     from .live.watch import watch
-    from .pipeline import sort_library
     from .pipeline import Progress as JobProgress
+    from .pipeline import sort_library
 
     root = args.out.expanduser().absolute()
     options = _options(args)

@@ -37,7 +37,7 @@ def random_agreement(labels: Sequence[str]) -> float:
     return float(((counts / counts.sum()) ** 2).sum())
 
 
-def purity(labels: Sequence[str], clusters: Sequence[int]) -> float:
+def purity(labels: Sequence[str], clusters: Sequence[int] | np.ndarray) -> float:
     """Share of samples whose label is their cluster's most common label."""
     by_cluster: dict[int, Counter[str]] = {}
     for label, cluster in zip(labels, clusters):
@@ -52,15 +52,15 @@ def knn_precision(X: np.ndarray, labels: Sequence[str], k: int = 5, rows: Sequen
     samples (found with the same code as ``tidalsort similar``) that carry its label;
     averaged over those samples.
     """
-    labels = np.asarray(labels)
+    labelled = np.asarray(labels)
     hits = []
     for i in range(len(X)) if rows is None else rows:
         near, _ = nearest_rows(X, X[i], k, exclude=i)
-        hits.append(np.mean(labels[near] == labels[i]))
+        hits.append(np.mean(labelled[near] == labelled[i]))
     return float(np.mean(hits))
 
 
-def cluster_scores(labels: Sequence[str], clusters: Sequence[int]) -> dict[str, float]:
+def cluster_scores(labels: Sequence[str], clusters: Sequence[int] | np.ndarray) -> dict[str, float]:
     """ARI, NMI and purity of ``clusters`` against ``labels``."""
     return {
         "ari": float(adjusted_rand_score(labels, clusters)),

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
@@ -144,8 +144,8 @@ def resort_options(entry: Bank) -> SortOptions:
         bank=entry.name,
         group=settings.group or "sound",
         names=bool(settings.names),
-        layout=entry.layout or "bank",
-        link=settings.link or "copy",
+        layout=cast(Layout, entry.layout or "bank"),
+        link=cast(LinkMode, settings.link or "copy"),
         clusters=None if settings.clusters in (None, "auto") else int(settings.clusters),
         features=FeatureSettings(settings.features, settings.frames),
         scaling=settings.scaling or "standard",
@@ -161,7 +161,8 @@ class Progress:
     """Callbacks a front end can set to follow the job."""
 
     start: Callable[[str, int], None] = lambda stage, total: None
-    advance: Callable[[str, int], None] = lambda stage, count=1: None
+    #: Called with the stage and how many were done (1 when not given).
+    advance: Callable[..., None] = lambda stage, count=1: None
     #: The bank is in place; the dendrogram is drawn after.
     committed: Callable[[Bank], None] = lambda entry: None
 
@@ -486,7 +487,7 @@ def _previous_clusters(old: Bank | None) -> list[tuple[str, set[str]]]:
     members: list[set[str]] = [set() for _ in old.clusters]
     for s in old.samples:
         members[s.cluster].add(s.source)
-    return [(c.family, m) for c, m in zip(old.clusters, members)]
+    return [(c.family or "", m) for c, m in zip(old.clusters, members)]
 
 
 def _finish(

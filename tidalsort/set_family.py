@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
 from .confined import UnsafePath
 from .errors import UsageError
 from .families.taxonomy import ABBREVIATIONS, FAMILIES
@@ -22,6 +23,7 @@ from .output.manifest import load
 from .output.names import parse_ref
 from .output.overrides import family_word, load_overrides, save_overrides
 from .pipeline import Progress, resort_options, sort_library
+
 
 class SetError(UsageError):
     """A ``tidalsort set`` the manifest cannot honour (unknown sample, family or range); nothing changed."""
@@ -84,8 +86,8 @@ def set_family(root: Path, ref: str, family: str | None, *, progress: Callable[[
     """
     chosen = family_word(family) if family is not None else None
     if family is not None and chosen is None:
-        names = ", ".join(FAMILIES) + " (or " + ", ".join(sorted(set(ABBREVIATIONS.values()) - set(FAMILIES))) + ")"
-        raise SetError(f"{family!r} is not a family; choose from {names}")
+        words = ", ".join(FAMILIES) + " (or " + ", ".join(sorted(set(ABBREVIATIONS.values()) - set(FAMILIES))) + ")"
+        raise SetError(f"{family!r} is not a family; choose from {words}")
     banks = load(root).banks
     samples = _samples(banks, ref)
     before = load_overrides(root)

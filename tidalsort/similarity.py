@@ -171,11 +171,11 @@ class Library:
             samples, clusters = self.entries[bank].samples, self.entries[bank].clusters
             for row, distance in zip(rows, distances):
                 s = samples[row]
-                ref = f"{s.folder}:{s.n}"
-                also = tuple(place for place in self.places[s.source] if place != ref)
-                answer = Neighbour(ref, float(distance), s.source, bank, s.cluster, clusters[s.cluster].label, s.family, s.confidence, also, s.family_from)
+                place = f"{s.folder}:{s.n}"
+                also = tuple(other for other in self.places[s.source] if other != place)
+                answer = Neighbour(place, float(distance), s.source, bank, s.cluster, clusters[s.cluster].label, s.family, s.confidence, also, s.family_from)
                 if s.source not in found or (answer.distance, answer.ref) < (found[s.source].distance, found[s.source].ref):
                     found[s.source] = answer
-        if home is not None:
+        if home is not None and own_row is not None:
             found.pop(self.entries[home].samples[own_row].source, None)
         return sorted(found.values(), key=lambda nb: (nb.distance, nb.ref))[:k]

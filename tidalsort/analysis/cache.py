@@ -128,7 +128,7 @@ class FeatureCache:
 
     def put(self, settings: str, entries: Iterable[tuple[Path, tuple[int, int], Entry]]) -> None:
         """Store analyses (or skip reasons) of files with their identity, in one transaction."""
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for path, (size, mtime), entry in entries:
             if isinstance(entry, str):
                 rows.append((path_text(path), settings, size, mtime, None, None, None, entry))

@@ -78,7 +78,7 @@ def _db(ratio: np.ndarray | float, floor: float) -> np.ndarray:
     return 10.0 * np.log10(np.asarray(ratio) + floor)
 
 
-def _log_time(seconds: np.ndarray | float) -> np.ndarray:
+def _log_time(seconds: np.ndarray | float | list[float]) -> np.ndarray:
     return np.log10(np.asarray(seconds) + 1e-3)
 
 

@@ -32,11 +32,11 @@ import numpy as np
 from scipy.fft import dct, rfft
 
 matplotlib.use("Agg")
-from pyAudioAnalysis import ShortTermFeatures  # noqa: E402
+from pyAudioAnalysis import ShortTermFeatures
 
-from ..choices import FEATURE_SETS  # noqa: E402
-from ..errors import BadOption  # noqa: E402
-from .audio import ANALYSIS_RATE  # noqa: E402
+from ..choices import FEATURE_SETS
+from ..errors import BadOption
+from .audio import ANALYSIS_RATE
 
 logging.getLogger("matplotlib").setLevel(logging.WARNING)
 

@@ -185,7 +185,8 @@ def _split(token: str) -> list[str]:
         return [token]
     n = len(token)
     # best[i]: (characters covered by known words, -pieces, pieces) of token[:i]
-    best: list[tuple[int, int, list[tuple[str, bool]]]] = [(0, 0, [])] + [(-1, 0, [])] * n
+    empty: list[tuple[str, bool]] = []
+    best: list[tuple[int, int, list[tuple[str, bool]]]] = [(0, 0, empty)] + [(-1, 0, empty)] * n
     for i in range(n):
         covered, pieces, parts = best[i]
         options = [(i + 1, (token[i], False), 0)]
@@ -222,7 +223,7 @@ def words(text: str) -> list[str]:
     while i < len(found):
         pair = tuple(found[i : i + 2])
         if pair in PHRASES:
-            joined.append(PHRASES[pair])  # type: ignore[index]
+            joined.append(PHRASES[pair])
             i += 2
         else:
             joined.append(found[i])

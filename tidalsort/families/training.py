@@ -247,7 +247,8 @@ def _chord(rng: np.random.Generator, hits: Sequence[np.ndarray]) -> np.ndarray:
 def _sweep(rng: np.random.Generator, hits: Sequence[np.ndarray]) -> np.ndarray:
     n = round(rng.uniform(0.8, 3.0) * ANALYSIS_RATE)
     frames = 1 + n // 512
-    centres = np.geomspace(*(rng.uniform(200, 12000, 2)), frames)
+    low, high = rng.uniform(200, 12000, 2)
+    centres = np.geomspace(low, high, frames)
     spectrum = np.fft.rfft(rng.standard_normal(frames * 512).reshape(frames, 512), axis=1)
     freqs = np.fft.rfftfreq(512, 1.0 / ANALYSIS_RATE)
     spectrum *= np.exp(-0.5 * (np.log2((freqs + 1) / centres[:, None]) / rng.uniform(0.2, 1.0)) ** 2)
@@ -260,7 +261,7 @@ def _loop(rng: np.random.Generator, hits: Sequence[np.ndarray]) -> np.ndarray:
     out = np.zeros(n)
     for start in np.arange(0.0, n / ANALYSIS_RATE, step):
         if rng.random() < 0.75:
-            hit = hits[rng.integers(len(hits))]
+            hit = hits[int(rng.integers(len(hits)))]
             i = round(start * ANALYSIS_RATE)
             part = hit[: n - i] * rng.uniform(0.4, 1.0)
             out[i : i + len(part)] += part
@@ -299,7 +300,7 @@ def not_one_shots(count: int, hits: Sequence[np.ndarray], rng: np.random.Generat
     return signals, np.array([len(x) / ANALYSIS_RATE for x in signals])
 
 
-def inputs(signals: Sequence[np.ndarray], durations: Sequence[float]) -> np.ndarray:
+def inputs(signals: Sequence[np.ndarray], durations: Sequence[float] | np.ndarray) -> np.ndarray:
     """The family model's input (:func:`tidalsort.analysis.analyse.family_input`) of every sound."""
     rows = []
     for x, d in zip(signals, durations):

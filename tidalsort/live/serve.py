@@ -39,7 +39,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from ..analysis.audio import UnreadableAudio
@@ -105,6 +105,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     first, last = (_position(digits) if digits else None for digits in match.groups())
     if first is None:  # the last N bytes
+        assert last is not None  # the pattern needs one of the two
         if last == 0 or size == 0:
             raise Unsatisfiable
         return max(0, size - last), size - 1
@@ -300,7 +301,7 @@ class SampleServer(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host, port), Handler)
         self.catalogue = Catalogue(root)
-        self.loopback = ipaddress.ip_address(self.server_address[0]).is_loopback
+        self.loopback = ipaddress.ip_address(str(self.server_address[0])).is_loopback
         self.idle_timeout = idle_timeout
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -312,7 +313,7 @@ class SampleServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         """The server's own address, ``http://host:port/``."""
-        host, port = self.server_address[:2]
+        host, port = str(self.server_address[0]), self.server_address[1]
         return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
@@ -329,14 +330,14 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "tidalsort"
 
     def setup(self) -> None:
-        self.timeout = self.server.idle_timeout  # the socket's timeout, set by StreamRequestHandler.setup
+        self.timeout = self.server.idle_timeout  # type: ignore[misc]  # the socket's timeout, which StreamRequestHandler.setup reads from the instance
         super().setup()
 
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's naming)
+    def log_error(self, format: str, *args: Any) -> None:
         if not format.startswith("Request timed out"):  # an idle connection closed: normal
             super().log_error(format, *args)
 
-    def do_OPTIONS(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_OPTIONS(self) -> None:
         self.send_response(HTTPStatus.NO_CONTENT)
         self._cors()
         self.send_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
@@ -347,10 +348,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._answer(body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._answer(body=False)
 
     def _cors(self) -> None:
@@ -398,7 +399,7 @@ class Handler(BaseHTTPRequestHandler):
             with page[0]:
                 return self._send_file(page[0], page[1], body)
         handle = self.server.catalogue.open(*parts) if parts and len(parts) == 2 else None
-        if handle is None:
+        if parts is None or handle is None:
             return self._fail(HTTPStatus.NOT_FOUND, "not a sample of this root's banks", body)
         kind = CONTENT_TYPES.get(Path(parts[1]).suffix.lower(), "application/octet-stream")
         with handle:

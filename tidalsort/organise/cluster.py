@@ -9,7 +9,7 @@ which every cluster is a subtree, so that any leaf order of it (see
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage, optimal_leaf_ordering
@@ -94,7 +94,7 @@ def _sizes(labels: np.ndarray) -> np.ndarray:
     return np.bincount(np.unique(labels, return_inverse=True)[1])
 
 
-def stitch(n: int, parts: Sequence[tuple[Sequence[int], np.ndarray]], joining: np.ndarray) -> np.ndarray:
+def stitch(n: int, parts: Sequence[tuple[Sequence[int] | np.ndarray, np.ndarray]], joining: np.ndarray) -> np.ndarray:
     """One linkage matrix over ``n`` leaves from the trees of disjoint parts.
 
     ``parts`` holds ``(members, tree)``: the part's leaves (rows of the whole) and a

@@ -22,7 +22,7 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, write: Callable[[Path], None], scratch: Path) -> None:
+def write_atomic(path: Path, write: Callable[[Path], object], scratch: Path) -> None:
     """Create or replace ``path`` with what ``write`` writes to a temporary file.
 
     Readers see the old file or the new one, never a half-written one, and the new one's

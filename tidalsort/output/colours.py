@@ -41,12 +41,12 @@ def has_families(entry: Bank) -> bool:
 
 
 def family_groups(entry: Bank) -> Groups:
-    """Samples grouped by family: the families present, in :data:`FAMILIES` order, then any other names."""
+    """Samples grouped by family: the families present, in :data:`FAMILIES` order (call where :func:`has_families`)."""
     present = {s.family for s in entry.samples}
-    names = [f for f in FAMILIES if f in present] + sorted(present - set(FAMILIES))
+    names = [f for f in FAMILIES if f in present]  # the manifest's check lets no other name in
     index = {name: g for g, name in enumerate(names)}
-    colours = [FAMILY_COLOURS.get(name, CLUSTER_COLOURS[17]) for name in names]
-    return Groups("family", names, colours, [index[s.family] for s in entry.samples])
+    colours = [FAMILY_COLOURS[name] for name in names]
+    return Groups("family", names, colours, [index[s.family or ""] for s in entry.samples])
 
 
 def cluster_groups(entry: Bank) -> Groups:

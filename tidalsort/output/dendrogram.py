@@ -26,7 +26,7 @@ def dendrogram_path(root: Path, bank: str) -> Path:
     return root / f"{bank}-dendrogram.png"
 
 
-def bank_order_tree(Z: np.ndarray, order: Sequence[int]) -> np.ndarray:
+def bank_order_tree(Z: np.ndarray, order: Sequence[int] | np.ndarray) -> np.ndarray:
     """A tree over bank positions whose leaf order is the bank order, for drawing.
 
     The sort's tree ``Z`` (over rows) need not list its leaves in bank order: 2-opt moves
@@ -89,7 +89,7 @@ def _node_families(Z: np.ndarray, families_by_row: Sequence[str]) -> list[str | 
     return families
 
 
-def draw(Z, order: Sequence[int], leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path | BinaryIO, families: Sequence[str] | None = None) -> None:
+def draw(Z: np.ndarray, order: Sequence[int] | np.ndarray, leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path | BinaryIO, families: Sequence[str] | None = None) -> None:
     """Draw tree ``Z`` sideways, one readable row per leaf, coloured by family (or by cluster).
 
     Uses no global state (no ``pyplot``), so it can draw in a thread of its own.

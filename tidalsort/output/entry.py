@@ -49,7 +49,8 @@ class _Bad(Exception):
 
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
-        self.problem, self.path = problem, []
+        self.problem: str = problem
+        self.path: list[str] = []
 
     def at(self, step: str) -> _Bad:
         self.path.insert(0, step)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from .bank import STATE_DIR
+
 from .atomic import write_text_atomic
+from .bank import STATE_DIR
 from .entry import Bank, Cluster
 from .manifest import MANIFEST_NAME, Manifest
 
@@ -50,7 +51,7 @@ def haskell_banks(manifest: Manifest, root: Path) -> str:
 def render(rows: list[tuple[str, str, str]], root: Path) -> str:
     """The text of the boundaries file holding ``(sound, boundaries, labels)`` ``rows``."""
     # json.dumps gives a double-quoted string with escapes Haskell reads the same way.
-    items = [f"({json.dumps(s)}, {json.dumps(b)}, {json.dumps(l)})" for s, b, l in rows]
+    items = [f"({json.dumps(sound)}, {json.dumps(bounds)}, {json.dumps(labels)})" for sound, bounds, labels in rows]
     body = "\n  , ".join(items)
     listing = f"  [ {body}\n  ]" if items else "  []"
     return (

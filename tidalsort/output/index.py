@@ -43,6 +43,7 @@ def index_path(root: Path, bank: str) -> Path:
 def write_index(path: Path, features: np.ndarray, scaler: Scaler) -> None:
     """Write an index (features in bank order and their scaler) to ``path``, a new file."""
     meta = json.dumps({"kind": scaler.kind, "groups": scaler.groups})
+    assert scaler.mean_ is not None and scaler.scale_ is not None, "fit the scaler first"
     with open(path, "wb") as f:
         np.savez(f, features=features, mean=scaler.mean_, scale=scaler.scale_, meta=np.array(meta))
 

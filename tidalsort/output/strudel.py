@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import UsageError
-from .bank import STATE_DIR
 from .atomic import write_text_atomic
+from .bank import STATE_DIR
 from .manifest import Manifest
 
 STRUDEL_MAP_NAME = "strudel.json"
@@ -84,7 +84,7 @@ def write_strudel_map(root: Path, manifest: Manifest, base: str | None = None) -
     path = root / STRUDEL_MAP_NAME
     kept = written_base(root)
     if kept is None and path.exists():
-        warnings.warn(f"{path} was not written by tidalsort: left as it is, without this sort's banks (tidalsort serve still serves them)")
+        warnings.warn(f"{path} was not written by tidalsort: left as it is, without this sort's banks (tidalsort serve still serves them)", stacklevel=2)
         return None
     write_text_atomic(path, json.dumps(sample_map(manifest, base or kept or DEFAULT_BASE), indent=1) + "\n", root / STATE_DIR)
     return path

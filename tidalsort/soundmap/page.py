@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ..output.atomic import write_text_atomic
 from ..output.bank import STATE_DIR
 from ..output.colours import cluster_groups, family_groups, has_families
-from ..output.atomic import write_text_atomic
 from ..output.entry import Bank
 
 #: Format version of the data file.

@@ -14,18 +14,18 @@ import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
 
-from ..analysis.features import (  # noqa: E402
+from ..analysis.features import (
     FEATURES_PER_FRAME,
     FRAME_SECONDS,
     MEL_SPANS,
     FeatureSettings,
 )
-from ..output.colours import Groups, sample_groups  # noqa: E402
-from ..output.entry import Bank  # noqa: E402
+from ..output.colours import Groups, sample_groups
+from ..output.entry import Bank
 
 #: pyAudioAnalysis's 34 short-term features of one frame, in order, as groups (their 34
 #: deltas follow them).

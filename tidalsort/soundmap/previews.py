@@ -9,13 +9,14 @@ SHA-1; previews no sample needs any more are deleted.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from urllib.parse import quote
 
 from ..analysis.audio import UnreadableAudio
 from ..analysis.wav import WriteFailed, write_wav
-from ..output.atomic import write_atomic
 from ..confined import own_folder, refuse_link
+from ..output.atomic import write_atomic
 from ..output.bank import STATE_DIR
 from ..output.entry import Bank
 
@@ -59,7 +60,7 @@ def audio_urls(root: Path, bank: str, entry: Bank) -> tuple[list[str], list[str]
             try:
                 own_folder(folder)
                 source = root / s.folder / s.file
-                write_atomic(target, lambda tmp: write_wav(source, tmp, seconds=PREVIEW_SECONDS), root / STATE_DIR)
+                write_atomic(target, functools.partial(write_wav, source, seconds=PREVIEW_SECONDS), root / STATE_DIR)
             except WriteFailed:
                 raise  # a full disk: no other preview fits either
             except (OSError, RuntimeError, UnreadableAudio) as exc:
