@@ -49,8 +49,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     root = tmp / "root"
     frames = int(44100 * args.seconds)
     names = [f"{i:03d}_s.wav" for i in range(args.files)]
-    sc.write_bank(root / "bench", names, seed=1, base_frames=frames, step=7,
-                  channels=[1, 2], subtypes=["PCM_16", "PCM_24"])
+    sc.write_bank(root / "bench", names, seed=1, base_frames=frames, step=7, channels=[1, 2], subtypes=["PCM_16", "PCM_24"])
     total_mb = sum(p.stat().st_size for p in (root / "bench").iterdir()) / 1e6
     boundaries = [0, args.files // 4, args.files // 2, args.files]
 
@@ -76,8 +75,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     print(f"bank: {args.files} files, {args.seconds:g} s each (mono/stereo, 16/24-bit), {total_mb:.1f} MB")
     print(f"ping round trip: median {statistics.median(pings):.2f} ms")
     print(f"/tidalsort/bank -> /tidalsort/loaded over {args.runs} runs:")
-    print(f"  median {statistics.median(lat):.1f} ms  p90 {percentile(lat, 0.9):.1f} ms  "
-          f"min {min(lat):.1f} ms  max {max(lat):.1f} ms")
+    print(f"  median {statistics.median(lat):.1f} ms  p90 {percentile(lat, 0.9):.1f} ms  min {min(lat):.1f} ms  max {max(lat):.1f} ms")
     print(f"  per file: {statistics.median(lat) / args.files:.2f} ms")
     print(f"server buffers allocated after the runs: {count} (bank size {args.files})")
     return 0

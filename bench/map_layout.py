@@ -239,7 +239,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(CANDIDATES), default=list(CANDIDATES))
     parser.add_argument("--landmarks", nargs="*", type=int, default=[], help="also tidalsort's layout with at most these many landmarks")
     parser.add_argument("--sizes", nargs="*", type=int, default=[1000, 20000], help="sample counts to time (default: 1000 20000)")
-    parser.add_argument("--quality-at", type=int, default=20000, help="also measure the map of this many samples, one of --sizes (default: 20000; 0: no)")
+    parser.add_argument(
+        "--quality-at", type=int, default=20000, help="also measure the map of this many samples, one of --sizes (default: 20000; 0: no)"
+    )
     parser.add_argument("--map-samples", type=int, default=0, help="also time tidalsort map on a sorted bank of this many samples")
     parser.add_argument("--seeds", type=int, default=1, help="dev figures as the mean over seeds 0..N-1, with their spread (default: 1)")
     parser.add_argument("--runs", type=int, default=3, help="runs of tidalsort map, cold and cached (medians; default: 3)")
@@ -283,9 +285,13 @@ def main() -> None:
     if args.map_samples:
         times = timed_map(args.map_samples, args.runs)
         results["map"] = times
-        print(f"tidalsort map, {args.map_samples} samples, medians of {args.runs} runs in fresh processes: "
-              f"cold (layout and previews computed) {times['cold']:.1f} s, cached {times['cached']:.1f} s")
-        print(f"page, {args.map_samples} dots: a frame while dragging takes {times['frame_ms_median']:.1f} ms (median), {times['frame_ms_max']:.1f} ms at most")
+        print(
+            f"tidalsort map, {args.map_samples} samples, medians of {args.runs} runs in fresh processes: "
+            f"cold (layout and previews computed) {times['cold']:.1f} s, cached {times['cached']:.1f} s"
+        )
+        print(
+            f"page, {args.map_samples} dots: a frame while dragging takes {times['frame_ms_median']:.1f} ms (median), {times['frame_ms_max']:.1f} ms at most"
+        )
     print(json.dumps(results))
 
 

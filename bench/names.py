@@ -61,7 +61,9 @@ def reader_part(show: set[str]) -> None:
         named = [(path, label, name_family(path)) for path, label in rows]
         hits = [r for r in named if r[2] is not None]
         right = [r for r in hits if r[2] == r[1]]
-        print(f"{name}: {len(hits)}/{len(rows)} named ({len(hits) / len(rows):.1%}), {len(right)}/{len(hits)} of them agree with the label ({len(right) / max(len(hits), 1):.1%})")
+        print(
+            f"{name}: {len(hits)}/{len(rows)} named ({len(hits) / len(rows):.1%}), {len(right)}/{len(hits)} of them agree with the label ({len(right) / max(len(hits), 1):.1%})"
+        )
         for family in FAMILIES:
             of = [r for r in named if r[1] == family]
             n = sum(r[2] is not None for r in of)
@@ -81,9 +83,23 @@ def cross_validated(cache: Path | None) -> dict[str, np.ndarray]:
     examples = labelled_examples(DATASETS)
     signals, durations = read(examples)
     labels = [e.label for e in examples]
-    cv = cross_validate(signals, durations, labels, [e.group for e in examples], TrainingConfig(), 10, lambda f: print(f"  fold {f + 1}/10 trained", flush=True))
+    cv = cross_validate(
+        signals,
+        durations,
+        labels,
+        [e.group for e in examples],
+        TrainingConfig(),
+        10,
+        lambda f: print(f"  fold {f + 1}/10 trained", flush=True),
+    )
     y = np.array([FAMILIES.index(label) for label in labels])
-    result = {"logits": cv.logits, "novel": cv.novel, "paths": np.array([str(e.path) for e in examples]), "labels": np.array(labels), "temperature": np.array(temperature(cv.logits, y))}
+    result = {
+        "logits": cv.logits,
+        "novel": cv.novel,
+        "paths": np.array([str(e.path) for e in examples]),
+        "labels": np.array(labels),
+        "temperature": np.array(temperature(cv.logits, y)),
+    }
     if cache is not None:
         np.savez(cache, **result)
     return result
@@ -100,7 +116,9 @@ def audio_part(cache: Path | None) -> None:
     names = np.array([name_family(path) or "" for path in cv["paths"]])
     which = np.array([Path(path).relative_to(DATASETS).parts[0] for path in cv["paths"]])
     labels = cv["labels"]
-    print(f"audio: cross-validated accuracy {np.mean(audio == labels):.1%}; where the name names a family, name {np.mean((names == labels)[names != '']):.1%} and audio {np.mean((audio == labels)[names != '']):.1%} agree with the label")
+    print(
+        f"audio: cross-validated accuracy {np.mean(audio == labels):.1%}; where the name names a family, name {np.mean((names == labels)[names != '']):.1%} and audio {np.mean((audio == labels)[names != '']):.1%} agree with the label"
+    )
     for subset in (*SETS, "dev+train"):
         rows = (which == subset) if subset in SETS else np.ones(len(labels), dtype=bool)
         print(f"{subset}: named files where the audio says another family with confidence >= c")
@@ -119,8 +137,16 @@ def audio_part(cache: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--show", action="append", default=[], choices=SETS, help="list the set's unnamed and disagreeing files")
-    parser.add_argument("--audio", action="store_true", help="also measure names against the cross-validated audio model (about ten minutes)")
-    parser.add_argument("--cv", type=Path, default=None, metavar="FILE", help="keep the out-of-fold logits in FILE (.npz) and read them from there when it exists")
+    parser.add_argument(
+        "--audio", action="store_true", help="also measure names against the cross-validated audio model (about ten minutes)"
+    )
+    parser.add_argument(
+        "--cv",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="keep the out-of-fold logits in FILE (.npz) and read them from there when it exists",
+    )
     args = parser.parse_args()
     reader_part(set(args.show))
     if args.audio:

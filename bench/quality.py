@@ -83,7 +83,15 @@ def model_part(console: Console, folds: int) -> tuple[dict, object, list]:
     signals, durations = read(examples)
     labels = [e.label for e in examples]
     start = time.perf_counter()
-    cv = cross_validate(signals, durations, labels, [e.group for e in examples], TrainingConfig(), folds, lambda f: console.print(f"  fold {f + 1}/{folds} trained"))
+    cv = cross_validate(
+        signals,
+        durations,
+        labels,
+        [e.group for e in examples],
+        TrainingConfig(),
+        folds,
+        lambda f: console.print(f"  fold {f + 1}/{folds} trained"),
+    )
     seconds = time.perf_counter() - start
     y = np.array([FAMILIES.index(label) for label in labels])
     sets = np.array([e.path.relative_to(DATASETS).parts[0] for e in examples])
@@ -96,7 +104,11 @@ def model_part(console: Console, folds: int) -> tuple[dict, object, list]:
     p /= p.sum(axis=1, keepdims=True)
     confidence = p.max(axis=1)
     bins = np.minimum((confidence * 10).astype(int), 9)
-    ece = sum(abs(np.mean(predicted[bins == b] == y[bins == b]) - confidence[bins == b].mean()) * np.mean(bins == b) for b in range(10) if np.any(bins == b))
+    ece = sum(
+        abs(np.mean(predicted[bins == b] == y[bins == b]) - confidence[bins == b].mean()) * np.mean(bins == b)
+        for b in range(10)
+        if np.any(bins == b)
+    )
     figures = {
         "files": len(y),
         "groups": len({e.group for e in examples}),
@@ -113,7 +125,9 @@ def model_part(console: Console, folds: int) -> tuple[dict, object, list]:
         "seconds": round(seconds, 1),
         "confusion": confusion_matrix(y, predicted, labels=range(len(FAMILIES))).tolist(),
     }
-    table = Table(title=f"family model, {folds} leave-groups-out folds over dev + train ({figures['files']} files, {figures['groups']} kits or machines): rows = label, columns = predicted")
+    table = Table(
+        title=f"family model, {folds} leave-groups-out folds over dev + train ({figures['files']} files, {figures['groups']} kits or machines): rows = label, columns = predicted"
+    )
     table.add_column("label")
     for f in FAMILIES:
         table.add_column(f[:8], justify="right")
@@ -140,7 +154,11 @@ def sorts_part(console: Console, cv, examples: list) -> dict:
             rows = np.flatnonzero(cv.fold == f)
             model_file = Path(tmp) / f"model-{f}.npz"
             model.save(model_file)
-            entry = sort_library([examples[i].path for i in rows], Path(tmp) / f"root-{f}", SortOptions(bank=f"fold{f}", names=False, model=model_file, dendrogram=False, cache=False))
+            entry = sort_library(
+                [examples[i].path for i in rows],
+                Path(tmp) / f"root-{f}",
+                SortOptions(bank=f"fold{f}", names=False, model=model_file, dendrogram=False, cache=False),
+            )
             written = [(truth[s.source], s.family) for s in entry.samples]
             labels, families = zip(*written)
             pooled_true += labels
@@ -173,7 +191,9 @@ def rule_part(console: Console) -> dict:
         truth = {str(e.path): e.label for e in examples}
         for group in ("sound", "families"):
             with tempfile.TemporaryDirectory() as tmp:
-                entry = sort_library([DATASETS / name], Path(tmp), SortOptions(bank="rule", group=group, names=False, dendrogram=False, cache=False))
+                entry = sort_library(
+                    [DATASETS / name], Path(tmp), SortOptions(bank="rule", group=group, names=False, dendrogram=False, cache=False)
+                )
             sizes = [c.size for c in entry.clusters]
             labels = [truth[s.source] for s in entry.samples]
             clusters = [s.cluster for s in entry.samples]
@@ -188,7 +208,18 @@ def rule_part(console: Console) -> dict:
                 "agreement": adjacent_agreement(labels),
             }
             figures[f"{name}/{group}"] = row
-            table.add_row(name, group, str(row["samples"]), str(row["clusters"]), str(row["largest"]), f"{row['largest_share']:.1%}", f"{row['median_size']:.0f}", f"{row['ari']:.3f}", f"{row['nmi']:.3f}", f"{row['agreement']:.3f}")
+            table.add_row(
+                name,
+                group,
+                str(row["samples"]),
+                str(row["clusters"]),
+                str(row["largest"]),
+                f"{row['largest_share']:.1%}",
+                f"{row['median_size']:.0f}",
+                f"{row['ari']:.3f}",
+                f"{row['nmi']:.3f}",
+                f"{row['agreement']:.3f}",
+            )
     console.print(table)
     return figures
 
@@ -206,7 +237,17 @@ def similarity_runs(data: Path, labels: Path) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, (features, frames, scaling, method, order, strategy)) in enumerate(CONFIGS.items()):
             root = Path(tmp) / str(i)
-            options = SortOptions(bank="bench", group="sound", clusters=k, features=FeatureSettings(features, frames), scaling=scaling, method=method, order=order, strategy=strategy, dendrogram=False)
+            options = SortOptions(
+                bank="bench",
+                group="sound",
+                clusters=k,
+                features=FeatureSettings(features, frames),
+                scaling=scaling,
+                method=method,
+                order=order,
+                strategy=strategy,
+                dendrogram=False,
+            )
             sort_library([data], root, options)
             figures = evaluate_bank(root, "bench", labels)
             results.append({"config": name, **{m: round(figures[m], 4) for m in (*METRICS, "random_agreement")}})
@@ -234,7 +275,11 @@ def halves(data: Path, labels: Path, count: int, seed: int = 0) -> Iterator[tupl
             with open(csv_path, "w", newline="", encoding="utf-8") as f:
                 writer = csv.DictWriter(f, fieldnames=["relative_path", "label"])
                 writer.writeheader()
-                writer.writerows({"relative_path": f"half/{r['relative_path']}", "label": r["label"]} for r in rows if r["relative_path"].split("/")[0] in chosen)
+                writer.writerows(
+                    {"relative_path": f"half/{r['relative_path']}", "label": r["label"]}
+                    for r in rows
+                    if r["relative_path"].split("/")[0] in chosen
+                )
             yield folder, csv_path
 
 
@@ -244,7 +289,9 @@ def similarity_part(console: Console, count: int) -> dict:
     results = similarity_runs(data, labels)
     k = label_count(labels)
     base = results[0]
-    table = Table(title=f"similarity on dev, by sound at K = {k} (random order agreement {base['random_agreement']:.3f}); x = ratio to the original")
+    table = Table(
+        title=f"similarity on dev, by sound at K = {k} (random order agreement {base['random_agreement']:.3f}); x = ratio to the original"
+    )
     for column in ("config", *METRICS):
         table.add_column(column, justify="left" if column == "config" else "right")
     for r in results:
@@ -262,16 +309,26 @@ def similarity_part(console: Console, count: int) -> dict:
             for m in METRICS[:-1]:
                 values = np.array([r[i][m] for r in runs])
                 base_values = np.array([r[0][m] for r in runs])
-                row[m] = {"median": float(np.median(values)), "min": float(values.min()), "max": float(values.max()), "beats_original": float(np.mean(values > base_values))}
+                row[m] = {
+                    "median": float(np.median(values)),
+                    "min": float(values.min()),
+                    "max": float(values.max()),
+                    "beats_original": float(np.mean(values > base_values)),
+                }
             report["halves"].append(row)
-            table.add_row(name, *[f"{row[m]['median']:.3f} [{row[m]['min']:.2f}-{row[m]['max']:.2f}] {row[m]['beats_original']:.0%}" for m in METRICS[:-1]])
+            table.add_row(
+                name,
+                *[f"{row[m]['median']:.3f} [{row[m]['min']:.2f}-{row[m]['max']:.2f}] {row[m]['beats_original']:.0%}" for m in METRICS[:-1]],
+            )
         console.print(table)
     return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts to run (default: all of {', '.join(PARTS)}; sorts needs model)")
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"comma-separated parts to run (default: all of {', '.join(PARTS)}; sorts needs model)"
+    )
     parser.add_argument("--folds", type=int, default=10, help="cross-validation folds (default: 10)")
     parser.add_argument("--halves", type=int, default=0, metavar="N", help="similarity: also on N random halves of dev's kits (default: 0)")
     parser.add_argument("--json", type=Path, default=Path("quality.json"), help="where to write the figures (default: quality.json)")

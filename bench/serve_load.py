@@ -44,7 +44,12 @@ def make_root(folder: Path, samples: int) -> Path:
         sf.write(kit / f"hit{i:03d}.wav", (0.5 * signal_).astype(np.float32), 44100)
     root = folder / "root"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-m", "tidalsort", "sort", str(kit), "--out", str(root), "--bank", "load", "--no-dendrogram"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "tidalsort", "sort", str(kit), "--out", str(root), "--bank", "load", "--no-dendrogram"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return root
 
 
@@ -66,7 +71,13 @@ def get(host: str, port: int, target: str, timeout: float) -> float | None:
 def run(root: Path, clients: int, requests: int, timeout: float) -> dict[str, float]:
     """One load run against a fresh server process; its figures."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    server = subprocess.Popen([sys.executable, "-m", "tidalsort", "serve", str(root), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tidalsort", "serve", str(root), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     try:
         line = server.stdout.readline().strip() if server.stdout else ""
         host, port = line.split("/")[2].split(":")
@@ -116,11 +127,16 @@ def main() -> None:
         for i in range(args.runs):
             f = run(root, args.clients, args.requests, args.timeout)
             figures.append(f)
-            print(f"run {i + 1}: {args.clients} clients x {args.requests} requests: p50 {f['p50'] * 1000:.0f} ms, p99 {f['p99'] * 1000:.0f} ms, "
-                  f"max {f['max'] * 1000:.0f} ms, unanswered in {args.timeout:g} s: {f['unanswered']:.0f}, wall {f['wall']:.1f} s", flush=True)
+            print(
+                f"run {i + 1}: {args.clients} clients x {args.requests} requests: p50 {f['p50'] * 1000:.0f} ms, p99 {f['p99'] * 1000:.0f} ms, "
+                f"max {f['max'] * 1000:.0f} ms, unanswered in {args.timeout:g} s: {f['unanswered']:.0f}, wall {f['wall']:.1f} s",
+                flush=True,
+            )
         med = {key: statistics.median(f[key] for f in figures) for key in figures[0]}
-        print(f"median of {args.runs}: p50 {med['p50'] * 1000:.0f} ms, p99 {med['p99'] * 1000:.0f} ms, max {med['max'] * 1000:.0f} ms, "
-              f"unanswered {med['unanswered']:.0f}, wall {med['wall']:.1f} s")
+        print(
+            f"median of {args.runs}: p50 {med['p50'] * 1000:.0f} ms, p99 {med['p99'] * 1000:.0f} ms, max {med['max'] * 1000:.0f} ms, "
+            f"unanswered {med['unanswered']:.0f}, wall {med['wall']:.1f} s"
+        )
 
 
 if __name__ == "__main__":

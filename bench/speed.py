@@ -240,9 +240,19 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="where to keep the made files (default: a folder in /tmp, reused)")
     parser.add_argument("--runs", type=int, default=3, help="repeats for the medians (default 3)")
     parser.add_argument("--jobs", type=int, help="analysis processes (default: all cores)")
-    parser.add_argument("--link", choices=["copy", "symlink", "hardlink"], default="copy", help="how sorts write banks (default copy; symlink spares disk at 100,000 files)")
+    parser.add_argument(
+        "--link",
+        choices=["copy", "symlink", "hardlink"],
+        default="copy",
+        help="how sorts write banks (default copy; symlink spares disk at 100,000 files)",
+    )
     parser.add_argument("--longest", type=float, default=10.0, help="longest made file in seconds (default 10)")
-    parser.add_argument("--only", choices=["cold", "sorts", "all"], default="all", help="cold: only the cold sorts (for very large N); sorts: cold, warm and 10 added, without the comparisons with the original workflow")
+    parser.add_argument(
+        "--only",
+        choices=["cold", "sorts", "all"],
+        default="all",
+        help="cold: only the cold sorts (for very large N); sorts: cold, warm and 10 added, without the comparisons with the original workflow",
+    )
     parser.add_argument("--baseline-files", type=int, default=300, help="files the baseline analyses (default 300)")
     args = parser.parse_args()
 
@@ -279,8 +289,14 @@ def main() -> None:
         ours_runs, theirs_runs = [], []
         for _ in range(args.runs):
             with tempfile.TemporaryDirectory(dir=work if not args.folder else None) as tmp:
-                ours_runs.append(whole_run_seconds([sys.executable, "-m", "tidalsort", "sort", str(library), "--out", str(Path(tmp) / "ours"), "--bank", "bench"]))
-                theirs_runs.append(whole_run_seconds([sys.executable, __file__, "--child-original", str(Path(tmp) / "theirs"), *map(str, files)]))
+                ours_runs.append(
+                    whole_run_seconds(
+                        [sys.executable, "-m", "tidalsort", "sort", str(library), "--out", str(Path(tmp) / "ours"), "--bank", "bench"]
+                    )
+                )
+                theirs_runs.append(
+                    whole_run_seconds([sys.executable, __file__, "--child-original", str(Path(tmp) / "theirs"), *map(str, files)])
+                )
         ours, theirs = statistics.median(ours_runs), statistics.median(theirs_runs)
         print(f"whole run, original workflow:      {theirs:6.2f} s  ({min(theirs_runs):.2f}-{max(theirs_runs):.2f})")
         print(f"whole run, tidalsort sort (cold):  {ours:6.2f} s  ({min(ours_runs):.2f}-{max(ours_runs):.2f})   x{theirs / ours:.1f}")
@@ -308,7 +324,9 @@ def main() -> None:
         ours = one_process_files_per_s(sample)
         print(f"baseline (original workflow, one process): {base:7.0f} files/s on {len(sample)} files")
         print(f"tidalsort analysis, one process:           {ours:7.0f} files/s  (x{ours / base:.1f})")
-        print(f"tidalsort cold analysis, all cores:        {median(cold, 'files_per_s'):7.0f} files/s  (x{median(cold, 'files_per_s') / base:.1f})")
+        print(
+            f"tidalsort cold analysis, all cores:        {median(cold, 'files_per_s'):7.0f} files/s  (x{median(cold, 'files_per_s') / base:.1f})"
+        )
 
 
 if __name__ == "__main__":

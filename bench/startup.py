@@ -151,7 +151,12 @@ def with_receiver(root: Path, small: str, runs: int, python: list[str]) -> list[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="processes per command (default 10)")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "tidalsort-startup-bench", help="where the library is made and kept (default: a folder in /tmp, reused)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "tidalsort-startup-bench",
+        help="where the library is made and kept (default: a folder in /tmp, reused)",
+    )
     parser.add_argument("--root", type=Path, help="time on this sorted output root instead")
     parser.add_argument("--ref", default="big:123", help="the bank:n of similar (default big:123)")
     parser.add_argument("--small", default="small", help="the bank notify reloads in real SuperDirt (default small)")
@@ -166,7 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         ("`report`", [*python, "report", root], 0),
         (f"`similar {args.ref}`", [*python, "similar", args.ref, "--root", root], 0),
         (f"`similar {args.ref} --json`", [*python, "similar", args.ref, "--root", root, "--json"], 0),
-        ("`notify`, nothing listening (50 ms ping)", [*python, "notify", root, "--sc-port", str(sc.free_udp_port()), "--sc-timeout", "0.05"], 1),
+        (
+            "`notify`, nothing listening (50 ms ping)",
+            [*python, "notify", root, "--sc-port", str(sc.free_udp_port()), "--sc-timeout", "0.05"],
+            1,
+        ),
     ]
     script = console_script()
     if script:

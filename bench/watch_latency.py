@@ -100,8 +100,20 @@ class Lines:
 
 def run_mode(mode: str, args: argparse.Namespace, stack: sc.ScStack, source: Path, rng: np.random.Generator) -> dict:
     root, bank = stack.root, f"bench-{mode}"
-    command = [sys.executable, "-m", "tidalsort", "watch", str(source), "--out", str(root), "--bank", bank,
-               "--sc-port", str(stack.listen_port), *MODES[mode]]
+    command = [
+        sys.executable,
+        "-m",
+        "tidalsort",
+        "watch",
+        str(source),
+        "--out",
+        str(root),
+        "--bank",
+        bank,
+        "--sc-port",
+        str(stack.listen_port),
+        *MODES[mode],
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
     lines = Lines(proc)
@@ -156,10 +168,14 @@ def main(argv: list | None = None) -> int:
     print(f"tidalsort watch, source of {args.files} samples (0.2 s, 16-bit), {args.runs} files dropped one at a time")
     for mode, r in results.items():
         print(f"{mode} ({' '.join(MODES[mode]) or 'default options'}): {r['how']}")
-        print(f"  drop -> 'sorted' line:              median {statistics.median(r['sorted']):.2f} s  "
-              f"min {min(r['sorted']):.2f}  max {max(r['sorted']):.2f}")
-        print(f"  drop -> /tidalsort/loaded (reloaded): median {statistics.median(r['loaded']):.2f} s  "
-              f"min {min(r['loaded']):.2f}  max {max(r['loaded']):.2f}")
+        print(
+            f"  drop -> 'sorted' line:              median {statistics.median(r['sorted']):.2f} s  "
+            f"min {min(r['sorted']):.2f}  max {max(r['sorted']):.2f}"
+        )
+        print(
+            f"  drop -> /tidalsort/loaded (reloaded): median {statistics.median(r['loaded']):.2f} s  "
+            f"min {min(r['loaded']):.2f}  max {max(r['loaded']):.2f}"
+        )
         print(f"  idle CPU over {args.idle:g} s: {100 * r['idle']:.2f}% of one core")
     return 0
 

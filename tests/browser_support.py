@@ -35,7 +35,9 @@ def chromium() -> Iterator:
         webdriver = None
     require(webdriver is not None, "selenium is not installed (pip install -e '.[test]')")
     browser, driver_path = _find("chromium", "chromium-browser"), _find("chromedriver")
-    require(browser is not None and driver_path is not None, "chromium or chromedriver is missing (apt-get install chromium chromium-driver)")
+    require(
+        browser is not None and driver_path is not None, "chromium or chromedriver is missing (apt-get install chromium chromium-driver)"
+    )
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in CHROMIUM_FLAGS:

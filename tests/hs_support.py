@@ -5,6 +5,7 @@ started as BootTidal.hs starts Tidal.
 
 Plain Python apart from :func:`require_toolchain` (which skips or, under CI=true, fails).
 """
+
 from __future__ import annotations
 
 import functools
@@ -62,10 +63,10 @@ def require_toolchain() -> dict:
     tools = {name: shutil.which(name) for name in ("ghc", "ghci", "ghc-pkg")}
     missing = [name for name, path in tools.items() if not path]
     require(not missing, f"{', '.join(missing)} not found (apt-get install ghc libghc-tidal-dev)")
-    res = subprocess.run([tools["ghc-pkg"], "field", "tidal", "version", "--simple-output"],
-                         capture_output=True, text=True)
-    require(res.returncode == 0 and bool(res.stdout.strip()),
-            "the Haskell package tidal is not installed (apt-get install libghc-tidal-dev)")
+    res = subprocess.run([tools["ghc-pkg"], "field", "tidal", "version", "--simple-output"], capture_output=True, text=True)
+    require(
+        res.returncode == 0 and bool(res.stdout.strip()), "the Haskell package tidal is not installed (apt-get install libghc-tidal-dev)"
+    )
     tools["tidal_version"] = res.stdout.split()[0]
     return tools
 
@@ -104,14 +105,29 @@ def vendored_tidal(version: str) -> Path:
     context.parent.mkdir(parents=True)
     context.write_text(stand_in, encoding="utf-8")
     try:
-        res = subprocess.run([ghc, "--make", "-no-link", *_BUILD_FLAGS, *_vendored_paths(version, work), *_objects_in(work / "objs"), str(context)],
-                             capture_output=True, text=True, timeout=900)
+        res = subprocess.run(
+            [ghc, "--make", "-no-link", *_BUILD_FLAGS, *_vendored_paths(version, work), *_objects_in(work / "objs"), str(context)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert res.returncode == 0, f"ghc failed on Tidal {version}:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
         # GHCi (dynamically linked) cannot use those objects: it gets its own, so that a session
         # starts in about a second instead of interpreting Tidal for 15 s
-        res = subprocess.run([shutil.which("ghci") or "ghci", "-v0", "-ignore-dot-ghci", *_GHCI_FLAGS, *_vendored_paths(version, work),
-                              *_objects_in(work / "ghci-objs")], input=":load Sound.Tidal.Context\n",
-                             capture_output=True, text=True, timeout=900)
+        res = subprocess.run(
+            [
+                shutil.which("ghci") or "ghci",
+                "-v0",
+                "-ignore-dot-ghci",
+                *_GHCI_FLAGS,
+                *_vendored_paths(version, work),
+                *_objects_in(work / "ghci-objs"),
+            ],
+            input=":load Sound.Tidal.Context\n",
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert res.returncode == 0 and "rror" not in res.stderr, f"ghci failed on Tidal {version}:\n{res.stderr[-3000:]}"
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -158,7 +174,10 @@ def build(toolchain: dict, version: str, main: Path, outdir: Path, *, exe: str) 
     target = outdir / exe
     res = subprocess.run(
         [toolchain["ghc"], "--make", *_BUILD_FLAGS, *tidal_flags(version, outdir / f"build-{exe}"), "-o", str(target), str(main)],
-        capture_output=True, text=True, timeout=600)
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, f"ghc failed on {main.name} with Tidal {version}:\n{res.stdout}\n{res.stderr}"
     assert f"{MODULE}:" not in res.stderr, f"the helpers' module has warnings with Tidal {version}:\n{res.stderr}"
     return target
@@ -217,8 +236,8 @@ def parse_osc(data: bytes) -> list[tuple[str, list]]:
     if data.startswith(b"#bundle\0"):
         out, i = [], 16
         while i + 4 <= len(data):
-            (size,) = struct.unpack(">i", data[i:i + 4])
-            out += parse_osc(data[i + 4:i + 4 + size])
+            (size,) = struct.unpack(">i", data[i : i + 4])
+            out += parse_osc(data[i + 4 : i + 4 + size])
             i += 4 + size
         return out
     address, i = _read_str(data, 0)
@@ -230,13 +249,13 @@ def parse_osc(data: bytes) -> list[tuple[str, list]]:
         if t == "s":
             v, i = _read_str(data, i)
         elif t == "i":
-            (v,), i = struct.unpack(">i", data[i:i + 4]), i + 4
+            (v,), i = struct.unpack(">i", data[i : i + 4]), i + 4
         elif t == "f":
-            (v,), i = struct.unpack(">f", data[i:i + 4]), i + 4
+            (v,), i = struct.unpack(">f", data[i : i + 4]), i + 4
         elif t == "d":
-            (v,), i = struct.unpack(">d", data[i:i + 8]), i + 8
+            (v,), i = struct.unpack(">d", data[i : i + 8]), i + 8
         elif t == "h":
-            (v,), i = struct.unpack(">q", data[i:i + 8]), i + 8
+            (v,), i = struct.unpack(">q", data[i : i + 8]), i + 8
         else:
             v = None
         args.append(v)
@@ -331,8 +350,14 @@ let only = (hush >>)
 
 def run_ghci(toolchain: dict, script: str, timeout: float = 120, flags: list[str] | None = None) -> subprocess.CompletedProcess:
     """Run ``script`` in a fresh GHCi (``flags``: :func:`tidal_flags` for another Tidal)."""
-    return subprocess.run([toolchain["ghci"], "-v0", "-ignore-dot-ghci", *(flags or [])], input=script,
-                          capture_output=True, text=True, timeout=timeout, cwd=str(HS))
+    return subprocess.run(
+        [toolchain["ghci"], "-v0", "-ignore-dot-ghci", *(flags or [])],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(HS),
+    )
 
 
 class GhciSession:
@@ -340,8 +365,14 @@ class GhciSession:
     kept open so that lines can be sent while Tidal plays."""
 
     def __init__(self, toolchain: dict, dirt_port: int, ctrl_port: int, tempo_port: int, timeout: float = 120) -> None:
-        self.proc = subprocess.Popen([toolchain["ghci"], "-v0", "-ignore-dot-ghci"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(HS))
+        self.proc = subprocess.Popen(
+            [toolchain["ghci"], "-v0", "-ignore-dot-ghci"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=str(HS),
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -361,8 +392,7 @@ class GhciSession:
         deadline = time.monotonic() + timeout
         while marker not in self.lines:
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"GHCi did not run the lines (exit {self.proc.returncode}):\n"
-                                     + "\n".join(self.lines[-20:]))
+                raise AssertionError(f"GHCi did not run the lines (exit {self.proc.returncode}):\n" + "\n".join(self.lines[-20:]))
             time.sleep(0.05)
 
     def close(self) -> str:

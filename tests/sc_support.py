@@ -350,8 +350,23 @@ class ScStack:
         env = self._env()
         scsynth = self._spawn(
             "scsynth",
-            ["scsynth", "-u", str(self.server_port), "-B", "127.0.0.1", "-b", str(self.num_buffers),
-             "-l", "2", "-i", "0", "-o", "2", "-R", "0"],
+            [
+                "scsynth",
+                "-u",
+                str(self.server_port),
+                "-B",
+                "127.0.0.1",
+                "-b",
+                str(self.num_buffers),
+                "-l",
+                "2",
+                "-i",
+                "0",
+                "-o",
+                "2",
+                "-R",
+                "0",
+            ],
             env,
         )
         self._wait_scsynth(scsynth)
@@ -373,9 +388,7 @@ class ScStack:
             senv["TIDALSORT_TEST_SEED"] = str(self.seed_folder)
         if self.allow is not None:
             senv["TIDALSORT_TEST_ALLOW"] = self.allow
-        sclang = self._spawn(
-            "sclang", ["sclang", "-D", "-u", str(self.lang_port), "-l", str(conf), str(TEST_SCRIPT)], senv
-        )
+        sclang = self._spawn("sclang", ["sclang", "-D", "-u", str(self.lang_port), "-l", str(conf), str(TEST_SCRIPT)], senv)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if sclang.poll() is not None:
@@ -420,8 +433,7 @@ class ScStack:
             return False
         env = dict(env, JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
         try:
-            r = subprocess.run([jack_wait, "-c", "-s", name], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, timeout=10)
+            r = subprocess.run([jack_wait, "-c", "-s", name], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=10)
         except subprocess.TimeoutExpired:
             return True
         return r.stdout.strip().startswith(b"running")
@@ -500,7 +512,7 @@ class ScStack:
         if n < 0:
             return None
         vals = p[2:]
-        return [tuple(vals[i * 6:(i + 1) * 6]) for i in range(n)]  # type: ignore[misc]
+        return [tuple(vals[i * 6 : (i + 1) * 6]) for i in range(n)]  # type: ignore[misc]
 
     def banks(self) -> list[str]:
         return list(self.peer.request(self.listen_port, osc("/test/banks"), "/test/banks").params)
@@ -568,7 +580,7 @@ class ScStack:
         out: dict[int, tuple[int, int, float]] = {}
         bufnums = list(bufnums)
         for i in range(0, len(bufnums), 256):
-            chunk = bufnums[i:i + 256]
+            chunk = bufnums[i : i + 256]
             msg = self.peer.request(self.server_port, osc("/b_query", *chunk), "/b_info")
             p = msg.params
             for j in range(0, len(p), 4):
@@ -598,13 +610,7 @@ UNIT_SCRIPT = SC_DIR / "test" / "tidalsort_unit.scd"
 def write_sclang_conf(path: Path) -> Path:
     """An sclang config whose includePaths are the quark and the vendored SuperDirt and Vowel."""
     paths = "".join(f"  - {p}\n" for p in (QUARK_DIR, *VENDOR_QUARKS))
-    path.write_text(
-        "includePaths:\n"
-        f"{paths}"
-        "excludePaths: []\n"
-        "postInlineWarnings: false\n"
-        "excludeDefaultPaths: false\n"
-    )
+    path.write_text(f"includePaths:\n{paths}excludePaths: []\npostInlineWarnings: false\nexcludeDefaultPaths: false\n")
     return path
 
 
@@ -624,8 +630,12 @@ def start_sclang(script: Path, workdir: Path, lang_port: int, **env_extra: str) 
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
             ["sclang", "-D", "-u", str(lang_port), "-l", str(conf), str(script)],
-            stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-            env=sclang_env(workdir, **env_extra), cwd=str(workdir), start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=sclang_env(workdir, **env_extra),
+            cwd=str(workdir),
+            start_new_session=True,
         )
     return proc, log
 

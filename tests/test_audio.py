@@ -22,9 +22,18 @@ def dominant_frequency(signal: np.ndarray) -> float:
 
 @pytest.mark.parametrize(
     "subtype,fmt,ext",
-    [("PCM_U8", "WAV", "wav"), ("PCM_16", "WAV", "wav"), ("PCM_24", "WAV", "wav"), ("PCM_32", "WAV", "wav"),
-     ("FLOAT", "WAV", "wav"), ("DOUBLE", "WAV", "wav"), ("PCM_S8", "AIFF", "aif"), ("PCM_24", "AIFF", "aiff"),
-     ("PCM_16", "FLAC", "flac"), ("VORBIS", "OGG", "ogg")],
+    [
+        ("PCM_U8", "WAV", "wav"),
+        ("PCM_16", "WAV", "wav"),
+        ("PCM_24", "WAV", "wav"),
+        ("PCM_32", "WAV", "wav"),
+        ("FLOAT", "WAV", "wav"),
+        ("DOUBLE", "WAV", "wav"),
+        ("PCM_S8", "AIFF", "aif"),
+        ("PCM_24", "AIFF", "aiff"),
+        ("PCM_16", "FLAC", "flac"),
+        ("VORBIS", "OGG", "ogg"),
+    ],
 )
 def test_any_bit_depth_and_format(tmp_path: Path, subtype: str, fmt: str, ext: str) -> None:
     path = write(tmp_path / f"x.{ext}", tone(1000, 0.5, decay=1.0), subtype=subtype, fmt=fmt)
@@ -130,7 +139,9 @@ def test_a_valid_gsm_wav_has_no_truncation_warning_and_a_cut_one_has(tmp_path: P
     assert "truncated" in read_head(cut, SECONDS)[1].warning
 
 
-@pytest.mark.parametrize("bad,fmt,subtype", [(np.nan, "WAV", "FLOAT"), (np.inf, "WAV", "DOUBLE"), (-np.inf, "AIFF", "FLOAT"), (1e300, "WAV", "DOUBLE")])
+@pytest.mark.parametrize(
+    "bad,fmt,subtype", [(np.nan, "WAV", "FLOAT"), (np.inf, "WAV", "DOUBLE"), (-np.inf, "AIFF", "FLOAT"), (1e300, "WAV", "DOUBLE")]
+)
 def test_float_files_holding_nan_or_infinity_anywhere_are_unreadable(tmp_path: Path, bad: float, fmt: str, subtype: str) -> None:
     sound = tone(1000, 3.0, decay=1.0)
     sound[2 * 44100] = bad  # far after the analysed head (1e300 is infinite as float32, as scsynth plays it)

@@ -186,7 +186,9 @@ def test_every_kind_of_bad_input_in_one_run(tmp_path: Path) -> None:
     before = tree_state(corpus)
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     try:
-        result = subprocess.run(unprivileged("sort", str(corpus), "--out", str(out), "--bank", "junk"), capture_output=True, text=True, env=env, timeout=300)
+        result = subprocess.run(
+            unprivileged("sort", str(corpus), "--out", str(out), "--bank", "junk"), capture_output=True, text=True, env=env, timeout=300
+        )
         after = tree_state(corpus)
     finally:
         (corpus / "locked-folder").chmod(0o755)
@@ -220,7 +222,13 @@ def test_unreadable_folders_and_files_are_named_and_the_run_goes_on(kit: Path, t
     (kit / "bells" / "bell_0.wav").chmod(0)
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     try:
-        result = subprocess.run(unprivileged("sort", str(kit), "--out", str(tmp_path / "out"), "--bank", "kit"), capture_output=True, text=True, env=env, timeout=300)
+        result = subprocess.run(
+            unprivileged("sort", str(kit), "--out", str(tmp_path / "out"), "--bank", "kit"),
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
     finally:
         (kit / "Low Toms").chmod(0o755)
     assert result.returncode == 0, result.stderr

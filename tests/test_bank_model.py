@@ -53,18 +53,43 @@ def test_the_golden_manifest_goes_through_the_model_byte_for_byte() -> None:
     assert dumps(manifest.to_dict()) == text
     kit = manifest.banks["kit"]
     assert kit.name == "kit" and kit.layout == "families" and kit.settings.clusters == "auto"
-    assert kit.skipped[0].reason == "empty file (0 bytes)" and kit.families[0].family == "tom" and kit.duplicates == () and kit.settings.dedupe is False
+    assert (
+        kit.skipped[0].reason == "empty file (0 bytes)"
+        and kit.families[0].family == "tom"
+        and kit.duplicates == ()
+        and kit.settings.dedupe is False
+    )
     assert any(s.source.endswith('café "q" ♪.wav') for s in kit.samples)
 
 
 def test_a_real_sort_writes_what_the_code_before_the_model_wrote(kit: Path, tmp_path: Path) -> None:
     """Same keys in the same order as the golden manifest, and the model reads and writes the
     sort's manifest (and its JSON copy) back byte for byte."""
-    write(kit / "bells" / "café \"q\" ♪.wav", tone(3100, 0.3))
+    write(kit / "bells" / 'café "q" ♪.wav', tone(3100, 0.3))
     (kit / "empty.wav").write_bytes(b"")
     out = tmp_path / "out"
     assert main(["sort", str(kit), "--out", str(out), "--bank", "kit", "--layout", "families", "--no-dendrogram"]) == 0
-    assert main(["sort", str(kit / "bells"), str(kit / "Low Toms"), "--out", str(out), "--bank", "two", "--layout", "split", "--group", "sound", "--clusters", "2", "--no-dendrogram"]) == 0
+    assert (
+        main(
+            [
+                "sort",
+                str(kit / "bells"),
+                str(kit / "Low Toms"),
+                "--out",
+                str(out),
+                "--bank",
+                "two",
+                "--layout",
+                "split",
+                "--group",
+                "sound",
+                "--clusters",
+                "2",
+                "--no-dendrogram",
+            ]
+        )
+        == 0
+    )
     text = (out / "tidalsort.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     assert key_orders(data) == key_orders(golden())
@@ -151,13 +176,23 @@ def test_a_broken_entry_is_refused_naming_bank_field_and_index(path: tuple[Any, 
     assert str(caught.value).startswith(f"bank 'kit': {message}") and "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("data,message", [([], "not a tidalsort manifest"), ({"version": True, "banks": {}}, "not a tidalsort manifest"), ({"version": 2, "banks": {"Big Bank": {}}}, "'Big Bank' is not a bank name"), ({"version": 2, "banks": {"x": 5}}, "bank 'x': the entry is not a mapping")])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ([], "not a tidalsort manifest"),
+        ({"version": True, "banks": {}}, "not a tidalsort manifest"),
+        ({"version": 2, "banks": {"Big Bank": {}}}, "'Big Bank' is not a bank name"),
+        ({"version": 2, "banks": {"x": 5}}, "bank 'x': the entry is not a mapping"),
+    ],
+)
 def test_a_manifest_that_is_not_one_is_refused(data: Any, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         Manifest.from_dict(data)
 
 
-def test_nan_in_the_yaml_is_refused_in_one_line_and_in_the_json_copy_the_yaml_is_read(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_nan_in_the_yaml_is_refused_in_one_line_and_in_the_json_copy_the_yaml_is_read(
+    kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     out = tmp_path / "out"
     assert main(["sort", str(kit / "bells"), "--out", str(out), "--bank", "kit", "--no-dendrogram"]) == 0
     mirror = out / ".tidalsort" / "manifest.json"

@@ -110,7 +110,12 @@ def test_foreign_database_is_rebuilt_too(tmp_path: Path) -> None:
 def test_two_concurrent_runs_share_the_cache(library: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     runs = [
-        subprocess.Popen([sys.executable, "-m", "tidalsort", "sort", str(library / f"d{i}"), "--out", str(out), "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "tidalsort", "sort", str(library / f"d{i}"), "--out", str(out), "--jobs", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(4)
     ]
     errors = [run.communicate(timeout=300)[1] for run in runs]

@@ -42,7 +42,10 @@ def sound() -> np.ndarray:
 def can_write(ext: str) -> None:
     """Skip (outside CI) a format this libsndfile cannot write: MP3 needs libsndfile 1.1."""
     fmt, subtype = FORMATS[ext]
-    require(fmt in sf.available_formats() and subtype in sf.available_subtypes(fmt), f"libsndfile {sf.__libsndfile_version__} cannot write {fmt}")
+    require(
+        fmt in sf.available_formats() and subtype in sf.available_subtypes(fmt),
+        f"libsndfile {sf.__libsndfile_version__} cannot write {fmt}",
+    )
 
 
 def cut(folder: Path, ext: str, percent: int) -> Path:
@@ -132,14 +135,23 @@ def test_a_sort_of_cut_files_warns_once_for_each_says_nothing_of_libmpg123_and_w
         (library / f"full.{ext}").unlink()
     write(library / "kick.wav", tone(60, 0.5))
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "tidalsort", "sort", str(library), "--out", str(out), "--bank", "cut"], capture_output=True, text=True, env=env(), timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "tidalsort", "sort", str(library), "--out", str(out), "--bank", "cut"],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert "Xing" not in result.stderr + result.stdout and "libmpg123" not in result.stderr + result.stdout, result.stderr
     entry = yaml.safe_load((out / "tidalsort.yaml").read_text())["banks"]["cut"]
     warned = {Path(w["source"]).name for w in entry["warnings"]}
     skipped = {Path(s["source"]).name: s["reason"] for s in entry["skipped"]}
     # nothing of them decodes: skipped, with a reason (Ogg Vorbis has no length in its header: no warning)
-    assert skipped == {"cut-5.ogg": "corrupt audio (Supported file format but file is malformed.)", "cut-10.ogg": "no audio frames (empty or cut-off file)"}
+    assert skipped == {
+        "cut-5.ogg": "corrupt audio (Supported file format but file is malformed.)",
+        "cut-10.ogg": "no audio frames (empty or cut-off file)",
+    }
     assert warned == {f"cut-{percent}.{ext}" for ext in ("flac", "mp3") for percent in (5, 60, 99)}
     text = " ".join(result.stdout.split())
     for name in warned:
@@ -212,7 +224,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 2 MB tmpfs (unmounted after); skipped outside CI where mounting is not allowed."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    mounted = os.geteuid() == 0 and subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode == 0
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode == 0
+    )
     require(mounted or not IN_CI, "cannot mount a tmpfs (not root, or no CAP_SYS_ADMIN)")
     if not mounted:
         pytest.skip("cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)")
@@ -258,7 +273,13 @@ def test_a_preview_on_a_full_disk_ends_in_one_line(tmp_path: Path, small_disk: P
         os.ftruncate(fd, os.lseek(fd, 0, os.SEEK_CUR) - (1 << 16))
     finally:
         os.close(fd)
-    result = subprocess.run([sys.executable, "-m", "tidalsort", "map", str(small_disk), "--bank", "aiffs"], capture_output=True, text=True, env=env(), timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "tidalsort", "map", str(small_disk), "--bank", "aiffs"],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=300,
+    )
     errors = [line for line in result.stderr.splitlines() if "error" in line]  # after a line of progress
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert len(errors) == 1 and errors[0].startswith(f"tidalsort: error: no space left on device writing {small_disk}/"), result.stderr

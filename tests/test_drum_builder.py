@@ -140,7 +140,12 @@ def test_duplicates_are_found_across_containers_levels_padding_and_rates(tmp_pat
         sf.write(tmp_path / name, audio, rate, subtype=subtype)
         prints.append(dedupe.read_print(tmp_path / name))
     found = {list(files)[d.row]: (list(files)[d.of], d.exact) for d in dedupe.duplicates(prints)}
-    assert found == {"a.flac": ("a.wav", True), "a quiet padded.wav": ("a.wav", False), "a 48k.wav": ("a.wav", False), "b inverted.wav": ("b.wav", False)}
+    assert found == {
+        "a.flac": ("a.wav", True),
+        "a quiet padded.wav": ("a.wav", False),
+        "a 48k.wav": ("a.wav", False),
+        "b inverted.wav": ("b.wav", False),
+    }
 
 
 def test_the_first_rows_are_kept_and_velocity_layers_of_one_sample_are_one_sound() -> None:

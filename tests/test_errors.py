@@ -29,7 +29,20 @@ from tidalsort.pipeline import NothingToSort, StrictSkip
 
 
 def test_every_error_told_in_one_line_is_a_tidalsort_error() -> None:
-    for kind in (UsageError, BadOption, NotFound, ManifestError, DamagedIndex, BankClash, BridgeError, BridgeTimeout, BankRejected, UnreadableAudio, NothingToSort, StrictSkip):
+    for kind in (
+        UsageError,
+        BadOption,
+        NotFound,
+        ManifestError,
+        DamagedIndex,
+        BankClash,
+        BridgeError,
+        BridgeTimeout,
+        BankRejected,
+        UnreadableAudio,
+        NothingToSort,
+        StrictSkip,
+    ):
         assert issubclass(kind, TidalsortError), kind
     assert issubclass(UsageError, ValueError) and issubclass(DamagedIndex, ValueError)  # callers that caught ValueError still do
     assert manifest_module.ManifestError is ManifestError
@@ -43,7 +56,9 @@ def sorted_root(kit: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("bug", [ZeroDivisionError("division by zero"), KeyError("clusters"), ValueError("bad shape")])
-def test_a_bug_prints_its_traceback_and_where_to_report_it(sorted_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, bug: Exception) -> None:
+def test_a_bug_prints_its_traceback_and_where_to_report_it(
+    sorted_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, bug: Exception
+) -> None:
     """Before, a KeyError or ValueError from a bug was printed as if it were the user's mistake."""
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -67,7 +82,9 @@ def test_a_bug_prints_its_traceback_and_where_to_report_it(sorted_root: Path, mo
         (lambda root: ["eval", str(root), "--bank", "nope", "--labels", str(root / "l.csv")], "no bank 'nope' in"),
     ],
 )
-def test_a_users_mistake_is_one_line(sorted_root: Path, capsys: pytest.CaptureFixture, argv: Callable[[Path], list[str]], message: str) -> None:
+def test_a_users_mistake_is_one_line(
+    sorted_root: Path, capsys: pytest.CaptureFixture, argv: Callable[[Path], list[str]], message: str
+) -> None:
     (sorted_root / "nothing").mkdir()
     capsys.readouterr()
     assert main(argv(sorted_root)) == 1
@@ -113,7 +130,9 @@ def fake_watch(sources: object, on_change: Callable[[], None], *args: object, **
     on_change()
 
 
-def test_watch_tells_a_users_mistake_in_one_line_and_watches_on(kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+def test_watch_tells_a_users_mistake_in_one_line_and_watches_on(
+    kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     import tidalsort.live.watch
     import tidalsort.pipeline
 
@@ -126,7 +145,9 @@ def test_watch_tells_a_users_mistake_in_one_line_and_watches_on(kit: Path, tmp_p
     assert capsys.readouterr().err.strip() == "tidalsort: nothing to sort: no readable audio among 0 files found; watching on"
 
 
-def test_watch_stops_on_a_bug_with_its_traceback(kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+def test_watch_stops_on_a_bug_with_its_traceback(
+    kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """Before, watch kept its own list of errors: a ValueError from a bug was printed as a user's mistake."""
     import tidalsort.live.watch
     import tidalsort.pipeline
@@ -143,6 +164,10 @@ def test_watch_stops_on_a_bug_with_its_traceback(kit: Path, tmp_path: Path, monk
 
 
 def test_a_bug_in_a_fresh_process_exits_1_with_the_report_line(tmp_path: Path) -> None:
-    script = "import sys, tidalsort.cli as c, tidalsort.output.manifest as m\n" "m.bank_entries = lambda *a: 1 / 0\n" "sys.exit(c.main(['report', sys.argv[1]]))\n"
+    script = (
+        "import sys, tidalsort.cli as c, tidalsort.output.manifest as m\n"
+        "m.bank_entries = lambda *a: 1 / 0\n"
+        "sys.exit(c.main(['report', sys.argv[1]]))\n"
+    )
     result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "ZeroDivisionError" in result.stderr and result.stderr.rstrip().endswith(REPORT)

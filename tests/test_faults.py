@@ -117,14 +117,20 @@ def assert_described(root: Path, bank: str, features: dict[str, np.ndarray]) -> 
     disk = on_disk(root, bank)
     assert disk == described
     index = load_index(root, bank)
-    np.testing.assert_allclose(index.features, np.array([features[s["source"]] for s in entry["samples"]]), rtol=1e-4)  # the row of the right sound
+    np.testing.assert_allclose(
+        index.features, np.array([features[s["source"]] for s in entry["samples"]]), rtol=1e-4
+    )  # the row of the right sound
     assert (root / HASKELL_BANKS_NAME).read_text() == haskell_banks(manifest, root)
     assert json.loads((root / STRUDEL_MAP_NAME).read_text()) == sample_map(manifest)
     return disk
 
 
 def assert_no_leftovers(root: Path) -> None:
-    assert sorted(p.name for p in (root / STATE_DIR).iterdir() if not p.name.startswith("cache.sqlite")) == ["features-b.npz", "lock", "manifest.json"]
+    assert sorted(p.name for p in (root / STATE_DIR).iterdir() if not p.name.startswith("cache.sqlite")) == [
+        "features-b.npz",
+        "lock",
+        "manifest.json",
+    ]
 
 
 def test_a_sort_killed_at_any_step_leaves_a_whole_bank_and_the_next_run_repairs_the_rest(kits: list[Path], tmp_path: Path) -> None:

@@ -40,7 +40,9 @@ def test_feature_sets_concatenate_their_groups() -> None:
     signal = np.pad(tone(440, 0.2), (0, 50000))
     both = describe(signal, FeatureSettings("paa+mel", 2))[0]
     assert [g for g, _ in FeatureSettings("paa+mel", 2).group_sizes()] == ["paa", "mel"]
-    np.testing.assert_allclose(both, np.concatenate([describe(signal, FeatureSettings("paa", 2))[0], describe(signal, FeatureSettings("mel"))[0]]))
+    np.testing.assert_allclose(
+        both, np.concatenate([describe(signal, FeatureSettings("paa", 2))[0], describe(signal, FeatureSettings("mel"))[0]])
+    )
     with pytest.raises(ValueError, match="unknown feature set"):
         FeatureSettings("mfcc")
 

@@ -72,7 +72,9 @@ def _remove_index(kit: Path, out: Path) -> None:
 
 
 @pytest.mark.parametrize("change", [_add_source, _touch_source, _change_bank_file, _remove_bank_file, _add_file_to_bank, _remove_index])
-def test_any_change_sorts_again_and_then_is_up_to_date(kit: Path, tmp_path: Path, analysed: list[int], change: Callable[[Path, Path], None]) -> None:
+def test_any_change_sorts_again_and_then_is_up_to_date(
+    kit: Path, tmp_path: Path, analysed: list[int], change: Callable[[Path, Path], None]
+) -> None:
     out = tmp_path / "out"
     assert sort(kit, out) == 0
     bank = tree_hashes(out / "kit")
@@ -103,7 +105,9 @@ def test_without_the_cache_it_always_sorts(kit: Path, tmp_path: Path, analysed: 
     assert len(analysed) == 2
 
 
-def test_strict_still_refuses_an_up_to_date_bank_with_skipped_files(kit: Path, tmp_path: Path, analysed: list[int], capsys: pytest.CaptureFixture) -> None:
+def test_strict_still_refuses_an_up_to_date_bank_with_skipped_files(
+    kit: Path, tmp_path: Path, analysed: list[int], capsys: pytest.CaptureFixture
+) -> None:
     out = tmp_path / "out"
     (kit / "broken.wav").write_bytes(b"not audio")
     assert sort(kit, out) == 0

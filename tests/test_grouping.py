@@ -20,7 +20,13 @@ def bank(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """60 samples of four families given out of order; each family two tight sound groups."""
     rng = np.random.default_rng(seed)
     names = np.array(["snare"] * 20 + ["kick"] * 24 + ["other"] * 10 + ["hihat_closed"] * 6)
-    X = np.concatenate([rng.normal(0, 0.2, (len(names), 4)) + np.where(np.arange(len(names))[:, None] % 2, 5.0, -5.0), rng.normal(0, 0.2, (len(names), 2))], axis=1)
+    X = np.concatenate(
+        [
+            rng.normal(0, 0.2, (len(names), 4)) + np.where(np.arange(len(names))[:, None] % 2, 5.0, -5.0),
+            rng.normal(0, 0.2, (len(names), 2)),
+        ],
+        axis=1,
+    )
     perm = rng.permutation(len(names))
     return X[perm], names[perm]
 

@@ -15,6 +15,7 @@ without it). Everything is compiled once per session into a temporary directory.
 - GHCi: tidalsort.hs and a generated tidalsort-banks.hs load with :script after a
   BootTidal-like preamble, and a pattern played from that session sounds right.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -38,13 +39,37 @@ from tidalsort.output.haskell_banks import HASKELL_BANKS_NAME, render
 
 ROOT, HS, MODULE, SCRIPT = hs.ROOT, hs.HS, hs.MODULE, hs.SCRIPT
 DirtCapture, free_udp_port, send_ctrl, boot_preamble, run_ghci = (
-    hs.DirtCapture, hs.free_udp_port, hs.send_ctrl, hs.boot_preamble, hs.run_ghci)
+    hs.DirtCapture,
+    hs.free_udp_port,
+    hs.send_ctrl,
+    hs.boot_preamble,
+    hs.run_ghci,
+)
 
 PUBLIC = [
-    "tsIn", "tsRand", "tsPat", "tsLabel", "tsNum", "tsDrift", "tsDriftIn", "tsSpread",
-    "tsFam", "tsFamRand", "tsFamDrift", "tsFamPat", "tsFamily", "tsFamRanges",
-    "tsStatic", "tsBounds", "tsLabels", "tsKey", "tsLabelsKey", "tsStaticKey",
-    "tsStaticLabelsKey", "tsParseBounds", "tsFallback",
+    "tsIn",
+    "tsRand",
+    "tsPat",
+    "tsLabel",
+    "tsNum",
+    "tsDrift",
+    "tsDriftIn",
+    "tsSpread",
+    "tsFam",
+    "tsFamRand",
+    "tsFamDrift",
+    "tsFamPat",
+    "tsFamily",
+    "tsFamRanges",
+    "tsStatic",
+    "tsBounds",
+    "tsLabels",
+    "tsKey",
+    "tsLabelsKey",
+    "tsStaticKey",
+    "tsStaticLabelsKey",
+    "tsParseBounds",
+    "tsFallback",
 ]
 
 
@@ -53,6 +78,7 @@ def _unavailable(reason: str) -> None:
 
 
 # --------------------------------------------------------------------------- toolchain
+
 
 @pytest.fixture(scope="module")
 def toolchain() -> dict:
@@ -97,6 +123,7 @@ STATIC = [(0, 2), (2, 4), (4, 6)]
 
 # --------------------------------------------------------------------------- pure: tsIn
 
+
 def test_in_indexes_within_cluster_and_wraps(probe):
     assert values(probe, "in_live") == [4, 5, 6, 7, 4, 5]
     assert [o for o, _ in events(probe, "in_live")] == [Fraction(k, 6) for k in range(6)]
@@ -122,8 +149,7 @@ def test_in_structure_comes_from_indices(probe):
 
 
 def test_in_events_longer_than_a_cycle(probe):
-    assert events(probe, "in_slow_across_cycles") == [
-        (Fraction(0), 4), (Fraction(1), 5), (Fraction(2), 4), (Fraction(3), 5)]
+    assert events(probe, "in_slow_across_cycles") == [(Fraction(0), 4), (Fraction(1), 5), (Fraction(2), 4), (Fraction(3), 5)]
 
 
 def test_in_single_sample_clusters(probe):
@@ -138,6 +164,7 @@ def test_in_empty_cluster_plays_nearest_sample(probe):
 
 # --------------------------------------------------------------------------- sources & fallback
 
+
 def test_static_boundaries_are_used_without_live_value(probe):
     assert values(probe, "in_static") == [2, 3, 2]
 
@@ -151,19 +178,43 @@ def test_garbage_live_value_falls_back_to_static(probe):
     assert values(probe, "in_wrong_type_static") == [2, 3, 2]
 
 
-@pytest.mark.parametrize("case", [
-    "in_missing", "in_empty_string", "in_garbage", "in_decreasing", "in_negative_start",
-    "in_one_number", "in_floats", "in_wrong_type", "in_no_state_queryArc",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "in_missing",
+        "in_empty_string",
+        "in_garbage",
+        "in_decreasing",
+        "in_negative_start",
+        "in_one_number",
+        "in_floats",
+        "in_wrong_type",
+        "in_no_state_queryArc",
+    ],
+)
 def test_missing_or_malformed_boundaries_play_sample_zero(probe, case):
     assert events(probe, case) == [(Fraction(0), 0), (Fraction(1, 3), 0), (Fraction(2, 3), 0)]
 
 
 def test_parse_bounds(probe):
     assert probe["parse"] == [
-        [0, 12, 30, 55], [0, 4, 8], [0, 4, 4, 8], [3, 9],
-        None, None, None, None, None, None, None, None, None, None,
-        None, [0, 2147483647]]
+        [0, 12, 30, 55],
+        [0, 4, 8],
+        [0, 4, 4, 8],
+        [3, 9],
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        [0, 2147483647],
+    ]
     assert probe["fallback"] == [0, 1]
 
 
@@ -174,8 +225,7 @@ def test_what_the_helpers_see(probe):
     assert probe["labels_live"] == ["kick", "snare", "hat", "tom"]
     assert probe["labels_static"] == ["lo", "mid", "hat"]  # garbage live -> static labels
     assert probe["labels_missing"] == []
-    assert probe["keys"] == ["tidalsort_kb6", "tidalsort_kb6_labels",
-                             "tidalsort:static:kb6", "tidalsort:static:kb6:labels"]
+    assert probe["keys"] == ["tidalsort_kb6", "tidalsort_kb6_labels", "tidalsort:static:kb6", "tidalsort:static:kb6:labels"]
 
 
 # --------------------------------------------------------------------------- families
@@ -211,9 +261,31 @@ def test_family_aliases_and_absent_families(probe):
     # older banks: a label is its own family ("hat"); the abbreviation hh means hihat_closed
     assert per_cycle(probe, "fam_old_labels") == {0: [4, 5]}
     assert probe["family_names"] == [
-        "kick", "snare", "clap", "rim", "rim", "tom", "tom", "tom", "tom", "hihat_closed", "hihat_closed",
-        "hihat_open", "cymbal", "cymbal", "cymbal", "perc", "perc", "perc", "perc", "other", "other",
-        "kick", "hihat_open", "hat"]
+        "kick",
+        "snare",
+        "clap",
+        "rim",
+        "rim",
+        "tom",
+        "tom",
+        "tom",
+        "tom",
+        "hihat_closed",
+        "hihat_closed",
+        "hihat_open",
+        "cymbal",
+        "cymbal",
+        "cymbal",
+        "perc",
+        "perc",
+        "perc",
+        "perc",
+        "other",
+        "other",
+        "kick",
+        "hihat_open",
+        "hat",
+    ]
 
 
 def test_family_random_member(probe):
@@ -244,6 +316,7 @@ def test_family_helpers_inside_n_and_ranges(probe):
 
 # --------------------------------------------------------------------------- live values in parts
 
+
 def test_live_values_sent_in_parts_are_joined(probe):
     # "0 4 8 1" + "2 20 3" + "0" and "kick sn" + "are hat tom x"
     assert probe["parts_bounds"] == [0, 4, 8, 12, 20, 30]
@@ -258,6 +331,7 @@ def test_parts_that_do_not_match_fall_back_to_static(probe, case):
 
 
 # --------------------------------------------------------------------------- labels & tsPat
+
 
 def test_label_picks_cluster(probe):
     assert values(probe, "label_live") == [8, 9, 10, 11, 8]
@@ -292,6 +366,7 @@ def test_helpers_work_inside_n(probe):
 
 # --------------------------------------------------------------------------- tsRand
 
+
 def _expected_rand(oracle, clusters_by_cycle, bounds):
     out = []
     for a, b, r in oracle:
@@ -321,6 +396,7 @@ def test_rand_single_sample_and_missing(probe):
 
 
 # --------------------------------------------------------------------------- tsDrift
+
 
 def _assert_walk(vals, lo, hi):
     assert all(lo <= v < hi for v in vals), vals
@@ -357,7 +433,8 @@ def test_drift_far_and_negative_cycles(probe):
 
 def test_drift_patterned_rate_and_degenerate_banks(probe):
     assert [o for o, _ in events(probe, "drift_rate_pattern")] == (
-        [Fraction(k, 4) for k in range(4)] + [1 + Fraction(k, 8) for k in range(8)])
+        [Fraction(k, 4) for k in range(4)] + [1 + Fraction(k, 8) for k in range(8)]
+    )
     assert values(probe, "drift_single") == [5] * 8
     assert values(probe, "drift_missing") == [0] * 8
     assert events(probe, "drift_zero_rate") == [(Fraction(0), 0), (Fraction(1), 1)]  # rate <= 0 -> 1
@@ -373,6 +450,7 @@ def test_drift_in_stays_inside_cluster(probe):
 
 # --------------------------------------------------------------------------- tsSpread
 
+
 def test_spread_covers_every_cluster_evenly(probe):
     ev = events(probe, "spread_live")  # 4 steps per cycle, 4 clusters, 10 cycles
     assert [o for o, _ in ev] == [Fraction(k, 4) for k in range(40)]
@@ -382,13 +460,13 @@ def test_spread_covers_every_cluster_evenly(probe):
         return next(i for i, (lo, hi) in enumerate(LIVE) if lo <= v < hi)
 
     for rnd in range(10):
-        chunk = vals[4 * rnd: 4 * rnd + 4]
+        chunk = vals[4 * rnd : 4 * rnd + 4]
         clusters = [cluster_of(v) for v in chunk]
         assert sorted(clusters) == [0, 1, 2, 3], (rnd, chunk)
         for v, c in zip(chunk, clusters):
             lo, hi = LIVE[c]
             assert v == lo + rnd % (hi - lo), (rnd, v, c)
-    orders = {tuple(cluster_of(v) for v in vals[i:i + 4]) for i in range(0, 40, 4)}
+    orders = {tuple(cluster_of(v) for v in vals[i : i + 4]) for i in range(0, 40, 4)}
     assert len(orders) > 1  # the order is shuffled from round to round
 
 
@@ -396,7 +474,7 @@ def test_spread_single_sample_clusters_and_missing(probe):
     vals = values(probe, "spread_single")
     assert len(vals) == 12
     for rnd in range(4):
-        assert sorted(vals[3 * rnd: 3 * rnd + 3]) == [0, 1, 2]
+        assert sorted(vals[3 * rnd : 3 * rnd + 3]) == [0, 1, 2]
     assert values(probe, "spread_missing") == [0, 0, 0, 0]
 
 
@@ -412,9 +490,13 @@ def live_run(binaries) -> dict:
     """One real Tidal stream, three phases: static only, live /ctrl, garbage live /ctrl."""
     dirt = DirtCapture()
     ctrl_port, tempo_port = free_udp_port(), free_udp_port()
-    proc = subprocess.Popen([str(binaries["live"]), str(dirt.port), str(ctrl_port), str(tempo_port)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [str(binaries["live"]), str(dirt.port), str(ctrl_port), str(tempo_port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     phases = {}
     try:
         banner = hs.wait_for_line(proc, "READY", 30)
@@ -462,8 +544,10 @@ def test_live_stream_ran_cleanly(live_run):
     assert live_run["returncode"] == 0, live_run["stderr"]
     for phase in ("static", "live", "garbage"):
         sounds = {m["s"] for m in live_run[phase]}
-        assert sounds == {"tin", "tlabel", "trand", "tdrift", "tpat", "tnone", "tspread",
-                          "tfam", "tfampat", "tfamrand", "tfamdrift"}, (phase, sounds)  # tfamnone: absent family
+        assert sounds == {"tin", "tlabel", "trand", "tdrift", "tpat", "tnone", "tspread", "tfam", "tfampat", "tfamrand", "tfamdrift"}, (
+            phase,
+            sounds,
+        )  # tfamnone: absent family
         assert all(float(m["n"]).is_integer() for m in live_run[phase])
 
 
@@ -530,8 +614,10 @@ def test_live_unknown_bank_plays_zero(live_run):
 
 
 # bank fam: static "0 3 6 10" (kick kick-2 snare); live famC of Probe.hs; garbage -> static
-FAM = {"static": {"kick": [0, 1, 2, 3, 4, 5], "snare": [6, 7, 8, 9], "hihat_closed": []},
-       "live": {"kick": KICKS_C, "snare": SNARES_C, "hihat_closed": HATS_C}}
+FAM = {
+    "static": {"kick": [0, 1, 2, 3, 4, 5], "snare": [6, 7, 8, 9], "hihat_closed": []},
+    "live": {"kick": KICKS_C, "snare": SNARES_C, "hihat_closed": HATS_C},
+}
 FAM["garbage"] = FAM["static"]
 
 
@@ -560,6 +646,7 @@ def test_live_family_helpers_keep_their_family(live_run, phase):
 
 # --------------------------------------------------------------------------- GHCi :script
 
+
 def banks_file(root: Path, banks: list[tuple[str, str, str]]) -> Path:
     """The file `tidalsort sort --out ROOT` writes, made by tidalsort's own generator."""
     path = root / HASKELL_BANKS_NAME
@@ -579,7 +666,9 @@ def test_script_and_banks_load_after_boottidal_and_play(toolchain, tmp_path):
     banks = banks_file(root, [("kb6", "0 12 30 55", "kick snare c2"), ("demo", "0 8 16", "kick hat")])
     dirt = DirtCapture()
     try:
-        script = boot_preamble(dirt.port, free_udp_port(), free_udp_port()) + f"""\
+        script = (
+            boot_preamble(dirt.port, free_udp_port(), free_udp_port())
+            + f"""\
 :script {SCRIPT}
 :script {banks}
 tsStatic tidal tidalsortBanks
@@ -591,6 +680,7 @@ threadDelay 1500000
 hush
 putStrLn ("LOADED " ++ show (length tidalsortBanks))
 """
+        )
         res = run_ghci(toolchain, script)
     finally:
         dirt.close()
@@ -613,7 +703,9 @@ def test_banks_file_loads_first_alone_and_empty(toolchain, tmp_path):
     banks = banks_file(full, [("kb6", "0 12 30 55", "kick snare c2")])
     none = banks_file(empty, [])
     # banks file before tidalsort.hs, then the helpers
-    script = boot_preamble(free_udp_port(), free_udp_port(), free_udp_port()) + f"""\
+    script = (
+        boot_preamble(free_udp_port(), free_udp_port(), free_udp_port())
+        + f"""\
 :script {banks}
 :script {SCRIPT}
 tsStatic tidal tidalsortBanks
@@ -623,19 +715,20 @@ print (length tidalsortBanks)
 tsStatic tidal tidalsortBanks
 print (map value (queryArc (tsIn "kb6" 1 "0 1 2" :: Pattern Int) (Arc 0 1)))
 """
+    )
     res = run_ghci(toolchain, script)
     _clean(res)
     lines = [line for line in res.stdout.splitlines() if not line.startswith(("[TidalCycles", "Installed", "Listening", "Waiting for"))]
     assert lines == ['[("kb6","0 12 30 55","kick snare c2")]', "0", "[0,0,0]"], res.stdout
     # the banks file alone, in a plain GHCi without Tidal: it is pure data
-    res = run_ghci(toolchain, f":set prompt \"\"\n:script {banks}\nprint tidalsortBanks\n")
+    res = run_ghci(toolchain, f':set prompt ""\n:script {banks}\nprint tidalsortBanks\n')
     _clean(res)
     assert res.stdout.strip() == '[("kb6","0 12 30 55","kick snare c2")]'
 
 
 def test_script_types_match_module(toolchain):
     query = "".join(f":t {name}\n" for name in PUBLIC)
-    pre = ":set -XOverloadedStrings\n:set prompt \"\"\nimport Sound.Tidal.Context\n"
+    pre = ':set -XOverloadedStrings\n:set prompt ""\nimport Sound.Tidal.Context\n'
     from_script = run_ghci(toolchain, pre + f":script {SCRIPT}\n" + query)
     from_module = run_ghci(toolchain, pre + f":load {MODULE}\nimport Sound.Tidal.Context\n" + query)
     _clean(from_script)
@@ -654,6 +747,7 @@ def _types(out: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- sync, package, docs
+
 
 def _gen_script():
     spec = importlib.util.spec_from_file_location("tidalsort_gen_script", HS / "gen_script.py")
@@ -687,7 +781,7 @@ def test_exports_are_the_public_definitions():
         run = defs[j:i]
         starts = [k for k, line in enumerate(run) if line.startswith("-- |")]
         assert starts, f"{name} has no Haddock comment"
-        doc = run[starts[-1]:]
+        doc = run[starts[-1] :]
         if name not in ("tsStaticKey", "tsStaticLabelsKey", "tsFallback"):
             assert any(line.startswith("-- > ") for line in doc), name
 
@@ -700,15 +794,17 @@ def test_module_has_no_pattern_constructor_or_bare_left_apply():
 
 
 def test_module_builds_warning_free_and_haddock_covers_all(toolchain, tmp_path):
-    res = subprocess.run([toolchain["ghc"], "-Wall", "-Werror", "-O0", f"-i{HS / 'src'}",
-                          "-outputdir", str(tmp_path / "o"), "-c", str(MODULE)],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [toolchain["ghc"], "-Wall", "-Werror", "-O0", f"-i{HS / 'src'}", "-outputdir", str(tmp_path / "o"), "-c", str(MODULE)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     haddock = shutil.which("haddock")
     if not haddock:
         _unavailable("haddock not found (it comes with Debian's ghc)")
-    res = subprocess.run([haddock, "--html", "-o", str(tmp_path / "doc"), str(MODULE)],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run([haddock, "--html", "-o", str(tmp_path / "doc"), str(MODULE)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert re.search(r"100% \(\s*(\d+) /\s*\1\) in 'Sound\.Tidal\.TidalSort'", res.stdout), res.stdout
 
@@ -722,9 +818,14 @@ def test_cabal_package_builds_offline(toolchain, tmp_path):
     config = tmp_path / "cabal.config"
     config.write_text("")  # no remote repositories: only GHC's global (Debian) package db
     env = dict(os.environ, HOME=str(tmp_path / "home"), CABAL_DIR=str(tmp_path / "cabal-dir"))
-    res = subprocess.run([cabal, f"--config-file={config}", "build", "--offline",
-                          "--builddir", str(tmp_path / "dist")],
-                         cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [cabal, f"--config-file={config}", "build", "--offline", "--builddir", str(tmp_path / "dist")],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Sound.Tidal.TidalSort" in res.stdout or "Up to date" in res.stdout
 
@@ -756,9 +857,24 @@ def test_readme_section_examples():
     text = readme_section()
     plays = [st for st in readme_statements() if st.startswith("d1 $")]
     assert len(plays) >= 5
-    for name in ("tsIn", "tsRand", "tsPat", "tsLabel", "tsNum", "tsDrift", "tsDriftIn",
-                 "tsSpread", "tsFam", "tsFamRand", "tsFamDrift", "tsFamPat", "tsFamily",
-                 "tsFamRanges", "tsStatic", "tsBounds"):
+    for name in (
+        "tsIn",
+        "tsRand",
+        "tsPat",
+        "tsLabel",
+        "tsNum",
+        "tsDrift",
+        "tsDriftIn",
+        "tsSpread",
+        "tsFam",
+        "tsFamRand",
+        "tsFamDrift",
+        "tsFamPat",
+        "tsFamily",
+        "tsFamRanges",
+        "tsStatic",
+        "tsBounds",
+    ):
         assert f"`{name} " in text
 
 
@@ -767,13 +883,16 @@ def test_readme_examples_run_in_ghci(toolchain, tmp_path):
     root.mkdir()
     banks = banks_file(root, [("kb6", "0 12 30 55", "kick kick-2 hihat_closed")])
     body = "".join(f":{{\n{st}\n:}}\n" if "\n" in st else st + "\n" for st in readme_statements())
-    script = boot_preamble(free_udp_port(), free_udp_port(), free_udp_port()) + f"""\
+    script = (
+        boot_preamble(free_udp_port(), free_udp_port(), free_udp_port())
+        + f"""\
 :script {SCRIPT}
 :script {banks}
 tsStatic tidal tidalsortBanks
 {body}hush
 putStrLn "EXAMPLES-OK"
 """
+    )
     res = run_ghci(toolchain, script)
     _clean(res)
     assert "EXAMPLES-OK" in res.stdout

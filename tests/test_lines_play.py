@@ -13,6 +13,7 @@ tsFamRand plays a family spread over clusters):
 - the Strudel lines (``--strudel``) in Strudel's own code (node, tests/strudel) against
   ``tidalsort serve``: every URL Strudel would fetch is a sample of that family or cluster.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -76,8 +77,10 @@ def library(tmp_path_factory) -> tuple[Path, dict[str, dict[str, str]]]:
     for bank, options in BANKS.items():
         argv = ["sort", str(kit), "--out", str(root), "--bank", bank, "--clusters", "6", "--no-dendrogram", *options]
         sorted_strudel = _printed([*argv, "--strudel"])  # sort --strudel prints the Strudel report
-        printed[bank] = {"tidal": _printed(["report", str(root), "--bank", bank]),
-                         "strudel": _printed(["report", str(root), "--bank", bank, "--strudel"])}
+        printed[bank] = {
+            "tidal": _printed(["report", str(root), "--bank", bank]),
+            "strudel": _printed(["report", str(root), "--bank", bank, "--strudel"]),
+        }
         assert _rows(sorted_strudel) == _rows(printed[bank]["strudel"])
     return root, printed
 
@@ -135,6 +138,7 @@ def test_reports_print_lines_for_every_family_and_cluster(library):
 
 # --------------------------------------------------------------------------- Tidal
 
+
 def _files(root: Path, folder: str) -> list[str]:
     """A folder's sample files in SuperDirt's order (byte order of the names)."""
     return sorted(p.name for p in (root / folder).iterdir() if not p.name.startswith("."))
@@ -147,14 +151,17 @@ def tidal_heard(library) -> tuple[list[tuple[str, str, str, str]], dict[int, set
     (bank, what, key, line) and the (s, n) each sent in /dirt/play."""
     root, printed = library
     toolchain = hs.require_toolchain()
-    lines = [(bank, what, key, line) for bank in BANKS for what, key, line in _rows(printed[bank]["tidal"])
-             if line.startswith("d1 $ ") and " # bank " not in line]  # the bank line: Tidal 1.10 only, below
+    lines = [
+        (bank, what, key, line)
+        for bank in BANKS
+        for what, key, line in _rows(printed[bank]["tidal"])
+        if line.startswith("d1 $ ") and " # bank " not in line
+    ]  # the bank line: Tidal 1.10 only, below
     dirt = hs.DirtCapture()
     ghci = hs.GhciSession(toolchain, dirt.port, hs.free_udp_port(), hs.free_udp_port())
     try:
         ghci.run(f":script {root / 'tidalsort-banks.hs'}\ntsStatic tidal tidalsortBanks\nsetcps 8\n")
-        ghci.run("".join(f'p {k + 1} $ ({line.removeprefix("d1 $ ")}) # pS "tsline" "{k}"\n'
-                         for k, (_, _, _, line) in enumerate(lines)))
+        ghci.run("".join(f'p {k + 1} $ ({line.removeprefix("d1 $ ")}) # pS "tsline" "{k}"\n' for k, (_, _, _, line) in enumerate(lines)))
         t0 = time.monotonic() + 0.5
         time.sleep(3.0)
         ghci.run("hush\n")
@@ -215,8 +222,10 @@ def test_tidal_1_10_bank_line_names_family_folders(library, tmp_path):
     root, printed = library
     toolchain = hs.require_toolchain()
     [line] = [line for what, _, line in _rows(printed["kfam"]["tidal"]) if what == "bank" and line.startswith("d1 $ ")]
-    script = (hs.ghci_preamble("1.10.0") + ":set -XOverloadedStrings\n:set prompt \"\"\nimport qualified Data.Map as Map\n"
-              f"print [(Map.lookup \"bank\" (value e), Map.lookup \"s\" (value e), Map.lookup \"n\" (value e)) | e <- queryArc ({line.removeprefix('d1 $ ')}) (Arc 0 1)]\n")
+    script = (
+        hs.ghci_preamble("1.10.0") + ':set -XOverloadedStrings\n:set prompt ""\nimport qualified Data.Map as Map\n'
+        f'print [(Map.lookup "bank" (value e), Map.lookup "s" (value e), Map.lookup "n" (value e)) | e <- queryArc ({line.removeprefix("d1 $ ")}) (Arc 0 1)]\n'
+    )
     res = hs.run_ghci(toolchain, script, timeout=300, flags=hs.tidal_flags("1.10.0", tmp_path / "objs", ghci=True))
     assert res.returncode == 0 and res.stderr.strip() == "", res.stderr
     events = re.findall(r'\(Just "([^"]*)",Just "([^"]*)",Nothing\)', res.stdout)
@@ -229,6 +238,7 @@ def test_tidal_1_10_bank_line_names_family_folders(library, tmp_path):
 
 # --------------------------------------------------------------------------- Strudel
 
+
 def test_superdough_still_joins_bank_and_sound_as_resolve_mjs_does():
     superdough = STRUDEL / "node_modules" / "superdough" / "superdough.mjs"
     require(superdough.is_file(), "Strudel's packages are needed: cd tests/strudel && npm ci")
@@ -239,16 +249,23 @@ def test_strudel_lines_play_their_samples_in_strudel(library):
     """Every Strudel line of every report (--strudel), in Strudel's own code over 16 cycles:
     each event resolves to a URL of tidalsort serve holding a sample of that family or cluster."""
     root, printed = library
-    require(shutil.which("node") is not None and (STRUDEL / "node_modules" / "superdough").is_dir(),
-            "node and Strudel's packages are needed: apt-get install nodejs npm; cd tests/strudel && npm ci")
+    require(
+        shutil.which("node") is not None and (STRUDEL / "node_modules" / "superdough").is_dir(),
+        "node and Strudel's packages are needed: apt-get install nodejs npm; cd tests/strudel && npm ci",
+    )
     entries = _entries(root)
     rows = [(bank, what, key, line) for bank in BANKS for what, key, line in _rows(printed[bank]["strudel"])]
     n_of = {(s.folder, s.file): s.n for entry in entries.values() for s in entry.samples}
     server = SampleServer(root, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        done = subprocess.run(["node", str(STRUDEL / "resolve.mjs"), server.url + STRUDEL_MAP_NAME, *[line for *_, line in rows]],
-                              capture_output=True, text=True, timeout=120, env=dict(os.environ, STRUDEL_CYCLES="16"))
+        done = subprocess.run(
+            ["node", str(STRUDEL / "resolve.mjs"), server.url + STRUDEL_MAP_NAME, *[line for *_, line in rows]],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ, STRUDEL_CYCLES="16"),
+        )
     finally:
         server.shutdown()
         server.server_close()

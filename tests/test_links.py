@@ -81,7 +81,9 @@ def serving(root: Path) -> Iterator[SampleServer]:
         srv.server_close()
 
 
-def test_a_linked_serve_wav_folder_is_neither_emptied_nor_written(root: Path, victim: Path, serving: SampleServer, capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_linked_serve_wav_folder_is_neither_emptied_nor_written(
+    root: Path, victim: Path, serving: SampleServer, capfd: pytest.CaptureFixture[str]
+) -> None:
     before = tree_hashes(victim)
     plant(root / ".tidalsort" / "serve-wav", victim)
     assert get(serving, "/strudel.json")[0] == 200
@@ -101,7 +103,9 @@ def test_a_linked_map_folder_is_refused_in_one_line(root: Path, victim: Path, ca
 
 
 @pytest.mark.parametrize("command", ["sort", "report"])
-def test_a_linked_state_folder_is_refused_in_one_line(root: Path, victim: Path, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_linked_state_folder_is_refused_in_one_line(
+    root: Path, victim: Path, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     (victim / "journal-aif.json").write_text("{}")  # what a sort or a read would carry out there
     before = tree_hashes(victim)
     plant(root / ".tidalsort", victim)
@@ -120,7 +124,9 @@ def test_a_linked_lock_file_is_refused(root: Path, victim: Path, tmp_path: Path,
     assert not os.path.lexists(victim / "made-by-tidalsort")
 
 
-def test_a_linked_cache_is_not_written_and_the_sort_goes_on(root: Path, victim: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_linked_cache_is_not_written_and_the_sort_goes_on(
+    root: Path, victim: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     outside = victim / "other.sqlite"
     with sqlite3.connect(outside) as db:
         db.execute("CREATE TABLE t (x)")
@@ -202,7 +208,9 @@ def test_a_sample_path_out_of_root_in_the_manifest_is_refused(root: Path, capsys
     assert "samples[0]" in one_line(capsys)
 
 
-def test_an_index_that_would_unpack_to_too_much_is_not_read(root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_index_that_would_unpack_to_too_much_is_not_read(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tidalsort.output import index
 
     size = (root / ".tidalsort" / "features-aif.npz").stat().st_size

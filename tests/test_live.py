@@ -81,8 +81,10 @@ def test_notify_refuses_another_protocol_version(kit: Path, tmp_path: Path, caps
         thread.join(2)
         old.close()
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"tidalsort: error: the TidalSort quark on 127.0.0.1:{port} speaks OSC protocol 1, this tidalsort "
-                   "speaks 2: install the quark from this tidalsort's supercollider/ folder and recompile"]
+    assert err == [
+        f"tidalsort: error: the TidalSort quark on 127.0.0.1:{port} speaks OSC protocol 1, this tidalsort "
+        "speaks 2: install the quark from this tidalsort's supercollider/ folder and recompile"
+    ]
     assert seen == ["/tidalsort/ping"]
 
 
@@ -121,7 +123,10 @@ def test_sort_notify_reloads_the_bank_in_manifest_order(stack: sc.ScStack, kit: 
     pictured: list[bool] = []
     real = cli._notify
     monkeypatch.setattr(cli, "_notify", lambda *args: pictured.append(picture.exists()) or real(*args))
-    assert main(["sort", str(kit), "--out", str(root), "--bank", "kit", "--clusters", "3", "--notify", "--sc-port", str(stack.listen_port)]) == 0
+    assert (
+        main(["sort", str(kit), "--out", str(root), "--bank", "kit", "--clusters", "3", "--notify", "--sc-port", str(stack.listen_port)])
+        == 0
+    )
     entry = load(root).banks["kit"].to_dict()
     assert pictured == [False] and picture.is_file()
     assert loaded_frames(stack, "kit") == written_frames(root, "kit")
@@ -137,7 +142,10 @@ def test_set_notify_reloads_the_bank_in_its_new_order(stack: sc.ScStack, kit: Pa
     assert main(["sort", str(kit), "--out", str(root), "--bank", "mine", "--clusters", "3", "--notify", "--sc-port", port]) == 0
     before = load(root).banks["mine"]
     last = before.samples[-1]
-    assert main(["set", f"mine:{last.n}", "kick" if last.family != "kick" else "snare", "--out", str(root), "--notify", "--sc-port", port]) == 0
+    assert (
+        main(["set", f"mine:{last.n}", "kick" if last.family != "kick" else "snare", "--out", str(root), "--notify", "--sc-port", port])
+        == 0
+    )
     after = load(root).banks["mine"]
     assert [s.sha1 for s in after.samples] != [s.sha1 for s in before.samples]  # the set sample moved
     assert loaded_frames(stack, "mine") == written_frames(root, "mine")
@@ -158,14 +166,56 @@ def test_resort_into_fewer_split_folders_unloads_the_removed_ones(stack: sc.ScSt
     root, port = stack.root, str(stack.listen_port)
     stack.wait_idle()
     count = stack.allocated_buffer_count()
-    assert main(["sort", str(kit), "--out", str(root), "--bank", "shrink", "--group", "sound", "--layout", "split", "--clusters", "3", "--notify", "--sc-port", port]) == 0
+    assert (
+        main(
+            [
+                "sort",
+                str(kit),
+                "--out",
+                str(root),
+                "--bank",
+                "shrink",
+                "--group",
+                "sound",
+                "--layout",
+                "split",
+                "--clusters",
+                "3",
+                "--notify",
+                "--sc-port",
+                port,
+            ]
+        )
+        == 0
+    )
     # a bank of its own whose name looks like a folder of shrink: it keeps its folder, so it stays
     assert main(["sort", str(kit), "--out", str(root), "--bank", "shrink-9", "--clusters", "2", "--notify", "--sc-port", port]) == 0
     stack.wait_idle()
     assert stack.allocated_buffer_count() == count + 2 * 18
     capsys.readouterr()
     stack.ctrl.drain()
-    assert main(["sort", str(kit), "--out", str(root), "--bank", "shrink", "--group", "sound", "--layout", "split", "--clusters", "2", "--notify", "--sc-port", port]) == 0
+    assert (
+        main(
+            [
+                "sort",
+                str(kit),
+                "--out",
+                str(root),
+                "--bank",
+                "shrink",
+                "--group",
+                "sound",
+                "--layout",
+                "split",
+                "--clusters",
+                "2",
+                "--notify",
+                "--sc-port",
+                port,
+            ]
+        )
+        == 0
+    )
     assert not (root / "shrink-2").exists() and stack.state("shrink-2") is None
     for folder in ("shrink-0", "shrink-1", "shrink-9"):
         assert loaded_frames(stack, folder) == written_frames(root, folder)
@@ -193,8 +243,25 @@ def test_thousand_clusters_keep_every_ctrl_message_small(stack: sc.ScStack, tmp_
     for i in range(1100):
         write(tmp_path / "many" / f"hit{i:04d}.wav", tone(60 * 2 ** (7 * rng.random()), 0.05, decay=0.005 + 0.03 * rng.random()))
     stack.ctrl.drain()
-    assert main(["sort", str(tmp_path / "many"), "--out", str(stack.root), "--bank", "many", "--clusters", "1000",
-                 "--no-dendrogram", "--notify", "--sc-port", str(stack.listen_port)]) == 0
+    assert (
+        main(
+            [
+                "sort",
+                str(tmp_path / "many"),
+                "--out",
+                str(stack.root),
+                "--bank",
+                "many",
+                "--clusters",
+                "1000",
+                "--no-dendrogram",
+                "--notify",
+                "--sc-port",
+                str(stack.listen_port),
+            ]
+        )
+        == 0
+    )
     entry = load(stack.root).banks["many"].to_dict()
     msgs = [m for m in stack.ctrl.collect(1.0) if m.address == "/ctrl"]
     assert len(entry["clusters"]) == 1000 and max(m.size for m in msgs) <= 4200
@@ -210,8 +277,15 @@ def test_too_many_clusters_for_the_bridge_is_an_error_before_sending(tmp_path: P
     refused in one line, and nothing is sent."""
     silent = sc.OscPeer()
     labels = [f"hihat_closed-{i + 2}" for i in range(4000)]
-    entry = Bank(name="vast", settings=Settings(features="paa+mel", frames=2, method="ward"), samples=(), clusters=tuple(
-        Cluster(id=i, label=label, folder="vast", start=5 * i, stop=5 * i + 5, size=5, representative=5 * i) for i, label in enumerate(labels)))
+    entry = Bank(
+        name="vast",
+        settings=Settings(features="paa+mel", frames=2, method="ward"),
+        samples=(),
+        clusters=tuple(
+            Cluster(id=i, label=label, folder="vast", start=5 * i, stop=5 * i + 5, size=5, representative=5 * i)
+            for i, label in enumerate(labels)
+        ),
+    )
     try:
         with pytest.raises(bridge.InvalidBankMessage) as exc:
             notify_bank(tmp_path, entry, "127.0.0.1", silent.port, timeout=1)
@@ -227,8 +301,25 @@ def test_watch_reloads_when_a_file_is_dropped_in(stack: sc.ScStack, tmp_path: Pa
     source = tmp_path / "incoming"
     for i in range(5):
         write(source / f"hit {i}.wav", tone(100 + 300 * i, 0.2))
-    command = [sys.executable, "-m", "tidalsort", "watch", str(source), "--out", str(stack.root), "--bank", "fresh",
-               "--sc-port", str(stack.listen_port), "--interval", "0.2", "--settle", "0.3", "--clusters", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "tidalsort",
+        "watch",
+        str(source),
+        "--out",
+        str(stack.root),
+        "--bank",
+        "fresh",
+        "--sc-port",
+        str(stack.listen_port),
+        "--interval",
+        "0.2",
+        "--settle",
+        "0.3",
+        "--clusters",
+        "2",
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def wait_for(count: int, timeout: float = 60.0) -> None:

@@ -245,8 +245,30 @@ def fake_entry(n: int, families: bool, clusters: int = 12) -> Bank:
     starts = np.concatenate([[0], np.cumsum(sizes)])
     entry = {
         "settings": {"features": "paa+mel", "frames": 2, "method": "ward"},
-        "clusters": [{"id": c, "label": f"c{c}", "folder": "big", "start": int(starts[c]), "stop": int(starts[c + 1]), "size": int(sizes[c]), "representative": int(starts[c])} for c in range(clusters)],
-        "samples": [{"folder": "big", "n": p, "file": f"{p:05d}_s.wav", "source": f"/lib/s{p}.wav", "cluster": int(np.searchsorted(starts, p, "right") - 1), "duration": 0.5, "sha1": "0"} for p in range(n)],
+        "clusters": [
+            {
+                "id": c,
+                "label": f"c{c}",
+                "folder": "big",
+                "start": int(starts[c]),
+                "stop": int(starts[c + 1]),
+                "size": int(sizes[c]),
+                "representative": int(starts[c]),
+            }
+            for c in range(clusters)
+        ],
+        "samples": [
+            {
+                "folder": "big",
+                "n": p,
+                "file": f"{p:05d}_s.wav",
+                "source": f"/lib/s{p}.wav",
+                "cluster": int(np.searchsorted(starts, p, "right") - 1),
+                "duration": 0.5,
+                "sha1": "0",
+            }
+            for p in range(n)
+        ],
     }
     if families:
         for s in entry["samples"]:

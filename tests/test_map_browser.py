@@ -67,7 +67,9 @@ def pointer(driver: Any, x: float, y: float, click: bool = False) -> None:
 
     canvas = driver.find_element(By.ID, "map")
     box = canvas.rect
-    actions = ActionChains(driver).move_to_element_with_offset(canvas, round(x - box["x"] - box["width"] / 2), round(y - box["y"] - box["height"] / 2))
+    actions = ActionChains(driver).move_to_element_with_offset(
+        canvas, round(x - box["x"] - box["width"] / 2), round(y - box["y"] - box["height"] / 2)
+    )
     (actions.click() if click else actions).perform()
 
 

@@ -72,9 +72,18 @@ def test_nothing_else_beside_the_map_is_served(served: tuple[Path, SampleServer]
     stray.write_bytes(previews(root)[0].read_bytes())  # a file no sample needs
     (root / "other-map.html").write_text("<p>not a bank</p>")
     try:
-        for path in ("/other-map.html", "/demo-map.png", "/demo-dendrogram.png", f"/.tidalsort/map-demo/{stray.name}",
-                     "/.tidalsort/map-demo/", "/.tidalsort/lock", "/tidalsort.yaml", "/demo-map.html/..", "/%64emo-map.html",
-                     "/x/../demo-map.html"):
+        for path in (
+            "/other-map.html",
+            "/demo-map.png",
+            "/demo-dendrogram.png",
+            f"/.tidalsort/map-demo/{stray.name}",
+            "/.tidalsort/map-demo/",
+            "/.tidalsort/lock",
+            "/tidalsort.yaml",
+            "/demo-map.html/..",
+            "/%64emo-map.html",
+            "/x/../demo-map.html",
+        ):
             assert get(server, path)[0] == 404, path
         assert get(server, "/demo-map.html", host="evil.example:80")[0] == 421  # DNS rebinding
     finally:
@@ -130,8 +139,13 @@ def test_the_served_page_plays_from_the_server(served: tuple[Path, SampleServer]
 
 def test_serve_prints_the_address_of_the_map(served: tuple[Path, SampleServer]) -> None:
     root, _ = served
-    proc = subprocess.Popen([sys.executable, "-m", "tidalsort", "serve", str(root), "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tidalsort", "serve", str(root), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(PROJECT)),
+    )
     try:
         lines = []
         while not any("sound map" in line for line in lines) and len(lines) < 10:

@@ -162,8 +162,16 @@ def test_identical_copies_draw_without_a_warning(tmp_path: Path, capsys: pytest.
     assert (tmp_path / "out" / "src-dendrogram.png").stat().st_size > 0
 
 
-@pytest.mark.parametrize(("argv", "usage", "nearest"), [(["sort", "src", "--out", "out", "--lnk", "copy"], "usage: tidalsort sort ", "--link"), (["report", "out", "--jsn"], "usage: tidalsort report ", "--json")])
-def test_a_mistyped_option_shows_the_command_usage_and_the_nearest_option(argv: list[str], usage: str, nearest: str, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("argv", "usage", "nearest"),
+    [
+        (["sort", "src", "--out", "out", "--lnk", "copy"], "usage: tidalsort sort ", "--link"),
+        (["report", "out", "--jsn"], "usage: tidalsort report ", "--json"),
+    ],
+)
+def test_a_mistyped_option_shows_the_command_usage_and_the_nearest_option(
+    argv: list[str], usage: str, nearest: str, capsys: pytest.CaptureFixture
+) -> None:
     with pytest.raises(SystemExit) as exit:
         main(argv)
     assert exit.value.code == 2

@@ -62,7 +62,16 @@ def test_a_bad_bank_name_or_base_is_a_usage_error_at_construction(options: dict[
 
 
 def test_good_options_are_taken_as_they_are(tmp_path: Path) -> None:
-    options = SortOptions(bank="kb6", layout="families", link="symlink", clusters=4, jobs=2, model=tmp_path / "m.npz", strudel_base="http://x", features=FeatureSettings("mel", 3))
+    options = SortOptions(
+        bank="kb6",
+        layout="families",
+        link="symlink",
+        clusters=4,
+        jobs=2,
+        model=tmp_path / "m.npz",
+        strudel_base="http://x",
+        features=FeatureSettings("mel", 3),
+    )
     assert options.layout == "families" and options.clusters == 4 and options.strudel_base == "http://x"
     assert SortOptions(model="m.npz").model == "m.npz"
 
@@ -75,7 +84,9 @@ def test_feature_settings_refuse_a_bad_set_or_frame_count() -> None:
 
 
 @pytest.mark.parametrize("change", [{"method": "bogus"}, {"order": "bogus"}, {"scaling": "bogus"}, {"layout": "bogus"}, {"link": "bogus"}])
-def test_a_sort_with_a_bad_option_reads_and_writes_nothing(kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: dict[str, str]) -> None:
+def test_a_sort_with_a_bad_option_reads_and_writes_nothing(
+    kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: dict[str, str]
+) -> None:
     """Before, these were refused only after the whole analysis (method, scaling, order) or
     not at all (layout wrote a families layout, link copied, each recording the bad value)."""
     monkeypatch.setattr(pipeline_module, "analyse", lambda *args, **kwargs: pytest.fail("analysed with a bad option"))
@@ -93,7 +104,9 @@ def test_a_sort_with_a_bad_option_reads_and_writes_nothing(kit: Path, tmp_path: 
         (["--bank", "kit_a", "--layout", "families"], "bank name 'kit_a' holds '_'"),
     ],
 )
-def test_the_command_line_gets_the_same_one_line_error_before_any_file_is_read(kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, argv: list[str], message: str) -> None:
+def test_the_command_line_gets_the_same_one_line_error_before_any_file_is_read(
+    kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, argv: list[str], message: str
+) -> None:
     monkeypatch.setattr(pipeline_module, "scan", lambda *args, **kwargs: pytest.fail("scanned with a bad option"))
     root = tmp_path / "root"
     assert main(["sort", str(kit), "--out", str(root), *argv]) == 1

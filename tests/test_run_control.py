@@ -111,7 +111,10 @@ def start_sort(library: Path, out: Path) -> tuple[subprocess.Popen, set[int]]:
     """A sort of ``library`` with two workers, in a session of its own, and its workers once they analyse."""
     sort = subprocess.Popen(
         [sys.executable, "-m", "tidalsort", "sort", str(library), "--out", str(out), "--jobs", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while len(workers := children(sort.pid)) < 2:

@@ -113,7 +113,12 @@ def test_range_requests(root: Path, server: SampleServer) -> None:
         target = f"/{folder}/{name}"
         data = request(server, "GET", target)[2]  # an AIFF's WAV copy: ranges of the copy
         size = len(data)
-        for header, first, last in (("bytes=0-99", 0, 99), ("bytes=100-", 100, size - 1), ("bytes=-10", size - 10, size - 1), (f"bytes=10-{size + 50}", 10, size - 1)):
+        for header, first, last in (
+            ("bytes=0-99", 0, 99),
+            ("bytes=100-", 100, size - 1),
+            ("bytes=-10", size - 10, size - 1),
+            (f"bytes=10-{size + 50}", 10, size - 1),
+        ):
             status, headers, body = request(server, "GET", target, {"Range": header})
             assert (status, body) == (206, data[first : last + 1]), header
             assert headers["content-range"] == f"bytes {first}-{last}/{size}"
@@ -180,13 +185,15 @@ def test_chromium_decodes_every_served_aiff(aiff_root: Path, aiff_server: Sample
             assert "error" not in decoded, (name, decoded)
             own = sf.read(aiff, dtype="float32", always_2d=True)[0].T
             # the same samples (Chromium divides positive integer samples by 2^(b-1) - 1, not 2^(b-1))
-            step = 2.0 ** -7 if sf.info(aiff).subtype in ("PCM_S8", "PCM_U8") else 2.0 ** -15
+            step = 2.0**-7 if sf.info(aiff).subtype in ("PCM_S8", "PCM_U8") else 2.0**-15
             assert np.abs(np.array(decoded["channels"]) - own).max() <= step + 1e-7, name
             raw = browser.execute_async_script(DECODE, None, base64.b64encode(aiff.read_bytes()).decode(), 48000)
             assert "EncodingError" in raw.get("error", ""), name  # the AIFF as it is: silence in Strudel
 
 
-def test_wav_copies_are_kept_made_again_when_a_file_changes_and_dropped_when_unused(aiff_root: Path, aiff_server: SampleServer, tmp_path: Path) -> None:
+def test_wav_copies_are_kept_made_again_when_a_file_changes_and_dropped_when_unused(
+    aiff_root: Path, aiff_server: SampleServer, tmp_path: Path
+) -> None:
     folder, name = samples(aiff_root)[0]
     copies = aiff_root / ".tidalsort" / "serve-wav"
     first = request(aiff_server, "GET", f"/{folder}/{name}")[2]
@@ -272,7 +279,10 @@ def test_cors_preflight_of_a_page_on_https_asking_for_the_private_network(root: 
     assert headers["access-control-allow-headers"].lower() == "range"
     assert headers["access-control-allow-private-network"] == "true"
     assert "access-control-allow-private-network" not in request(server, "OPTIONS", f"/{folder}/{name}", asked)[1]
-    assert "content-range" in request(server, "GET", f"/{folder}/{name}", {"Origin": "https://strudel.cc"})[1]["access-control-expose-headers"].lower()
+    assert (
+        "content-range"
+        in request(server, "GET", f"/{folder}/{name}", {"Origin": "https://strudel.cc"})[1]["access-control-expose-headers"].lower()
+    )
 
 
 def test_nothing_can_be_written(root: Path, server: SampleServer) -> None:
@@ -303,7 +313,13 @@ def test_pure_helpers() -> None:
 
 def test_the_command_prints_the_line_to_paste_and_listens_on_loopback(root: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    proc = subprocess.Popen([sys.executable, "-m", "tidalsort", "serve", str(root), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tidalsort", "serve", str(root), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline().strip() if proc.stdout else ""
         assert line.startswith("samples('http://127.0.0.1:") and line.endswith("/strudel.json')"), line

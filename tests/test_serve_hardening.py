@@ -176,7 +176,9 @@ def test_a_nan_in_the_manifest_is_named_with_its_file_and_field(root: Path, caps
     for command in (["map", str(root), "--bank", "kb6"], ["report", str(root)]):
         assert main(command) == 1
         said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tidalsort:")]  # map may say it lays out first
-        assert len(said) == 1 and said[0].startswith(f"tidalsort: error: {manifest}: bank 'kb6': samples[0]: duration is not a number"), said
+        assert len(said) == 1 and said[0].startswith(f"tidalsort: error: {manifest}: bank 'kb6': samples[0]: duration is not a number"), (
+            said
+        )
 
 
 class Killed(BaseException):
@@ -217,12 +219,22 @@ def test_a_read_only_root_with_an_interrupted_sort_is_read_as_it_is(root: Path, 
     assert "cannot be written here" in err and "the next tidalsort command that can write it finishes the sort" in err
     assert main(["similar", "kb6:1", "--out", str(read_only), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 8
-    assert main(["notify", str(read_only), "--sc-port", str(closed_udp_port()), "--sc-timeout", "0.3"]) == 1  # it reads, then finds no sclang
+    assert (
+        main(["notify", str(read_only), "--sc-port", str(closed_udp_port()), "--sc-timeout", "0.3"]) == 1
+    )  # it reads, then finds no sclang
     assert "sclang is not listening" in capsys.readouterr().err
     assert main(["map", str(read_only), "--bank", "kb6"]) == 1  # a command that writes the root
-    assert capsys.readouterr().err.splitlines() == [f"tidalsort: error: {read_only} cannot be written (read-only): map writes its page and pictures there"]
+    assert capsys.readouterr().err.splitlines() == [
+        f"tidalsort: error: {read_only} cannot be written (read-only): map writes its page and pictures there"
+    ]
 
-    proc = subprocess.Popen([sys.executable, "-m", "tidalsort", "serve", str(read_only), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tidalsort", "serve", str(read_only), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
     try:
         line = proc.stdout.readline().strip() if proc.stdout else ""
         host, port = line.split("/")[2].split(":")

@@ -178,7 +178,9 @@ def test_folders_tidalsort_did_not_create_are_never_touched(kit: Path, tmp_path:
 
 
 @pytest.mark.parametrize("bank", ["Kicks", "../up", "kit_labels"])
-def test_unsafe_or_reserved_bank_names_are_refused_before_anything_is_written(kit: Path, tmp_path: Path, bank: str, capsys: pytest.CaptureFixture) -> None:
+def test_unsafe_or_reserved_bank_names_are_refused_before_anything_is_written(
+    kit: Path, tmp_path: Path, bank: str, capsys: pytest.CaptureFixture
+) -> None:
     out = tmp_path / "out"
     assert run("sort", kit, "--out", out, "--bank", bank) == 1
     err = capsys.readouterr().err
@@ -287,7 +289,10 @@ def test_demo_sorts_a_synthetic_kit(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_progress_is_reported_per_file(kit: Path, tmp_path: Path) -> None:
     seen: dict[str, list[int]] = {}
-    progress = Progress(start=lambda stage, total: seen.setdefault(stage, [total, 0]), advance=lambda stage, count=1: seen[stage].__setitem__(1, seen[stage][1] + count))
+    progress = Progress(
+        start=lambda stage, total: seen.setdefault(stage, [total, 0]),
+        advance=lambda stage, count=1: seen[stage].__setitem__(1, seen[stage][1] + count),
+    )
     sort_library([kit], tmp_path / "out", SortOptions(bank="kit"), progress)
     assert seen == {"analyse": [18, 18], "cluster": [1, 1], "write": [18, 18]}
 
@@ -345,7 +350,9 @@ def test_mp3_and_8_bit_many_channel_sources_are_written_as_wav_superdirt_reads(t
     assert rate == 44100 and len(data) >= 22050 and 0.5 < np.abs(data).max() < 1.0
 
 
-def test_float_files_holding_nan_or_infinity_are_skipped_and_similar_names_them(kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_float_files_holding_nan_or_infinity_are_skipped_and_similar_names_them(
+    kit: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     for name, bad in (("nan.wav", np.nan), ("inf.wav", np.inf)):
         sound = tone(300, 0.5)
         sound[1000] = bad
@@ -353,14 +360,19 @@ def test_float_files_holding_nan_or_infinity_are_skipped_and_similar_names_them(
     out = tmp_path / "out"
     assert run("sort", kit, "--out", out, "--bank", "kit") == 0
     entry = manifest(out)["banks"]["kit"]
-    assert {Path(s["source"]).name: s["reason"][:19] for s in entry["skipped"]} == {"nan.wav": "non-finite samples ", "inf.wav": "non-finite samples "}
+    assert {Path(s["source"]).name: s["reason"][:19] for s in entry["skipped"]} == {
+        "nan.wav": "non-finite samples ",
+        "inf.wav": "non-finite samples ",
+    }
     assert len(entry["samples"]) == 18
     capsys.readouterr()
     assert run("similar", kit / "nan.wav", "--out", out, "--json") == 1
     assert f"{kit / 'nan.wav'}: non-finite samples" in capsys.readouterr().err
 
 
-def test_a_name_that_is_not_utf8_is_sorted_recorded_with_escapes_and_found_in_the_cache(kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_name_that_is_not_utf8_is_sorted_recorded_with_escapes_and_found_in_the_cache(
+    kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     odd = Path(os.fsdecode(os.path.join(os.fsencode(kit), b"lat\xe9in.wav")))
     write(odd, tone(700, 0.3))
     out = tmp_path / "out"
@@ -394,11 +406,16 @@ def test_out_inside_or_equal_to_a_source_never_lists_tidalsorts_own_files(kit: P
         (b"banks: [unclosed", "cannot read the manifest"),
         (b"version: 1\nbanks: {x: 5}\n", "bank 'x': the entry is not a mapping"),
         (b"version: 1\nbanks: {x: {settings: {}, clusters: [], samples: []}}\n", "bank 'x': settings: features is missing"),
-        (b'version: 1\nbanks: {x: {settings: {features: mel, frames: 2, method: ward}, clusters: [], samples: [{folder: x, n: 0, file: a.wav, source: /a.wav, cluster: 3, sha1: "0"}]}}\n', "bank 'x': samples[0]: no cluster 3"),
+        (
+            b'version: 1\nbanks: {x: {settings: {features: mel, frames: 2, method: ward}, clusters: [], samples: [{folder: x, n: 0, file: a.wav, source: /a.wav, cluster: 3, sha1: "0"}]}}\n',
+            "bank 'x': samples[0]: no cluster 3",
+        ),
         (b"version: 1\nbanks: {'../x': {}}\n", "'../x' is not a bank name"),
     ],
 )
-def test_an_unusable_manifest_is_refused_before_the_analysis_naming_the_file(kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, content: bytes, message: str) -> None:
+def test_an_unusable_manifest_is_refused_before_the_analysis_naming_the_file(
+    kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, content: bytes, message: str
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "tidalsort.yaml").write_bytes(content)

@@ -47,7 +47,12 @@ def free_udp_port() -> int:
 def test_the_command_line_and_its_help_load_no_heavy_library() -> None:
     assert heavy_after("import tidalsort.cli") == set()
     for args in (["--help"], ["sort", "--help"], ["similar", "--help"]):
-        assert heavy_after("from tidalsort.cli import main", "try:", f"    main({args!r})", "except SystemExit as exc:", "    assert exc.code == 0") == set()
+        assert (
+            heavy_after(
+                "from tidalsort.cli import main", "try:", f"    main({args!r})", "except SystemExit as exc:", "    assert exc.code == 0"
+            )
+            == set()
+        )
 
 
 def test_reading_commands_load_no_heavy_library_and_a_file_query_does(kit: Path, tmp_path: Path) -> None:

@@ -50,7 +50,24 @@ def test_every_folder_of_every_bank_is_in_the_map_in_bank_order(kit: Path, tmp_p
     # clusters by sound: which family the model hears in these made-up tones is not the point
     assert main(["sort", str(kit), "--out", str(root), "--bank", "kb6", "--clusters", "3", "--group", "sound"]) == 0
     # the bank's name comes from the folder "Low Toms": lowercase, as Strudel looks sounds up
-    assert main(["sort", str(kit / "Low Toms"), str(kit / "bells"), "--out", str(root), "--layout", "split", "--clusters", "2", "--group", "sound"]) == 0
+    assert (
+        main(
+            [
+                "sort",
+                str(kit / "Low Toms"),
+                str(kit / "bells"),
+                "--out",
+                str(root),
+                "--layout",
+                "split",
+                "--clusters",
+                "2",
+                "--group",
+                "sound",
+            ]
+        )
+        == 0
+    )
     written = read_map(root)
     assert written["_base"] == DEFAULT_BASE == "http://127.0.0.1:5432/"
     assert sounds(written) == folders_in_n_order(root)
@@ -65,11 +82,21 @@ def test_every_folder_of_every_bank_is_in_the_map_in_bank_order(kit: Path, tmp_p
 def test_keys_are_the_folders_the_manifest_lists_whatever_the_layout() -> None:
     """Folders named <bank>_<family> (as Strudel's .bank() makes them) are keys as they are, each
     list ordered by n even when the manifest lists the samples in another order."""
-    samples = [Sample(folder=f, n=n, file=f"{n:03d}_{f}.wav", source="/x.wav", cluster=0, sha1="0") for f, n in [("kb6_sd", 1), ("kb6_bd", 0), ("kb6_sd", 0), ("kb6_bd", 2), ("kb6_bd", 1)]]
-    made = sample_map(Manifest({"kb6": Bank(name="kb6", settings=Settings(features="mel", frames=2, method="ward"), clusters=(), samples=tuple(samples))}), "https://example.org/s")
+    samples = [
+        Sample(folder=f, n=n, file=f"{n:03d}_{f}.wav", source="/x.wav", cluster=0, sha1="0")
+        for f, n in [("kb6_sd", 1), ("kb6_bd", 0), ("kb6_sd", 0), ("kb6_bd", 2), ("kb6_bd", 1)]
+    ]
+    made = sample_map(
+        Manifest(
+            {"kb6": Bank(name="kb6", settings=Settings(features="mel", frames=2, method="ward"), clusters=(), samples=tuple(samples))}
+        ),
+        "https://example.org/s",
+    )
     assert made["_base"] == "https://example.org/s/"
-    assert sounds(made) == {"kb6_bd": ["kb6_bd/000_kb6_bd.wav", "kb6_bd/001_kb6_bd.wav", "kb6_bd/002_kb6_bd.wav"],
-                            "kb6_sd": ["kb6_sd/000_kb6_sd.wav", "kb6_sd/001_kb6_sd.wav"]}
+    assert sounds(made) == {
+        "kb6_bd": ["kb6_bd/000_kb6_bd.wav", "kb6_bd/001_kb6_bd.wav", "kb6_bd/002_kb6_bd.wav"],
+        "kb6_sd": ["kb6_sd/000_kb6_sd.wav", "kb6_sd/001_kb6_sd.wav"],
+    }
 
 
 def test_strudel_base_holds_until_another_is_given(kit: Path, tmp_path: Path) -> None:
@@ -112,8 +139,10 @@ def served(kit: Path, tmp_path: Path):
 
 def strudel_events(map_url: str, *codes: str) -> list[dict]:
     """Run tests/strudel/resolve.mjs: Strudel's own code loads the map and resolves ``codes``."""
-    require(shutil.which("node") is not None and (STRUDEL / "node_modules" / "superdough").is_dir(),
-            "node and Strudel's packages are needed: apt-get install nodejs npm; cd tests/strudel && npm ci")
+    require(
+        shutil.which("node") is not None and (STRUDEL / "node_modules" / "superdough").is_dir(),
+        "node and Strudel's packages are needed: apt-get install nodejs npm; cd tests/strudel && npm ci",
+    )
     done = subprocess.run(["node", str(STRUDEL / "resolve.mjs"), map_url, *codes], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("EVENTS ")]

@@ -51,8 +51,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def stack(env: dict[str, Any]):
     sc.require_tools()
-    st = sc.ScStack(env["base"] / "run", env["root"], seed_folder=env["base"] / "seed" / "seeded",
-                    grace=0.3, allow="127.0.0.1", num_buffers=16384)  # sclang gets half: 2 logins
+    st = sc.ScStack(
+        env["base"] / "run", env["root"], seed_folder=env["base"] / "seed" / "seeded", grace=0.3, allow="127.0.0.1", num_buffers=16384
+    )  # sclang gets half: 2 logins
     st.start()
     try:
         yield st
@@ -108,6 +109,7 @@ def drain_ctrl(stack: sc.ScStack) -> None:
 # pure-Python bridge tests (no SuperCollider needed)
 # --------------------------------------------------------------------------------------
 
+
 def test_format_boundaries_and_labels() -> None:
     assert bridge.format_boundaries([0, 12, 30, 55], 55) == "0 12 30 55"
     assert bridge.format_boundaries("0  12 30 55 ") == "0 12 30 55"
@@ -132,8 +134,15 @@ def test_build_bank_message_validates(tmp_path: Path) -> None:
     assert msg.address == "/tidalsort/bank"
     assert msg.params == ["kick", str(tmp_path), 5, "0 2 5", "lo hi"]
     assert OscMessage(bridge.build_bank_message("kick", tmp_path, 5, "0 5")).params[4:] == []
-    for args in (("Kick", 5, [0, 5]), ("_k", 5, [0, 5]), ("k k", 5, [0, 5]), ("k", 0, [0, 0]),
-                 ("k", 5.0, [0, 5]), ("k", 5, [0, 4]), ("k" * 65, 5, [0, 5])):
+    for args in (
+        ("Kick", 5, [0, 5]),
+        ("_k", 5, [0, 5]),
+        ("k k", 5, [0, 5]),
+        ("k", 0, [0, 0]),
+        ("k", 5.0, [0, 5]),
+        ("k", 5, [0, 4]),
+        ("k" * 65, 5, [0, 5]),
+    ):
         with pytest.raises(bridge.InvalidBankMessage):
             bridge.build_bank_message(args[0], tmp_path, args[1], args[2])  # type: ignore[arg-type]
     assert bridge.ctrl_key("kick") == "tidalsort_kick"
@@ -160,6 +169,7 @@ def test_timeout_message_when_nobody_answers() -> None:
 # SuperCollider tests
 # --------------------------------------------------------------------------------------
 
+
 def test_sclang_unit_checks(tmp_path: Path) -> None:
     """Class-level checks in sclang alone, then TidalSort on the language port (the default
     set-up) with a server that is not running: ping works, loads are refused."""
@@ -175,7 +185,7 @@ def test_sclang_unit_checks(tmp_path: Path) -> None:
         passes = [line for line in lines if line.startswith("UNIT PASS")]
         assert fails == [] and len(passes) == 17, "\n".join(fails) or text[-3000:]
         sorted_line = next(line for line in lines if line.startswith("UNIT SORTED "))
-        names = sorted_line[len("UNIT SORTED "):].split("|")
+        names = sorted_line[len("UNIT SORTED ") :].split("|")
         assert names == sc.byte_order(names)
         assert names[:3] == ["002.wav", "10.wav", "2.wav"] and names[-2:] == ["ä.wav", "é.wav"]
         assert bridge.ping(HOST, lang_port, timeout=5) == bridge.PROTOCOL_VERSION
@@ -208,8 +218,7 @@ def test_ping_returns_protocol_version(stack: sc.ScStack) -> None:
 def test_bank_loads_files_in_byte_order(stack: sc.ScStack, env: dict[str, Any]) -> None:
     # names whose byte order differs from natural, case-insensitive and locale order
     names = ["a.wav", "B.WAV", "10.wav", "2.aif", "002.wav", "_x.wav", "A.wav", "b2.aiff"]
-    files = sc.write_bank(env["root"] / "order", names, seed=1, channels=[1, 2],
-                          subtypes=["FLOAT", "PCM_16", "PCM_24"])
+    files = sc.write_bank(env["root"] / "order", names, seed=1, channels=[1, 2], subtypes=["FLOAT", "PCM_16", "PCM_24"])
     (env["root"] / "order" / "manifest.json").write_text("{}")  # sidecar: ignored
     (env["root"] / "order" / "sub").mkdir()  # sub-folder: ignored
     (env["root"] / "order" / ".hidden.txt").write_text("x")  # dot-file: ignored
@@ -466,7 +475,8 @@ def test_server_side_read_failure_changes_nothing(stack: sc.ScStack, env: dict[s
     msg = stack.peer.request(
         stack.listen_port,
         sc.osc("/test/badload", "fail", str(env["root"] / "fail"), 5, "0 2 5", mode),
-        "/test/badload", timeout=20,
+        "/test/badload",
+        timeout=20,
     )
     assert msg.params[0] == "fail"
     assert msg.params[1].startswith("the server could not read"), msg.params[1]
@@ -648,7 +658,7 @@ def _fuzz_value(rng: random.Random, env: dict[str, Any]) -> Any:
     root = str(env["root"])
     kind = rng.randrange(12)
     if kind == 0:
-        return rng.randint(-2**31, 2**31 - 1)
+        return rng.randint(-(2**31), 2**31 - 1)
     if kind == 1:
         return rng.uniform(-1e6, 1e6)
     if kind == 2:
@@ -658,8 +668,21 @@ def _fuzz_value(rng: random.Random, env: dict[str, Any]) -> Any:
     if kind == 4:
         return rng.choice([True, False, None])
     if kind == 5:
-        return rng.choice(["/etc", "/", root, root + "/..", root + "/guard/..", root + "/escape", "../x",
-                           root + "/guard/000_guard.wav", "/dev/null", root + "/fake", root + "/exe"])
+        return rng.choice(
+            [
+                "/etc",
+                "/",
+                root,
+                root + "/..",
+                root + "/guard/..",
+                root + "/escape",
+                "../x",
+                root + "/guard/000_guard.wav",
+                "/dev/null",
+                root + "/fake",
+                root + "/exe",
+            ]
+        )
     if kind == 6:
         return rng.choice(["guard", "seeded", "order", "Guard", "-x", "a" * 300, "ü", "a:b", "x y"])
     if kind == 7:
@@ -702,9 +725,13 @@ def _fuzz_message(rng: random.Random, env: dict[str, Any]) -> bytes:
         for i in broken:
             args[i] = _fuzz_value(rng, env)
             # make sure the field really is broken (a valid value is replaced)
-            valid = {0: _valid_bank, 1: lambda v: isinstance(v, str) and v.rstrip("/") == guard,
-                     2: lambda v: v == 3 and not isinstance(v, (bool, float)),
-                     3: _valid_boundaries, 4: _valid_labels}[i]
+            valid = {
+                0: _valid_bank,
+                1: lambda v: isinstance(v, str) and v.rstrip("/") == guard,
+                2: lambda v: v == 3 and not isinstance(v, (bool, float)),
+                3: _valid_boundaries,
+                4: _valid_labels,
+            }[i]
             if valid(args[i]):
                 args[i] = 3.5 if i == 2 else 99
     else:  # mismatches between otherwise well-typed fields
@@ -750,8 +777,10 @@ def test_fuzz_then_valid_reload(stack: sc.ScStack, env: dict[str, Any]) -> None:
                 elif r < 0.86:  # garbage datagrams: not OSC at all
                     peer.send(stack.listen_port, bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))))
                 elif r < 0.9:  # other addresses in our namespace
-                    peer.send(stack.listen_port, sc.osc(rng.choice(["/tidalsort", "/tidalsort/bank/x", "/tidalsort/BANK",
-                                                                      "/tidalsort/load"]), "guard", 1))
+                    peer.send(
+                        stack.listen_port,
+                        sc.osc(rng.choice(["/tidalsort", "/tidalsort/bank/x", "/tidalsort/BANK", "/tidalsort/load"]), "guard", 1),
+                    )
                 elif r < 0.95:  # /tidalsort/resend with junk
                     peer.send(stack.listen_port, sc.osc("/tidalsort/resend", _fuzz_value(rng, env), 1))
                     sent_other += 1

@@ -8,6 +8,7 @@ stops its control input until it restarts. A bank of 1,000 clusters has labels o
 keeps working afterwards. A last phase sends one oversize /ctrl by hand, as tidalsort did
 before, to show that the test notices a dead control input.
 """
+
 from __future__ import annotations
 
 import socket

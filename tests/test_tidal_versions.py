@@ -4,6 +4,7 @@ Tidal's stream (tests/hs_support.py). tests/test_haskell.py runs its pure tests 
 three; here: they agree, the module and its ``:script`` twin type-check alike under each,
 and Tidal 1.10's ``bank`` control.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,7 +48,7 @@ def _types_of(toolchain: dict, version: str, tmp_path: Path, source: str) -> dic
     """:t of every public helper, after ``source`` (``:script`` of the twin or ``:load`` of the module)."""
     query = "".join(f":t {name}\n" for name in PUBLIC)
     flags = None if version == "debian" else hs.tidal_flags(version, tmp_path / f"objs-{version}", ghci=True)
-    script = hs.ghci_preamble(version) + source + ":set -XOverloadedStrings\n:set prompt \"\"\nimport Sound.Tidal.Context\n" + query
+    script = hs.ghci_preamble(version) + source + ':set -XOverloadedStrings\n:set prompt ""\nimport Sound.Tidal.Context\n' + query
     res = hs.run_ghci(toolchain, script, timeout=300, flags=flags)
     assert res.returncode == 0 and res.stderr.strip() == "", res.stderr
     return _types(res.stdout)
@@ -66,8 +67,10 @@ def test_script_and_module_type_check_alike_under_each_tidal(toolchain, version,
 
 
 def _bank_events(toolchain: dict, version: str, tmp_path: Path, pattern: str) -> tuple[int, str, str]:
-    script = (hs.ghci_preamble(version) + ":set -XOverloadedStrings\n:set prompt \"\"\nimport qualified Data.Map as Map\n"
-              f"print [(Map.lookup \"s\" (value e), Map.lookup \"bank\" (value e)) | e <- queryArc ({pattern}) (Arc 0 1)]\n")
+    script = (
+        hs.ghci_preamble(version) + ':set -XOverloadedStrings\n:set prompt ""\nimport qualified Data.Map as Map\n'
+        f'print [(Map.lookup "s" (value e), Map.lookup "bank" (value e)) | e <- queryArc ({pattern}) (Arc 0 1)]\n'
+    )
     flags = None if version == "debian" else hs.tidal_flags(version, tmp_path / "objs", ghci=True)
     res = hs.run_ghci(toolchain, script, timeout=300, flags=flags)
     return res.returncode, res.stdout, res.stderr

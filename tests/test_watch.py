@@ -26,8 +26,12 @@ class Watcher:
         self.calls = 0
         self.how: list[str] = []
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=watch, args=(sources, self.changed), kwargs={
-            "keep_going": lambda: not self.stop.is_set(), "say": self.how.append, **options}, daemon=True)
+        self.thread = threading.Thread(
+            target=watch,
+            args=(sources, self.changed),
+            kwargs={"keep_going": lambda: not self.stop.is_set(), "say": self.how.append, **options},
+            daemon=True,
+        )
         self.thread.start()
 
     def changed(self) -> None:

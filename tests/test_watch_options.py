@@ -30,8 +30,13 @@ def watch_command(source: Path, root: Path, *options: str) -> list[str]:
 ])  # fmt: skip
 def test_an_interval_or_settle_out_of_range_is_refused_in_one_line(tmp_path: Path, option: str, value: str) -> None:
     write(tmp_path / "src" / "a.wav", tone(200, 0.1))
-    proc = subprocess.Popen(watch_command(tmp_path / "src", tmp_path / "root", "--poll", "--no-notify", f"{option}={value}"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    proc = subprocess.Popen(
+        watch_command(tmp_path / "src", tmp_path / "root", "--poll", "--no-notify", f"{option}={value}"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
     try:
         _, err = proc.communicate(timeout=30)  # accepted, it would watch on until killed
     finally:
@@ -61,8 +66,13 @@ def test_unreadable_files_are_named_and_a_silent_superdirt_is_told_once(tmp_path
         write(source / f"hit {i}.wav", tone(100 + 300 * i, 0.2))
     (source / "broken.wav").write_bytes(b"RIFF not really")
     port = closed_udp_port()
-    proc = subprocess.Popen(watch_command(source, root, "--settle", "0.2", "--sc-port", str(port)),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    proc = subprocess.Popen(
+        watch_command(source, root, "--settle", "0.2", "--sc-port", str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line.rstrip("\n")) for line in proc.stdout or []], daemon=True).start()
     seen: list[str] = []
@@ -99,6 +109,8 @@ def test_unreadable_files_are_named_and_a_silent_superdirt_is_told_once(tmp_path
         named = [line for line in seen if line.startswith(f"tidalsort: warning: skipped {source / name}: ")]
         assert len(named) == 1, output  # once, on one line, though every sort skips it
     told = [line for line in seen if "SuperDirt did not answer" in line]
-    assert told == [f"tidalsort: warning: SuperDirt did not answer on 127.0.0.1:{port}; the banks are written; start SuperDirt with "
-                    "TidalSort.start(~dirt, roots: [...]), or run watch with --no-notify"], output
+    assert told == [
+        f"tidalsort: warning: SuperDirt did not answer on 127.0.0.1:{port}; the banks are written; start SuperDirt with "
+        "TidalSort.start(~dirt, roots: [...]), or run watch with --no-notify"
+    ], output
     assert all(line.startswith(("watching ", "sorted w: ", "tidalsort: warning: ")) for line in seen), output  # nothing wrapped

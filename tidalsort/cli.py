@@ -144,36 +144,111 @@ def _seconds(least: float, why: str) -> Callable[[str], float]:
 
 def _add_sort_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bank", help="bank (SuperDirt sound) name; default: the first source folder's name, sanitised")
-    p.add_argument("--group", choices=list(GROUPS), default="families", help="families (default): kicks, snares, claps, rims, toms, closed hats, open hats, cymbals, percussion, then effects and other sounds, as the family model hears them, each cut into clusters of similar sounds; sound: clusters of similar sounds over the whole bank, whatever their family")
-    p.add_argument("--names", nargs="?", const="on", default="on", choices=["on", "off"], help="on (default; --names alone too): a file or folder name that names an instrument (Kick 03.wav, Hat Open.wav, bd/x.wav) decides a sample's family; off: only the audio counts")
-    p.add_argument("--model", type=Path, metavar="FILE", help="a family model file written by train/train_families.py (default: the one tidalsort ships)")
-    p.add_argument("--layout", choices=list(LAYOUTS), default="bank", help="bank: one folder, clusters contiguous (default); split: one folder per cluster, NAME-0, NAME-1, ...; families: one folder per family, NAME_bd, NAME_sd, NAME_cp, NAME_rim, NAME_tom, NAME_hh, NAME_oh, NAME_cr, NAME_perc, NAME_fx (for s \"bd\" # bank \"NAME\" and Strudel's .bank)")
-    p.add_argument("--link", choices=list(LINKS), default="copy", help="how samples get into the bank (default: copy); formats SuperDirt cannot load are always converted to WAV")
-    p.add_argument("--clusters", type=_clusters, default=None, metavar="K|auto", help="number of clusters (with --group families: in all, shared out over the families by size), or auto (default): round(sqrt(n/2)) for n samples (of a family), more if one cluster would hold over a quarter of a bank of 100 or more")
+    p.add_argument(
+        "--group",
+        choices=list(GROUPS),
+        default="families",
+        help="families (default): kicks, snares, claps, rims, toms, closed hats, open hats, cymbals, percussion, then effects and other sounds, as the family model hears them, each cut into clusters of similar sounds; sound: clusters of similar sounds over the whole bank, whatever their family",
+    )
+    p.add_argument(
+        "--names",
+        nargs="?",
+        const="on",
+        default="on",
+        choices=["on", "off"],
+        help="on (default; --names alone too): a file or folder name that names an instrument (Kick 03.wav, Hat Open.wav, bd/x.wav) decides a sample's family; off: only the audio counts",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        metavar="FILE",
+        help="a family model file written by train/train_families.py (default: the one tidalsort ships)",
+    )
+    p.add_argument(
+        "--layout",
+        choices=list(LAYOUTS),
+        default="bank",
+        help='bank: one folder, clusters contiguous (default); split: one folder per cluster, NAME-0, NAME-1, ...; families: one folder per family, NAME_bd, NAME_sd, NAME_cp, NAME_rim, NAME_tom, NAME_hh, NAME_oh, NAME_cr, NAME_perc, NAME_fx (for s "bd" # bank "NAME" and Strudel\'s .bank)',
+    )
+    p.add_argument(
+        "--link",
+        choices=list(LINKS),
+        default="copy",
+        help="how samples get into the bank (default: copy); formats SuperDirt cannot load are always converted to WAV",
+    )
+    p.add_argument(
+        "--clusters",
+        type=_clusters,
+        default=None,
+        metavar="K|auto",
+        help="number of clusters (with --group families: in all, shared out over the families by size), or auto (default): round(sqrt(n/2)) for n samples (of a family), more if one cluster would hold over a quarter of a bank of 100 or more",
+    )
     p.add_argument("--frames", type=_positive, default=2, help="50 ms frames analysed from the start of each sound (default: 2)")
-    p.add_argument("--features", choices=list(FEATURE_SETS), default="paa+mel", help="feature set: paa (pyAudioAnalysis short-term features of the first --frames 50 ms frames), mel (log-mel cepstra of five spans from attack to 1 s), paa+mel (default: both, equally weighted)")
-    p.add_argument("--scaling", choices=list(SCALINGS), default="standard", help="standard (default): every feature column to unit variance, every feature group equal weight; none: raw values, as the original workflow")
+    p.add_argument(
+        "--features",
+        choices=list(FEATURE_SETS),
+        default="paa+mel",
+        help="feature set: paa (pyAudioAnalysis short-term features of the first --frames 50 ms frames), mel (log-mel cepstra of five spans from attack to 1 s), paa+mel (default: both, equally weighted)",
+    )
+    p.add_argument(
+        "--scaling",
+        choices=list(SCALINGS),
+        default="standard",
+        help="standard (default): every feature column to unit variance, every feature group equal weight; none: raw values, as the original workflow",
+    )
     p.add_argument("--method", choices=list(METHODS), default="ward", help="clustering: ward (default, hierarchical) or kmeans")
-    p.add_argument("--strategy", choices=list(STRATEGIES), default="auto", help="auto (default): exact clustering up to 5,000 samples, a compact summary above; exact: always every sample (memory grows with the square of the count); summary: always the summary (micro-clusters of about 16 samples, then clusters of those)")
-    p.add_argument("--order", choices=list(ORDERS), default="refined", help="refined (default): optimal leaf ordering (of the whole tree up to 1,000 samples, cluster by cluster above) then 2-opt moves inside clusters; optimal: optimal leaf ordering only; tree: the tree's plain leaf order")
+    p.add_argument(
+        "--strategy",
+        choices=list(STRATEGIES),
+        default="auto",
+        help="auto (default): exact clustering up to 5,000 samples, a compact summary above; exact: always every sample (memory grows with the square of the count); summary: always the summary (micro-clusters of about 16 samples, then clusters of those)",
+    )
+    p.add_argument(
+        "--order",
+        choices=list(ORDERS),
+        default="refined",
+        help="refined (default): optimal leaf ordering (of the whole tree up to 1,000 samples, cluster by cluster above) then 2-opt moves inside clusters; optimal: optimal leaf ordering only; tree: the tree's plain leaf order",
+    )
     p.add_argument("--no-dendrogram", action="store_true", help="do not draw ROOT/BANK-dendrogram.png")
     p.add_argument("--strict", action="store_true", help="fail, writing nothing, if any file has to be skipped")
-    p.add_argument("--dedupe", action="store_true", help="of files with the same bytes (exact duplicates, listed by the report), sort only the first by path; by default all are sorted")
+    p.add_argument(
+        "--dedupe",
+        action="store_true",
+        help="of files with the same bytes (exact duplicates, listed by the report), sort only the first by path; by default all are sorted",
+    )
     p.add_argument("--jobs", type=_positive, default=None, help="processes analysing files (default: one per core)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache ROOT/.tidalsort/cache.sqlite")
     p.add_argument("--json", action="store_true", help="print the bank's manifest entry as JSON instead of the report")
-    p.add_argument("--strudel-base", type=strudel.base_url, metavar="URL", help=f"where Strudel finds ROOT's folders, the _base of ROOT/strudel.json (default: the one it has, else {strudel.DEFAULT_BASE}, tidalsort serve's default address; serve itself always serves its own)")
-    p.add_argument("--map", action="store_true", help="then write the sound map and pictures (as tidalsort map does), after the bank, the manifest and --notify")
+    p.add_argument(
+        "--strudel-base",
+        type=strudel.base_url,
+        metavar="URL",
+        help=f"where Strudel finds ROOT's folders, the _base of ROOT/strudel.json (default: the one it has, else {strudel.DEFAULT_BASE}, tidalsort serve's default address; serve itself always serves its own)",
+    )
+    p.add_argument(
+        "--map",
+        action="store_true",
+        help="then write the sound map and pictures (as tidalsort map does), after the bank, the manifest and --notify",
+    )
 
 
 def _add_sc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sc-host", default=bridge.DEFAULT_HOST, help="host of sclang running TidalSort.start (default: 127.0.0.1)")
     p.add_argument("--sc-port", type=_positive, default=bridge.DEFAULT_PORT, help="port TidalSort listens on (default: 57120)")
-    p.add_argument("--sc-timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for sclang's answer per folder (default: 30); whether anything answers at all is asked first, in at most 2 s")
+    p.add_argument(
+        "--sc-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds to wait for sclang's answer per folder (default: 30); whether anything answers at all is asked first, in at most 2 s",
+    )
 
 
 def _add_strudel_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--strudel", action="store_true", help='print the lines that play each family and cluster in Strudel\'s spelling (s("kb6").n(irand(4))) instead of Tidal\'s')
+    p.add_argument(
+        "--strudel",
+        action="store_true",
+        help="print the lines that play each family and cluster in Strudel's spelling (s(\"kb6\").n(irand(4))) instead of Tidal's",
+    )
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -202,30 +277,63 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tidalsort {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser)
 
-    p = commands.add_parser("sort", help="sort sample files and folders into a bank", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = commands.add_parser(
+        "sort", help="sort sample files and folders into a bank", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("sources", nargs="+", type=Path, help="sample files and folders (searched recursively)")
-    p.add_argument("--out", required=True, type=Path, metavar="ROOT", help="output root, a Dirt-Samples-style folder of banks; gets tidalsort.yaml")
+    p.add_argument(
+        "--out", required=True, type=Path, metavar="ROOT", help="output root, a Dirt-Samples-style folder of banks; gets tidalsort.yaml"
+    )
     _add_sort_options(p)
     p.add_argument("--notify", action="store_true", help="then tell SuperDirt to reload the bank (needs TidalSort.start in SuperCollider)")
     _add_sc_options(p)
     _add_strudel_option(p)
 
-    p = commands.add_parser("notify", help="tell a running SuperDirt to reload sorted banks and unload their removed folders (TidalSort quark)", epilog=LIVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = commands.add_parser(
+        "notify",
+        help="tell a running SuperDirt to reload sorted banks and unload their removed folders (TidalSort quark)",
+        epilog=LIVE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
     p.add_argument("--bank", action="append", help="only this bank (repeatable; default: every bank)")
     _add_sc_options(p)
 
-    p = commands.add_parser("watch", help="sort, then sort again and reload SuperDirt whenever the sources change", epilog=LIVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = commands.add_parser(
+        "watch",
+        help="sort, then sort again and reload SuperDirt whenever the sources change",
+        epilog=LIVE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("sources", nargs="+", type=Path, help="sample files and folders to watch (recursively)")
     p.add_argument("--out", required=True, type=Path, metavar="ROOT", help="output root")
     _add_sort_options(p)
-    p.add_argument("--settle", type=_seconds(0, "0: sort as soon as changes stop"), default=0.3, help="seconds without further changes before sorting (default: 0.3; 0: at once)")
-    p.add_argument("--poll", action="store_true", help="look at the sources every --interval seconds instead of waiting for file-system events (for network file systems, which raise no events for changes made elsewhere); used anyway where events are not available")
-    p.add_argument("--interval", type=_seconds(MIN_INTERVAL, "every look lists the whole source tree"), default=1.0, help=f"seconds between looks when polling (default: 1; at least {MIN_INTERVAL:g})")
+    p.add_argument(
+        "--settle",
+        type=_seconds(0, "0: sort as soon as changes stop"),
+        default=0.3,
+        help="seconds without further changes before sorting (default: 0.3; 0: at once)",
+    )
+    p.add_argument(
+        "--poll",
+        action="store_true",
+        help="look at the sources every --interval seconds instead of waiting for file-system events (for network file systems, which raise no events for changes made elsewhere); used anyway where events are not available",
+    )
+    p.add_argument(
+        "--interval",
+        type=_seconds(MIN_INTERVAL, "every look lists the whole source tree"),
+        default=1.0,
+        help=f"seconds between looks when polling (default: 1; at least {MIN_INTERVAL:g})",
+    )
     p.add_argument("--no-notify", dest="notify", action="store_false", help="only sort; do not tell SuperDirt")
     _add_sc_options(p)
 
-    p = commands.add_parser("serve", help="serve the banks and their Strudel sample map over HTTP, for the Strudel REPL", epilog=SERVE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = commands.add_parser(
+        "serve",
+        help="serve the banks and their Strudel sample map over HTTP, for the Strudel REPL",
+        epilog=SERVE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
     p.add_argument("--port", type=_port, default=strudel.SERVE_PORT, help=f"TCP port (default: {strudel.SERVE_PORT}; 0: any free port)")
     p.add_argument("--host", default=strudel.SERVE_HOST, help=f"address to listen on (default: {strudel.SERVE_HOST}, this machine only)")
@@ -236,9 +344,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
     _add_strudel_option(p)
 
-    p = commands.add_parser("similar", help="which samples sound like this one? (a sound file, or bank:n)", epilog=SIMILAR_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = commands.add_parser(
+        "similar",
+        help="which samples sound like this one? (a sound file, or bank:n)",
+        epilog=SIMILAR_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("query", metavar="QUERY", help="an audio file (in the library or not), or a sample as bank:n")
-    p.add_argument("--out", "--root", dest="root", type=Path, default=Path(os.environ.get("TIDALSORT_ROOT", ".")), metavar="ROOT", help="output root holding tidalsort.yaml (default: $TIDALSORT_ROOT, else the current folder)")
+    p.add_argument(
+        "--out",
+        "--root",
+        dest="root",
+        type=Path,
+        default=Path(os.environ.get("TIDALSORT_ROOT", ".")),
+        metavar="ROOT",
+        help="output root holding tidalsort.yaml (default: $TIDALSORT_ROOT, else the current folder)",
+    )
     p.add_argument("-k", type=_positive, default=8, help="how many answers (default: 8)")
     p.add_argument("--bank", action="append", help="search only this bank (repeatable)")
     p.add_argument("--json", action="store_true", help="print the answers as JSON")
@@ -246,18 +367,47 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("eval", help="measure a sorted bank against reference labels (a relative_path,label CSV)")
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
     p.add_argument("--bank", required=True, help="the bank to measure")
-    p.add_argument("--labels", required=True, type=Path, metavar="CSV", help="CSV with columns relative_path,label; paths relative to the CSV's folder")
+    p.add_argument(
+        "--labels", required=True, type=Path, metavar="CSV", help="CSV with columns relative_path,label; paths relative to the CSV's folder"
+    )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
-    p = commands.add_parser("set", help="set the family of a sample or a range (you know best), and sort its bank again at once", epilog=SET_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("ref", metavar="SAMPLE", help="bank:n, bank:a..b (both included, as the report prints them), or a sound file (a source or a bank's own file, matched by its bytes)")
-    p.add_argument("family", nargs="?", metavar="FAMILY", help="kick snare clap rim tom hihat_closed hihat_open cymbal perc other, or bd sd cp hh oh cr fx")
+    p = commands.add_parser(
+        "set",
+        help="set the family of a sample or a range (you know best), and sort its bank again at once",
+        epilog=SET_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "ref",
+        metavar="SAMPLE",
+        help="bank:n, bank:a..b (both included, as the report prints them), or a sound file (a source or a bank's own file, matched by its bytes)",
+    )
+    p.add_argument(
+        "family",
+        nargs="?",
+        metavar="FAMILY",
+        help="kick snare clap rim tom hihat_closed hihat_open cymbal perc other, or bd sd cp hh oh cr fx",
+    )
     p.add_argument("--clear", action="store_true", help="forget the family set for SAMPLE: names and the audio decide again")
-    p.add_argument("--out", "--root", dest="root", type=Path, default=Path(os.environ.get("TIDALSORT_ROOT", ".")), metavar="ROOT", help="output root holding tidalsort.yaml (default: $TIDALSORT_ROOT, else the current folder)")
+    p.add_argument(
+        "--out",
+        "--root",
+        dest="root",
+        type=Path,
+        default=Path(os.environ.get("TIDALSORT_ROOT", ".")),
+        metavar="ROOT",
+        help="output root holding tidalsort.yaml (default: $TIDALSORT_ROOT, else the current folder)",
+    )
     p.add_argument("--notify", action="store_true", help="then tell SuperDirt to reload the bank (needs TidalSort.start in SuperCollider)")
     _add_sc_options(p)
 
-    p = commands.add_parser("map", help="write a bank's interactive sound map (ROOT/BANK-map.html) and pictures (BANK-map.png, BANK-heatmap.png)", epilog=MAP_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = commands.add_parser(
+        "map",
+        help="write a bank's interactive sound map (ROOT/BANK-map.html) and pictures (BANK-map.png, BANK-heatmap.png)",
+        epilog=MAP_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("root", type=Path, metavar="ROOT", help="output root holding tidalsort.yaml")
     p.add_argument("--bank", help="the bank (default: the root's only bank)")
     p.add_argument("--open", action="store_true", help="then open the page in the web browser")
@@ -414,7 +564,12 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
 
     def reload(entry: Bank) -> None:  # as soon as the bank is in place, before its dendrogram
         nonlocal told, silent
-        err.print(f"sorted {entry.name}: {len(entry.samples)} samples in {len(entry.clusters)} clusters", markup=False, highlight=False, soft_wrap=True)
+        err.print(
+            f"sorted {entry.name}: {len(entry.samples)} samples in {len(entry.clusters)} clusters",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         skipped = {f"{s.source}: {s.reason}" for s in entry.skipped}
         for line in sorted(skipped - told):  # each once, not at every sort
             err.print(f"tidalsort: warning: skipped {line}", markup=False, highlight=False, soft_wrap=True)
@@ -425,8 +580,13 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
             check_receiver(args.sc_host, args.sc_port, min(PING_TIMEOUT, args.sc_timeout))
         except bridge.BridgeTimeout:
             if not silent:  # once, until it answers again
-                err.print(f"tidalsort: warning: SuperDirt did not answer on {args.sc_host}:{args.sc_port}; the banks are written; "
-                          "start SuperDirt with TidalSort.start(~dirt, roots: [...]), or run watch with --no-notify", markup=False, highlight=False, soft_wrap=True)
+                err.print(
+                    f"tidalsort: warning: SuperDirt did not answer on {args.sc_host}:{args.sc_port}; the banks are written; "
+                    "start SuperDirt with TidalSort.start(~dirt, roots: [...]), or run watch with --no-notify",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             silent = True
             return
         except bridge.BridgeError as exc:
@@ -619,8 +779,13 @@ def _run(argv: Sequence[str] | None) -> int:
             if args.command == "map" and root.is_dir() and not writable(root):
                 raise OSError(f"{root} cannot be written (read-only): map writes its page and pictures there")
             if recover(root):  # a sort killed in the middle: finished first where the root can be written
-                err.print(f"tidalsort: warning: a sort into {root} was interrupted and {root} cannot be written here: reading its banks as they are; "
-                          "the next tidalsort command that can write it finishes the sort", markup=False, highlight=False, soft_wrap=True)
+                err.print(
+                    f"tidalsort: warning: a sort into {root} was interrupted and {root} cannot be written here: reading its banks as they are; "
+                    "the next tidalsort command that can write it finishes the sort",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
         if args.command == "sort":
             return _sort(args, err, out)
         if args.command == "report":

@@ -34,7 +34,9 @@ class UnsafePath(TidalsortError):
 def refuse_link(path: Path) -> None:
     """Raise :class:`UnsafePath` if ``path`` is a symbolic link (a missing path is fine)."""
     if os.path.islink(path):
-        raise UnsafePath(f"{path} is a link to {os.readlink(path)}; tidalsort never writes or deletes through a link under its output folder: remove the link and run again")
+        raise UnsafePath(
+            f"{path} is a link to {os.readlink(path)}; tidalsort never writes or deletes through a link under its output folder: remove the link and run again"
+        )
 
 
 def own_folder(path: Path, *, create: bool = True) -> Path:
@@ -61,7 +63,9 @@ def own_folder(path: Path, *, create: bool = True) -> Path:
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafePath(f"{path} is not a folder; tidalsort keeps its own files there: move it away and run again")
     if st.st_uid != os.geteuid():
-        raise UnsafePath(f"{path} belongs to another user (uid {st.st_uid}); tidalsort writes only into its own folders there: remove it and run again")
+        raise UnsafePath(
+            f"{path} belongs to another user (uid {st.st_uid}); tidalsort writes only into its own folders there: remove it and run again"
+        )
     return path
 
 

@@ -93,7 +93,13 @@ KIT: dict[str, tuple[Voice, list[str]]] = {
     "tom": (tom, ["Tom", "tom low", "Tom HI"]),
     "clap": (clap, ["Clap", "CP", "handclap"]),
 }
-_FORMATS = [("wav", "PCM_16", 44100), ("wav", "PCM_24", 48000), ("aiff", "PCM_16", 44100), ("flac", "PCM_16", 22050), ("wav", "FLOAT", 44100)]
+_FORMATS = [
+    ("wav", "PCM_16", 44100),
+    ("wav", "PCM_24", 48000),
+    ("aiff", "PCM_16", 44100),
+    ("flac", "PCM_16", 22050),
+    ("wav", "FLOAT", 44100),
+]
 
 
 def make_kit(folder: Path, variations: int = 6, seed: int = 7) -> list[Path]:

@@ -110,7 +110,9 @@ class SortOptions:
         for name in ("clusters", "jobs"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise BadOption(f"{name} must be a whole number of at least 1 (or None: {'automatic' if name == 'clusters' else 'one per core'}), not {value!r}")
+                raise BadOption(
+                    f"{name} must be a whole number of at least 1 (or None: {'automatic' if name == 'clusters' else 'one per core'}), not {value!r}"
+                )
         if not isinstance(self.features, FeatureSettings):
             raise BadOption(f"features must be a FeatureSettings, not {self.features!r}")
         if self.model is not None and not isinstance(self.model, (str, os.PathLike)):
@@ -189,7 +191,9 @@ def _folders(bank: str, layout: Layout, ordering: Ordering, cluster_families: li
     return slots
 
 
-def _plan(bank: str, layout: Layout, ordering: Ordering, cluster_families: list[str], analysis: Analysis) -> tuple[dict[str, list[PlannedFile]], list[tuple[str, int, str]]]:
+def _plan(
+    bank: str, layout: Layout, ordering: Ordering, cluster_families: list[str], analysis: Analysis
+) -> tuple[dict[str, list[PlannedFile]], list[tuple[str, int, str]]]:
     slots = _folders(bank, layout, ordering, cluster_families)
     sizes: dict[str, int] = {}
     for folder, _ in slots:
@@ -413,7 +417,18 @@ def sort_library(
         if not analysis.sources:
             raise NothingToSort(_nothing(sources, files, skipped))
         _check_strict(options, [(path_text(s.source), s.reason) for s in skipped])
-        return _finish(root, bank, sources=sources, options=options, analysis=analysis, model=model, skipped=skipped, cache=cache, progress=progress, inputs=inputs)
+        return _finish(
+            root,
+            bank,
+            sources=sources,
+            options=options,
+            analysis=analysis,
+            model=model,
+            skipped=skipped,
+            cache=cache,
+            progress=progress,
+            inputs=inputs,
+        )
     finally:
         if cache:
             cache.close()
@@ -432,9 +447,14 @@ def _check_root(sources: Sequence[str | os.PathLike[str]], root: Path) -> None:
         if not folder.is_dir():
             continue
         if folder.resolve() == real_root:
-            raise UsageError(f"--out {path_text(root)} is a source folder: SuperDirt would load the sources as banks too; choose another output root")
+            raise UsageError(
+                f"--out {path_text(root)} is a source folder: SuperDirt would load the sources as banks too; choose another output root"
+            )
         if folder.resolve().parent == real_root:
-            warnings.warn(f"source {path_text(folder)} lies directly in the output root: SuperDirt loads it as a bank {folder.name!r} too", stacklevel=3)
+            warnings.warn(
+                f"source {path_text(folder)} lies directly in the output root: SuperDirt loads it as a bank {folder.name!r} too",
+                stacklevel=3,
+            )
 
 
 #: Skipped files a "nothing to sort" error names, with their reasons.
@@ -467,7 +487,14 @@ def _check_strict(options: SortOptions, skipped: list[tuple[str, str]]) -> None:
 
 def _own_outputs(root: Path, banks: list[str]) -> set[tuple[int, int]]:
     """(device, inode) of the files tidalsort wrote directly in ``root``, never sources."""
-    paths = [manifest_path(root), overrides_path(root), root / HASKELL_BANKS_NAME, root / STRUDEL_MAP_NAME, *(dendrogram_path(root, bank) for bank in banks), *(p for bank in banks for p in map_outputs(root, bank))]
+    paths = [
+        manifest_path(root),
+        overrides_path(root),
+        root / HASKELL_BANKS_NAME,
+        root / STRUDEL_MAP_NAME,
+        *(dendrogram_path(root, bank) for bank in banks),
+        *(p for bank in banks for p in map_outputs(root, bank)),
+    ]
     return {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in paths if p.is_file())}
 
 
@@ -509,7 +536,9 @@ def _finish(
     cached = cache.hashes(identities.items()) if cache else {}
     known = dict(cached)
     overrides = load_overrides(root)
-    if options.dedupe or overrides:  # both go by the files' bytes: hash what the cache does not know (once: the hashes go on to the writing)
+    if (
+        options.dedupe or overrides
+    ):  # both go by the files' bytes: hash what the cache does not know (once: the hashes go on to the writing)
         known.update((path, file_sha1(path)) for path in analysis.sources if path not in known)
     if options.dedupe:
         analysis = _dedupe(analysis, known)
@@ -587,8 +616,15 @@ def _dedupe(analysis: Analysis, hashes: dict[Path, str]) -> Analysis:
 
 def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> bytes:
     """The bank's dendrogram as PNG bytes, leaves labelled ``bank:n name``, coloured by family."""
-    leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1:][:24]}" for f, n, name in placed]
+    leaves = [f"{f}:{n} {Path(name).stem[name.index('_') + 1 :][:24]}" for f, n, name in placed]
     png = io.BytesIO()
-    draw(ordering.tree, ordering.order, leaves, ordering.boundaries, f"tidalsort bank {bank!r}", png, [str(families.names[r]) for r in ordering.order])
+    draw(
+        ordering.tree,
+        ordering.order,
+        leaves,
+        ordering.boundaries,
+        f"tidalsort bank {bank!r}",
+        png,
+        [str(families.names[r]) for r in ordering.order],
+    )
     return png.getvalue()
-

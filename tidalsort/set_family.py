@@ -62,7 +62,14 @@ def _samples(banks: dict[str, Bank], ref: str) -> list[Sample]:
     return [in_folder[n] for n in range(first, last + 1)]
 
 
-def set_family(root: Path, ref: str, family: str | None, *, progress: Callable[[], Progress] = Progress, sorted_bank: Callable[[Bank], None] = lambda entry: None) -> list[Chosen]:
+def set_family(
+    root: Path,
+    ref: str,
+    family: str | None,
+    *,
+    progress: Callable[[], Progress] = Progress,
+    sorted_bank: Callable[[Bank], None] = lambda entry: None,
+) -> list[Chosen]:
     """Set (or, with ``family`` None, clear) the family of the samples ``ref`` names under
     ``root``, and sort every bank holding them again.
 
@@ -115,5 +122,7 @@ def set_family(root: Path, ref: str, family: str | None, *, progress: Callable[[
         raise
     for entry in entries:
         sorted_bank(entry)
-    where = {sha1: [f"{s.folder}:{s.n} {s.family or ''}".strip() for entry in entries for s in entry.samples if s.sha1 == sha1] for sha1 in sha1s}
+    where = {
+        sha1: [f"{s.folder}:{s.n} {s.family or ''}".strip() for entry in entries for s in entry.samples if s.sha1 == sha1] for sha1 in sha1s
+    }
     return [Chosen(s.sha1, s.source, chosen, s.family or "", where[s.sha1]) for s in samples]

@@ -126,7 +126,9 @@ class Library:
         from .analysis.audio import UnreadableAudio
         from .analysis.features import FeatureSettings
 
-        settings = MODEL_FEATURES if bank is None else FeatureSettings(self.entries[bank].settings.features, self.entries[bank].settings.frames)
+        settings = (
+            MODEL_FEATURES if bank is None else FeatureSettings(self.entries[bank].settings.features, self.entries[bank].settings.frames)
+        )
         if (path, settings) not in self._analysed:
             try:
                 self._analysed[(path, settings)] = analyse_file(path, settings)[:2]
@@ -173,7 +175,18 @@ class Library:
                 s = samples[row]
                 place = f"{s.folder}:{s.n}"
                 also = tuple(other for other in self.places[s.source] if other != place)
-                answer = Neighbour(place, float(distance), s.source, bank, s.cluster, clusters[s.cluster].label, s.family, s.confidence, also, s.family_from)
+                answer = Neighbour(
+                    place,
+                    float(distance),
+                    s.source,
+                    bank,
+                    s.cluster,
+                    clusters[s.cluster].label,
+                    s.family,
+                    s.confidence,
+                    also,
+                    s.family_from,
+                )
                 if s.source not in found or (answer.distance, answer.ref) < (found[s.source].distance, found[s.source].ref):
                     found[s.source] = answer
         if home is not None and own_row is not None:

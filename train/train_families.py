@@ -52,7 +52,11 @@ def report(title: str, y: np.ndarray, predicted: np.ndarray, confidence: np.ndar
 
     recall = recall_score(y, predicted, labels=range(len(FAMILIES)), average=None, zero_division=0)
     bins = np.minimum((confidence * 10).astype(int), 9)
-    ece = sum(abs(np.mean(predicted[bins == b] == y[bins == b]) - confidence[bins == b].mean()) * np.mean(bins == b) for b in range(10) if np.any(bins == b))
+    ece = sum(
+        abs(np.mean(predicted[bins == b] == y[bins == b]) - confidence[bins == b].mean()) * np.mean(bins == b)
+        for b in range(10)
+        if np.any(bins == b)
+    )
     figures = {
         "files": len(y), "accuracy": round(float(np.mean(predicted == y)), 4),
         "macro_f1": round(float(f1_score(y, predicted, labels=range(len(FAMILIES)), average="macro", zero_division=0)), 4),
@@ -87,8 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=10, help="cross-validation folds for calibration (default: 10)")
     parser.add_argument("--subset", type=int, default=None, help="only every n-th labelled file (quick runs and tests)")
     parser.add_argument("--networks", type=int, default=None, help="networks in the ensemble (default: the configuration's)")
-    parser.add_argument("--extra", type=Path, action="append", default=[], help="also a pool written by train/datasets/build.py (repeatable)")
-    parser.add_argument("--evaluate", type=Path, default=None, metavar="MODEL", help="train nothing: measure MODEL on the extra pools' files (on dev + train without --extra)")
+    parser.add_argument(
+        "--extra", type=Path, action="append", default=[], help="also a pool written by train/datasets/build.py (repeatable)"
+    )
+    parser.add_argument(
+        "--evaluate",
+        type=Path,
+        default=None,
+        metavar="MODEL",
+        help="train nothing: measure MODEL on the extra pools' files (on dev + train without --extra)",
+    )
     args = parser.parse_args(argv)
 
     extra = [e for pool in args.extra for e in extra_examples(pool.expanduser())]
@@ -96,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.subset:
         examples = examples[:: args.subset]
     config = TrainingConfig() if args.networks is None else replace(TrainingConfig(), networks=args.networks)
-    print(f"{len(examples)} labelled files, {len({e.sound or e.path for e in examples})} sounds, {len({e.group for e in examples})} kits or machines", flush=True)
+    print(
+        f"{len(examples)} labelled files, {len({e.sound or e.path for e in examples})} sounds, {len({e.group for e in examples})} kits or machines",
+        flush=True,
+    )
     signals, durations = read(examples)
     labels, groups = [e.label for e in examples], [e.group for e in examples]
     y = np.array([FAMILIES.index(label) for label in labels])
@@ -105,7 +120,16 @@ def main(argv: list[str] | None = None) -> int:
         said, confidence = model.predict(inputs(signals, durations))
         reports(examples, args.datasets, y, np.array([FAMILIES.index(f) for f in said]), confidence)
         return 0
-    cv = cross_validate(signals, durations, labels, groups, config, args.folds, lambda f: print(f"fold {f + 1}/{args.folds} done", flush=True), [e.sound for e in examples])
+    cv = cross_validate(
+        signals,
+        durations,
+        labels,
+        groups,
+        config,
+        args.folds,
+        lambda f: print(f"fold {f + 1}/{args.folds} done", flush=True),
+        [e.sound for e in examples],
+    )
     t = temperature(cv.logits, y)
     predicted = np.where(cv.novel, FAMILIES.index("other"), cv.logits.argmax(axis=1))
     accuracy = float(np.mean(predicted == y))

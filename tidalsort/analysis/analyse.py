@@ -170,7 +170,9 @@ def _worker_start(parent: int) -> None:
 def _compute_in_pool(paths: list[Path], settings: FeatureSettings, jobs: int, keep: Callable[[list[tuple[Path, Entry]]], None]) -> None:
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
     # fork: workers start at once with everything imported; they only compute and return.
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start, initargs=(os.getpid(),)
+    )
     # the workers are forked by the first submit: with Ctrl-C held back until they ignore it
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
@@ -183,7 +185,9 @@ def _compute_in_pool(paths: list[Path], settings: FeatureSettings, jobs: int, ke
     except KeyboardInterrupt:
         # let the running chunks finish (under a second each) and keep them
         pool.shutdown(cancel_futures=True)
-        keep([pair for future, chunk in futures.items() if future.done() and not future.cancelled() for pair in zip(chunk, future.result())])
+        keep(
+            [pair for future, chunk in futures.items() if future.done() and not future.cancelled() for pair in zip(chunk, future.result())]
+        )
         raise
     finally:
         pool.shutdown(cancel_futures=True)

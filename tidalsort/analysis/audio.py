@@ -108,7 +108,10 @@ def _completeness(path: Path, f: sf.SoundFile) -> tuple[str | None, int]:
         decoded = sum(len(block) for block in blocks(again))
     if decoded >= f.frames:  # a WAV or AIFF whose header libsndfile already corrected
         return "truncated: the header promises more audio than the file holds; sorted with what is there", f.frames
-    return f"truncated: {decoded / f.samplerate:.3f} s of the {f.frames / f.samplerate:.3f} s its header says decode; sorted with what is there", decoded
+    return (
+        f"truncated: {decoded / f.samplerate:.3f} s of the {f.frames / f.samplerate:.3f} s its header says decode; sorted with what is there",
+        decoded,
+    )
 
 
 #: Lines libmpg123 (libsndfile's MP3 decoder) prints on stderr, such as "Warning: Xing

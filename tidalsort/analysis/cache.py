@@ -120,7 +120,11 @@ class FeatureCache:
                 if row is None or (row[0], row[1]) != ident:
                     continue
                 size, mtime, vector, centroid, info, reason = row
-                found[path] = reason if reason is not None else (np.frombuffer(vector, dtype=np.float64).copy(), centroid, AudioInfo(**json.loads(info)))
+                found[path] = (
+                    reason
+                    if reason is not None
+                    else (np.frombuffer(vector, dtype=np.float64).copy(), centroid, AudioInfo(**json.loads(info)))
+                )
         except sqlite3.Error as exc:
             self._failed(exc)
             return {}
@@ -134,7 +138,18 @@ class FeatureCache:
                 rows.append((path_text(path), settings, size, mtime, None, None, None, entry))
             else:
                 vector, centroid, info = entry
-                rows.append((path_text(path), settings, size, mtime, np.asarray(vector, np.float64).tobytes(), centroid, json.dumps(asdict(info)), None))
+                rows.append(
+                    (
+                        path_text(path),
+                        settings,
+                        size,
+                        mtime,
+                        np.asarray(vector, np.float64).tobytes(),
+                        centroid,
+                        json.dumps(asdict(info)),
+                        None,
+                    )
+                )
         self._write("INSERT OR REPLACE INTO analysis VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _unchanged(self, query: str, files: Iterable[tuple[Path, tuple[int, ...]]]) -> list[tuple[Path, tuple]]:

@@ -39,6 +39,8 @@ WAV_SUBTYPES = {
     "FLOAT": "FLOAT",
     "DOUBLE": "FLOAT",
 }
+
+
 class WriteFailed(OSError):
     """A file that could not be written; ``str(exc)`` is one line naming it and the cause."""
 

@@ -90,7 +90,12 @@ class FamilyModel:
         for i, layers in enumerate(self.networks):
             for j, (weights, bias) in enumerate(layers):
                 arrays[f"net{i}_w{j}"], arrays[f"net{i}_b{j}"] = weights, bias
-        header = {**self.meta, "temperature": self.temperature, "novelty_limit": self.novelty_limit, "networks": [len(n) for n in self.networks]}
+        header = {
+            **self.meta,
+            "temperature": self.temperature,
+            "novelty_limit": self.novelty_limit,
+            "networks": [len(n) for n in self.networks],
+        }
         with open(path, "wb") as f:
             np.savez_compressed(f, meta=np.array(json.dumps(header, sort_keys=True)), **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
 

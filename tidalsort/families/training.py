@@ -124,7 +124,9 @@ def labelled_examples(datasets: Path, sets: Sequence[str] = ("dev", "train")) ->
             for row in csv.DictReader(f):
                 if row["label"] not in FAMILIES:
                     raise ValueError(f"{datasets / name}: unknown label {row['label']!r}")
-                examples.append(Example(datasets / name / row["relative_path"], row["label"], machine(name, row["relative_path"], row["group"])))
+                examples.append(
+                    Example(datasets / name / row["relative_path"], row["label"], machine(name, row["relative_path"], row["group"]))
+                )
     return sorted(examples, key=lambda e: str(e.path))
 
 
@@ -279,7 +281,9 @@ def _speech(rng: np.random.Generator, hits: Sequence[np.ndarray]) -> np.ndarray:
         source = pulses[a:b] + 0.05 * rng.standard_normal(b - a)
         spectrum = np.fft.rfft(source)
         freqs = np.fft.rfftfreq(b - a, 1.0 / ANALYSIS_RATE)
-        gain = sum(np.exp(-0.5 * ((freqs - f) / (0.1 * f)) ** 2) for f in (rng.uniform(300, 900), rng.uniform(900, 2500), rng.uniform(2400, 3500)))
+        gain = sum(
+            np.exp(-0.5 * ((freqs - f) / (0.1 * f)) ** 2) for f in (rng.uniform(300, 900), rng.uniform(900, 2500), rng.uniform(2400, 3500))
+        )
         out[a:b] = np.fft.irfft(spectrum * gain, b - a) * np.hanning(b - a)
     return out
 
@@ -334,7 +338,9 @@ class Prepared:
     sound: np.ndarray
 
 
-def prepare(signals: Sequence[np.ndarray], durations: np.ndarray, labels: Sequence[str], config: TrainingConfig, sounds: Sequence[str] | None = None) -> Prepared:
+def prepare(
+    signals: Sequence[np.ndarray], durations: np.ndarray, labels: Sequence[str], config: TrainingConfig, sounds: Sequence[str] | None = None
+) -> Prepared:
     """Inputs of the sounds and of ``config.copies`` augmented copies of each (seeded per sound).
 
     ``sounds`` names the sound every file is a velocity layer of (default: each its own).
@@ -352,7 +358,9 @@ def prepare(signals: Sequence[np.ndarray], durations: np.ndarray, labels: Sequen
     return Prepared(X, np.array([FAMILIES.index(label) for label in labels]), copy_inputs, np.array(source, dtype=int), sound)
 
 
-def training_rows(prepared: Prepared, rows: np.ndarray, signals: Sequence[np.ndarray], config: TrainingConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def training_rows(
+    prepared: Prepared, rows: np.ndarray, signals: Sequence[np.ndarray], config: TrainingConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inputs, families and weights to train on from the labelled ``rows``: them, their copies and made-up others.
 
     Every family weighs the same in all; inside a family, every sound (velocity layers of
@@ -403,7 +411,9 @@ def _layers(net: Any) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     return tuple(layers[:-1]) + ((full_w, full_b),)
 
 
-def fit(X: np.ndarray, y: np.ndarray, weights: np.ndarray, config: TrainingConfig, temperature: float = 1.0, meta: dict | None = None) -> FamilyModel:
+def fit(
+    X: np.ndarray, y: np.ndarray, weights: np.ndarray, config: TrainingConfig, temperature: float = 1.0, meta: dict | None = None
+) -> FamilyModel:
     """Train the ensemble on inputs ``X``, family indices ``y`` and row ``weights`` (:func:`training_rows`)."""
     from sklearn.neural_network import (
         MLPClassifier,  # training only: keep it out of sorting
@@ -426,7 +436,9 @@ def fit(X: np.ndarray, y: np.ndarray, weights: np.ndarray, config: TrainingConfi
     basis = top / projected.std(axis=0)
     distances = np.sqrt(((Z @ basis) ** 2).sum(axis=1))
     limit = float(np.quantile(distances, config.novelty_quantile))
-    return FamilyModel(mean, scale, tuple(networks), temperature, basis, limit, {"version": VERSION, "config": asdict(config), **(meta or {})})
+    return FamilyModel(
+        mean, scale, tuple(networks), temperature, basis, limit, {"version": VERSION, "config": asdict(config), **(meta or {})}
+    )
 
 
 def temperature(logits: np.ndarray, y: np.ndarray) -> float:

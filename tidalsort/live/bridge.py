@@ -151,10 +151,7 @@ def ctrl_labels_key(bank: str) -> str:
 
 def _check_bank(bank: str) -> str:
     if not isinstance(bank, str) or len(bank) > MAX_NAME_LENGTH or not BANK_NAME.fullmatch(bank):
-        raise InvalidBankMessage(
-            f"invalid bank name {bank!r} (must match ^[a-z0-9][a-z0-9_-]*$, "
-            f"at most {MAX_NAME_LENGTH} characters)"
-        )
+        raise InvalidBankMessage(f"invalid bank name {bank!r} (must match ^[a-z0-9][a-z0-9_-]*$, at most {MAX_NAME_LENGTH} characters)")
     return bank
 
 
@@ -235,9 +232,7 @@ def format_labels(labels: Labels, clusters: int | None = None) -> str:
     items = labels.split() if isinstance(labels, str) else [str(label) for label in labels]
     for label in items:
         if len(label) > MAX_NAME_LENGTH or not _LABEL_RE.match(label):
-            raise InvalidBankMessage(
-                f"invalid label {label!r} (letters, digits, _ - ., at most {MAX_NAME_LENGTH} characters)"
-            )
+            raise InvalidBankMessage(f"invalid label {label!r} (letters, digits, _ - ., at most {MAX_NAME_LENGTH} characters)")
     if clusters is not None and len(items) != clusters:
         raise InvalidBankMessage(f"expected {clusters} labels (one per cluster), got {len(items)}")
     return " ".join(items)
@@ -386,7 +381,6 @@ class _Exchange:
             yield from _iter_messages(datagram)
 
 
-
 def _not_listening(host: str, port: int, timeout: float) -> BridgeTimeout:
     return BridgeTimeout(f"sclang is not listening on {host}:{port} (no reply in {timeout:g} s)")
 
@@ -398,7 +392,9 @@ def _check_timeout(timeout: float) -> float:
     return timeout
 
 
-def _request(host: str, port: int, datagram: bytes, timeout: float, answer: Callable[[str, list[Any]], T | None], *, name: str = "") -> T | None:
+def _request(
+    host: str, port: int, datagram: bytes, timeout: float, answer: Callable[[str, list[Any]], T | None], *, name: str = ""
+) -> T | None:
     """Send ``datagram`` from a fresh socket and return the first answer: what ``answer``
     (given each reply's address and arguments) returns that is not None.
 
@@ -685,7 +681,14 @@ def unload(
         If no answer arrived in time.
     """
     _check_bank(sound)
-    count = _request(host, port, _message("/tidalsort/unload", sound, os.path.abspath(os.fspath(folder))), timeout, _count("/tidalsort/unloaded", echo=sound), name=sound)
+    count = _request(
+        host,
+        port,
+        _message("/tidalsort/unload", sound, os.path.abspath(os.fspath(folder))),
+        timeout,
+        _count("/tidalsort/unloaded", echo=sound),
+        name=sound,
+    )
     if count is None:
         raise _not_listening(host, port, timeout)
     return count

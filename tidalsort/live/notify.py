@@ -71,7 +71,8 @@ def notify_bank(
     ]
     current = {sound for sound, _, _ in rows}
     stale = [
-        sound for sound in bridge.sounds(host, port, root, bank, timeout)
+        sound
+        for sound in bridge.sounds(host, port, root, bank, timeout)
         if sound not in current and may_be_folder_of(bank, sound) and not (root / sound).exists()
     ]
     unloaded = [(sound, bridge.unload(host, port, sound, root / sound, timeout)) for sound in stale]

@@ -54,8 +54,15 @@ from ..output.strudel import SERVE_HOST, SERVE_PORT, STRUDEL_MAP_NAME, sample_ma
 from ..soundmap.page import data_path, page_path
 from ..soundmap.previews import PLAYABLE, preview_folder
 
-CONTENT_TYPES = {".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff", ".aifc": "audio/aiff", ".json": "application/json",
-                 ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+CONTENT_TYPES = {
+    ".wav": "audio/wav",
+    ".aif": "audio/aiff",
+    ".aiff": "audio/aiff",
+    ".aifc": "audio/aiff",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+}
 #: File name endings of the samples served as WAV.
 AIFF = (".aif", ".aiff", ".aifc")
 #: Version of the WAV copies: bump when :func:`tidalsort.analysis.wav.write_wav` writes other bytes.
@@ -173,9 +180,7 @@ class Catalogue:
                 return
             manifest = load(self.root)
             self.files = {
-                (s.folder, s.file): (s.source, entry.settings.link == "symlink")
-                for entry in manifest.banks.values()
-                for s in entry.samples
+                (s.folder, s.file): (s.source, entry.settings.link == "symlink") for entry in manifest.banks.values() for s in entry.samples
             }
             self.map_files = map_files(self.root, manifest.banks)
             self.manifest, self._stamp = manifest, stamp
@@ -408,7 +413,9 @@ class Handler(BaseHTTPRequestHandler):
                     with self.server.catalogue.as_wav(handle) as wav:
                         return self._send_file(wav, CONTENT_TYPES[".wav"], body)
                 except UnreadableAudio as exc:
-                    sys.stderr.write(f"tidalsort: warning: {self.server.catalogue.root / parts[0] / parts[1]}: not readable as sound, served as it is ({exc})\n")
+                    sys.stderr.write(
+                        f"tidalsort: warning: {self.server.catalogue.root / parts[0] / parts[1]}: not readable as sound, served as it is ({exc})\n"
+                    )
             self._send_file(handle, kind, body)
 
     def _send_bytes(self, data: bytes, kind: str, body: bool) -> None:

@@ -22,7 +22,9 @@ from .cluster import cluster_tree, match_ids, stitch
 from .order import Ordering, order_leaves, refine, reorder_clusters
 
 
-def cluster_and_order(X: np.ndarray, k: int | None, method: str = "ward", order: str = "refined", strategy: str = "auto") -> tuple[Ordering, int]:
+def cluster_and_order(
+    X: np.ndarray, k: int | None, method: str = "ward", order: str = "refined", strategy: str = "auto"
+) -> tuple[Ordering, int]:
     """Cluster the rows of a scaled feature matrix and order them.
 
     Parameters
@@ -96,7 +98,9 @@ def join(parts: list[tuple[np.ndarray, Ordering]], n: int) -> Ordering:
         boundaries.extend(b + offset for b in part.boundaries[1:])
     # each link of the chain 5 % of the highest merge above the one before
     height = max((float(part.tree[:, 2].max()) for _, part in parts if len(part.tree)), default=0.0)
-    chain = [[0 if step == 1 else len(parts) + step - 2, step, 0.05 * height * step + 1e-9 * (step - 1), 0] for step in range(1, len(parts))]
+    chain = [
+        [0 if step == 1 else len(parts) + step - 2, step, 0.05 * height * step + 1e-9 * (step - 1), 0] for step in range(1, len(parts))
+    ]
     tree = stitch(n, [(rows, part.tree) for rows, part in parts], np.array(chain, dtype=np.float64).reshape(-1, 4))
     return Ordering(np.concatenate(order), np.concatenate(clusters), [int(b) for b in boundaries], tree)
 

@@ -13,7 +13,9 @@ from ..families.taxonomy import FAMILIES
 from .entry import Bank
 
 #: A fixed colour per family, so maps of different banks read alike (matplotlib's tab10).
-FAMILY_COLOURS = dict(zip(FAMILIES, ("#d62728", "#1f77b4", "#ff7f0e", "#8c564b", "#9467bd", "#2ca02c", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f")))
+FAMILY_COLOURS = dict(
+    zip(FAMILIES, ("#d62728", "#1f77b4", "#ff7f0e", "#8c564b", "#9467bd", "#2ca02c", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"))
+)
 #: Cluster colours, by cluster id, repeating after 20 (matplotlib's tab20).
 CLUSTER_COLOURS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",

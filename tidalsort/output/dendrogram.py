@@ -89,7 +89,15 @@ def _node_families(Z: np.ndarray, families_by_row: Sequence[str]) -> list[str | 
     return families
 
 
-def draw(Z: np.ndarray, order: Sequence[int] | np.ndarray, leaf_labels: Sequence[str], boundaries: Sequence[int], title: str, path: Path | BinaryIO, families: Sequence[str] | None = None) -> None:
+def draw(
+    Z: np.ndarray,
+    order: Sequence[int] | np.ndarray,
+    leaf_labels: Sequence[str],
+    boundaries: Sequence[int],
+    title: str,
+    path: Path | BinaryIO,
+    families: Sequence[str] | None = None,
+) -> None:
     """Draw tree ``Z`` sideways, one readable row per leaf, coloured by family (or by cluster).
 
     Uses no global state (no ``pyplot``), so it can draw in a thread of its own.
@@ -153,7 +161,13 @@ def draw(Z: np.ndarray, order: Sequence[int] | np.ndarray, leaf_labels: Sequence
     ax.set_title(title)
     if families is not None:
         present = [f for f in FAMILY_COLOURS if f in set(families)]
-        ax.legend(handles=[Line2D([0], [0], color=FAMILY_COLOURS[f], lw=3) for f in present], labels=present, loc="lower left", fontsize=7, frameon=False)
+        ax.legend(
+            handles=[Line2D([0], [0], color=FAMILY_COLOURS[f], lw=3) for f in present],
+            labels=present,
+            loc="lower left",
+            fontsize=7,
+            frameon=False,
+        )
     ax.set_xlabel("Ward distance")
     # fixed margins (inches) instead of tight_layout, which measures every label again
     fig.subplots_adjust(left=0.5 / 12, right=1 - 2.6 / 12, bottom=0.6 / height, top=1 - 0.4 / height)

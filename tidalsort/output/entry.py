@@ -125,7 +125,9 @@ def _records(cls: type) -> Rule:
 
 _TEXT = Rule(lambda v: isinstance(v, str) and len(v) <= MAX_TEXT, f"is not a string of at most {MAX_TEXT:,} characters")
 # never a path out of ROOT: bank folders are plain names directly in it, their files plain names
-_FOLDER = Rule(lambda v: isinstance(v, str) and len(v) <= MAX_TEXT and BANK_NAME.fullmatch(v) is not None, "is not the name of a bank folder")
+_FOLDER = Rule(
+    lambda v: isinstance(v, str) and len(v) <= MAX_TEXT and BANK_NAME.fullmatch(v) is not None, "is not the name of a bank folder"
+)
 _FILE = Rule(lambda v: isinstance(v, str) and len(v) <= MAX_TEXT and PLAIN_NAME.fullmatch(v) is not None, "is not a plain file name")
 _FLAG = Rule(lambda v: isinstance(v, bool), "is not true or false")
 _COUNT = _whole()
@@ -134,7 +136,9 @@ _FAMILY = _one_of(FAMILIES)
 #: file's or folder's name, the audio model.
 FAMILY_SOURCES = ("you", "name", "audio")
 _LABEL = Rule(lambda v: v is None or (isinstance(v, str) and len(v) <= MAX_TEXT), "is not a string")
-_CLUSTERS = Rule(lambda v: v == "auto" or (type(v) is int and 1 <= v <= MAX_SAMPLES), f"is not 'auto' or a whole number from 1 to {MAX_SAMPLES:,}")
+_CLUSTERS = Rule(
+    lambda v: v == "auto" or (type(v) is int and 1 <= v <= MAX_SAMPLES), f"is not 'auto' or a whole number from 1 to {MAX_SAMPLES:,}"
+)
 
 
 def _field(rule: Rule, default: Any = MISSING) -> Any:
@@ -262,7 +266,14 @@ class Bank(Record):
             confidence is not a number from 0 to 1``.
         """
         try:
-            bank = _record(cls, entry, name=name, extra={key: value for key, value in entry.items() if key not in _KNOWN and small_plain(value)} if isinstance(entry, dict) else {})
+            bank = _record(
+                cls,
+                entry,
+                name=name,
+                extra={key: value for key, value in entry.items() if key not in _KNOWN and small_plain(value)}
+                if isinstance(entry, dict)
+                else {},
+            )
         except _Bad as bad:
             raise ManifestError(f"bank {name!r}: {bad}") from None
         _check_references(bank)

@@ -32,7 +32,14 @@ if TYPE_CHECKING:  # for the type only: pipeline sits above this module
 _IRRELEVANT = ("jobs", "cache", "strict")
 
 
-def fingerprint(sources: Sequence[str | os.PathLike[str]], files: Sequence[Path], missing: Sequence[tuple[Path, str]], options: SortOptions, *, overrides: Mapping[str, tuple[str, str]] | None = None) -> str:
+def fingerprint(
+    sources: Sequence[str | os.PathLike[str]],
+    files: Sequence[Path],
+    missing: Sequence[tuple[Path, str]],
+    options: SortOptions,
+    *,
+    overrides: Mapping[str, tuple[str, str]] | None = None,
+) -> str:
     """SHA-1 (hex) of everything a sort's result depends on besides the files' bytes.
 
     Parameters
@@ -85,4 +92,9 @@ def intact(root: Path, bank: str, entry: Bank, cache: FeatureCache) -> bool:
     unchanged since tidalsort wrote it, and its index is there."""
     on_disk = dict(own_files(root, bank))
     expected = {root / s.folder / s.file for s in entry.samples}
-    return bool(expected) and set(on_disk) == expected and len(cache.intact(on_disk.items())) == len(on_disk) and index_path(root, bank).is_file()
+    return (
+        bool(expected)
+        and set(on_disk) == expected
+        and len(cache.intact(on_disk.items())) == len(on_disk)
+        and index_path(root, bank).is_file()
+    )

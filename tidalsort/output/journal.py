@@ -135,7 +135,15 @@ def _journal_problem(root: Path, journal: Any) -> str | None:
         return "not a journal"
     state, bank = root / STATE_DIR, journal["bank"]
     for name, built in folders.items():
-        if not (may_be_folder_of(bank, name) and isinstance(built, list) and len(built) == 2 and isinstance(built[0], str) and built[0].startswith("tmp-") and PLAIN_NAME.fullmatch(built[0]) and isinstance(built[1], int)):
+        if not (
+            may_be_folder_of(bank, name)
+            and isinstance(built, list)
+            and len(built) == 2
+            and isinstance(built[0], str)
+            and built[0].startswith("tmp-")
+            and PLAIN_NAME.fullmatch(built[0])
+            and isinstance(built[1], int)
+        ):
             return f"folder {name!r}"
         if os.path.islink(state / built[0]):
             return f"{built[0]} is a link"
@@ -143,7 +151,14 @@ def _journal_problem(root: Path, journal: Any) -> str | None:
         return "a folder to remove"
     for final, staged in files.items():
         parts = Path(str(final)).parts
-        if not (len(parts) == 2 and parts[0] == STATE_DIR and PLAIN_NAME.fullmatch(parts[1]) and isinstance(staged, str) and staged.startswith("tmp-") and PLAIN_NAME.fullmatch(staged)):
+        if not (
+            len(parts) == 2
+            and parts[0] == STATE_DIR
+            and PLAIN_NAME.fullmatch(parts[1])
+            and isinstance(staged, str)
+            and staged.startswith("tmp-")
+            and PLAIN_NAME.fullmatch(staged)
+        ):
             return f"file {final!r}"
     if not isinstance(journal.get("strudel_base"), (str, type(None))):
         return "strudel_base"

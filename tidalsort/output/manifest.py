@@ -73,7 +73,12 @@ class Manifest:
         tidalsort.errors.ManifestError
             Saying what is wrong, and for a broken entry, in which bank.
         """
-        if not isinstance(data, dict) or not isinstance(data.get("banks"), dict) or type(data.get("version")) is not int or data["version"] not in READABLE:
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("banks"), dict)
+            or type(data.get("version")) is not int
+            or data["version"] not in READABLE
+        ):
             raise ManifestError("not a tidalsort manifest")
         for name in data["banks"]:
             if not isinstance(name, str) or not BANK_NAME.fullmatch(name):
@@ -174,7 +179,11 @@ def dumps(manifest: dict[str, Any]) -> str:
         lines.append(f"  {name}:\n")  # bank names are plain ^[a-z0-9][a-z0-9_-]*$
         lines.extend(_block(key, value, "    ") for key, value in entry.items())
     # keys tidalsort does not know (kept only when small plain data, see Manifest.from_dict)
-    lines.extend(f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}\n" for key, value in manifest.items() if key not in ("version", "banks"))
+    lines.extend(
+        f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}\n"
+        for key, value in manifest.items()
+        if key not in ("version", "banks")
+    )
     return "".join(lines)
 
 

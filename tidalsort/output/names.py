@@ -29,7 +29,14 @@ def parse_ref(text: str) -> tuple[str, int, int] | None:
     """
     folder, colon, ns = text.rpartition(":")
     first, dots, last = ns.partition("..")
-    if not colon or not BANK_NAME.fullmatch(folder) or not first.isdigit() or (dots and not last.isdigit()) or not first.isascii() or not last.isascii():
+    if (
+        not colon
+        or not BANK_NAME.fullmatch(folder)
+        or not first.isdigit()
+        or (dots and not last.isdigit())
+        or not first.isascii()
+        or not last.isascii()
+    ):
         return None
     return folder, int(first), int(last) if dots else int(first)
 
@@ -60,11 +67,12 @@ def check_bank_name(name: str, layout: str = "bank") -> str:
     names on it again.
     """
     if layout == "families" and "_" in name:
-        raise UsageError(f"bank name {name!r} holds '_', which --layout families uses between the bank and the family (kb6_bd): use '-' instead")
+        raise UsageError(
+            f"bank name {name!r} holds '_', which --layout families uses between the bank and the family (kb6_bd): use '-' instead"
+        )
     if not BANK_NAME.fullmatch(name):
         raise UsageError(
-            f"bank name {name!r} is not safe in Tidal patterns: use lowercase letters, digits, "
-            "'-' and '_', starting with a letter or digit"
+            f"bank name {name!r} is not safe in Tidal patterns: use lowercase letters, digits, '-' and '_', starting with a letter or digit"
         )
     if name.endswith(LABELS_SUFFIX):
         raise UsageError(
@@ -95,7 +103,11 @@ def may_be_folder_of(bank: str, name: str) -> bool:
     >>> may_be_folder_of("kit", "kit-12"), may_be_folder_of("kit", "kit_bd"), may_be_folder_of("kit", "kit-old")
     (True, True, False)
     """
-    return name == bank or re.fullmatch(re.escape(bank) + r"-[0-9]+", name) is not None or name in {family_folder(bank, f) for f in ABBREVIATIONS}
+    return (
+        name == bank
+        or re.fullmatch(re.escape(bank) + r"-[0-9]+", name) is not None
+        or name in {family_folder(bank, f) for f in ABBREVIATIONS}
+    )
 
 
 def pad_width(count: int) -> int:

@@ -89,7 +89,10 @@ def load_overrides(root: Path) -> dict[str, tuple[str, str]]:
 
 def save_overrides(root: Path, overrides: Mapping[str, tuple[str, str]]) -> None:
     """Write ``overrides`` (as :func:`load_overrides` returns them) in place of the file, atomically."""
-    lines = "".join(f"  {sha1}: {json.dumps({'family': family, 'source': note}, ensure_ascii=False)}\n" for sha1, (family, note) in sorted(overrides.items()))
+    lines = "".join(
+        f"  {sha1}: {json.dumps({'family': family, 'source': note}, ensure_ascii=False)}\n"
+        for sha1, (family, note) in sorted(overrides.items())
+    )
     text = _HEADER + ("families:\n" + lines if lines else "families: {}\n")
     write_text_atomic(overrides_path(root), text, state_dir(root))
 

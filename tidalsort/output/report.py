@@ -122,14 +122,20 @@ def family_table(entry: Bank, *, strudel: bool = False) -> Table | None:
     table = Table(title=f"bank {name}: families", title_justify="left")
     sourced = any(s.family_from is not None for s in entry.samples)
     for column in ("family", "n", "samples", *(["from"] if sourced else []), "clusters", "confidence", "low", "play it"):
-        table.add_column(column, no_wrap=column in ("play it", "from"), justify="right" if column in ("samples", "clusters", "confidence", "low") else "left")
+        table.add_column(
+            column,
+            no_wrap=column in ("play it", "from"),
+            justify="right" if column in ("samples", "clusters", "confidence", "low") else "left",
+        )
     by_family: dict[str, list[FamilyRun]] = {}
     for run in runs:
         by_family.setdefault(run.family, []).append(run)
     for family, family_runs in by_family.items():
         members = [s for s in entry.samples if s.family == family]
         clusters = sum(c.family == family for c in entry.clusters)
-        where = ", ".join(f"{r.start}..{r.stop - 1}" if r.folder == name else f"{r.folder}:{r.start}..{r.stop - 1}" for r in family_runs[:3])
+        where = ", ".join(
+            f"{r.start}..{r.stop - 1}" if r.folder == name else f"{r.folder}:{r.start}..{r.stop - 1}" for r in family_runs[:3]
+        )
         where += f", … ({len(family_runs)} runs)" if len(family_runs) > 3 else ""
         # --group sound: a cluster is labelled with the family most of its members have, so
         # tsFamRand "tom" can play a kick that sits among toms (and "kick" nothing at all)
@@ -137,7 +143,16 @@ def family_table(entry: Bank, *, strudel: bool = False) -> Table | None:
         helpers = _merged(labelled) == _merged([(r.start, r.stop) for r in family_runs])
         play = family_line(name, family, family_runs, strudel=strudel, helpers=helpers)
         low = sum(s.confidence is not None and s.confidence < LOW_CONFIDENCE for s in members)
-        table.add_row(family, where, str(len(members)), *([_sources(members)] if sourced else []), str(clusters), _confidence(members), str(low) if low else "", escape(play))  # randcat [s ...] reads as markup
+        table.add_row(
+            family,
+            where,
+            str(len(members)),
+            *([_sources(members)] if sourced else []),
+            str(clusters),
+            _confidence(members),
+            str(low) if low else "",
+            escape(play),
+        )  # randcat [s ...] reads as markup
     return table
 
 
@@ -154,14 +169,21 @@ def _sources(samples: Sequence[Sample]) -> str:
 def disagreements(entry: Bank) -> list[Sample]:
     """Samples whose name decided their family while the audio model is at least
     :data:`DISAGREE_CONFIDENCE` sure of another: likely misnamed, or a model's mistake."""
-    return [s for s in entry.samples if s.family_from == "name" and s.audio_family not in (None, s.family) and (s.audio_confidence or 0) >= DISAGREE_CONFIDENCE]
+    return [
+        s
+        for s in entry.samples
+        if s.family_from == "name" and s.audio_family not in (None, s.family) and (s.audio_confidence or 0) >= DISAGREE_CONFIDENCE
+    ]
 
 
 def disagreement_lines(entry: Bank) -> list[str]:
     """One line per :func:`disagreements` sample (the first :data:`SKIPPED_SHOWN`)."""
     found = disagreements(entry)
     short = short_names([s.source for s in found])
-    lines = [f"{s.folder}:{s.n} {short[s.source]}: named {s.family}, sounds like {s.audio_family} ({s.audio_confidence:.2f})" for s in found[:SKIPPED_SHOWN]]
+    lines = [
+        f"{s.folder}:{s.n} {short[s.source]}: named {s.family}, sounds like {s.audio_family} ({s.audio_confidence:.2f})"
+        for s in found[:SKIPPED_SHOWN]
+    ]
     return lines + ([f"… and {len(found) - SKIPPED_SHOWN} more"] if len(found) > SKIPPED_SHOWN else [])
 
 
@@ -235,7 +257,11 @@ def duplicates_heading(entry: Bank) -> str:
     """How many sets of files with the same bytes the bank's sources hold, and what became of them."""
     sets = entry.duplicates or ()
     extra = sum(len(paths) - 1 for paths in sets)
-    fate = f"{extra} later copies left out (--dedupe)" if entry.settings.dedupe else f"{extra} extra file(s) sorted too; sort --dedupe keeps the first of each"
+    fate = (
+        f"{extra} later copies left out (--dedupe)"
+        if entry.settings.dedupe
+        else f"{extra} extra file(s) sorted too; sort --dedupe keeps the first of each"
+    )
     return f"exact duplicates (same bytes): {len(sets)} set(s), {fate}"
 
 
@@ -244,7 +270,10 @@ def duplicate_lines(entry: Bank) -> list[str]:
     sets = entry.duplicates or ()
     places = {s.source: f"{s.folder}:{s.n}" for s in entry.samples}
     short = short_names([*places, *(path for paths in sets for path in paths)])
-    lines = [" = ".join(f"{places[path]} {short[path]}" if path in places else f"{short[path]} (left out)" for path in paths) for paths in sets[:SKIPPED_SHOWN]]
+    lines = [
+        " = ".join(f"{places[path]} {short[path]}" if path in places else f"{short[path]} (left out)" for path in paths)
+        for paths in sets[:SKIPPED_SHOWN]
+    ]
     if len(sets) > SKIPPED_SHOWN:
         lines.append(f"… and {len(sets) - SKIPPED_SHOWN} more sets")
     return lines
@@ -278,7 +307,9 @@ def print_report(entry: Bank, root: Path, console: Console, done: str | None = N
                 console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     disagreeing = disagreement_lines(entry)
     if disagreeing:
-        console.print(f"[bold yellow]name and sound disagree: {len(disagreements(entry))} file(s); the name decided (tidalsort set SAMPLE FAMILY to change one)[/]")
+        console.print(
+            f"[bold yellow]name and sound disagree: {len(disagreements(entry))} file(s); the name decided (tidalsort set SAMPLE FAMILY to change one)[/]"
+        )
         for line in disagreeing:
             console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     sets = entry.duplicates or ()
@@ -301,7 +332,11 @@ def neighbour_table(query: str, neighbours: list[Any], family: tuple[str, float]
         table.add_column(column, overflow="fold", no_wrap=column == "bank:n")
     for rank, nb in enumerate(neighbours, 1):
         cluster = f"{nb.cluster} {nb.label}" if nb.label else str(nb.cluster)
-        family_cell = " ".join(x for x in (nb.family, f"{nb.confidence:.2f}" if nb.confidence is not None else None, nb.family_from) if x) if nb.family is not None else ""
+        family_cell = (
+            " ".join(x for x in (nb.family, f"{nb.confidence:.2f}" if nb.confidence is not None else None, nb.family_from) if x)
+            if nb.family is not None
+            else ""
+        )
         table.add_row(str(rank), ", ".join([nb.ref, *nb.also]), f"{nb.distance:.3f}", cluster, family_cell, escape(nb.source))
     return table
 

@@ -84,7 +84,10 @@ def write_strudel_map(root: Path, manifest: Manifest, base: str | None = None) -
     path = root / STRUDEL_MAP_NAME
     kept = written_base(root)
     if kept is None and path.exists():
-        warnings.warn(f"{path} was not written by tidalsort: left as it is, without this sort's banks (tidalsort serve still serves them)", stacklevel=2)
+        warnings.warn(
+            f"{path} was not written by tidalsort: left as it is, without this sort's banks (tidalsort serve still serves them)",
+            stacklevel=2,
+        )
         return None
     write_text_atomic(path, json.dumps(sample_map(manifest, base or kept or DEFAULT_BASE), indent=1) + "\n", root / STATE_DIR)
     return path

@@ -89,13 +89,28 @@ def draw_map(entry: Bank, xy: np.ndarray, title: str, path: Path) -> None:
     n = len(xy)
     fig, ax = plt.subplots(figsize=(12, 10))
     ax.plot(xy[:, 0], xy[:, 1], color="#000000", alpha=0.12 if n > 2000 else 0.25, linewidth=0.5, zorder=1)
-    ax.scatter(xy[:, 0], xy[:, 1], s=float(np.clip(30000 / max(n, 1), 3, 40)), c=[groups.colours[g] for g in groups.of_sample], linewidths=0, zorder=2)
+    ax.scatter(
+        xy[:, 0],
+        xy[:, 1],
+        s=float(np.clip(30000 / max(n, 1), 3, 40)),
+        c=[groups.colours[g] for g in groups.of_sample],
+        linewidths=0,
+        zorder=2,
+    )
     clusters = np.array([s.cluster for s in entry.samples])
     if len(entry.clusters) <= NAMED_CLUSTERS:
         for c in entry.clusters:
             middle = np.median(xy[clusters == c.id], axis=0)
             name = f"{c.id} {c.label or ''}".strip()
-            ax.annotate(name, middle, fontsize=8, ha="center", va="center", zorder=3, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+            ax.annotate(
+                name,
+                middle,
+                fontsize=8,
+                ha="center",
+                va="center",
+                zorder=3,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+            )
     _legend(ax, groups, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"{title}: {n} samples; the line joins n = 0, 1, 2, …")
     ax.set_aspect("equal")
@@ -139,7 +154,14 @@ def draw_heatmap(entry: Bank, features: np.ndarray, settings: FeatureSettings, t
     n = len(features)
     names = column_groups(settings)
     fig, (bar, ax) = plt.subplots(2, 1, figsize=(14, 9), sharex=True, gridspec_kw={"height_ratios": [1, 14], "hspace": 0.03})
-    bar.imshow(np.array(groups.of_sample)[None, :], aspect="auto", cmap=ListedColormap(groups.colours), vmin=-0.5, vmax=len(groups.colours) - 0.5, interpolation="nearest")
+    bar.imshow(
+        np.array(groups.of_sample)[None, :],
+        aspect="auto",
+        cmap=ListedColormap(groups.colours),
+        vmin=-0.5,
+        vmax=len(groups.colours) - 0.5,
+        interpolation="nearest",
+    )
     bar.set_yticks([0], [groups.kind])
     image = ax.imshow(zscores(features).T, aspect="auto", cmap="RdBu_r", vmin=-Z_CLIP, vmax=Z_CLIP, interpolation="antialiased")
     starts = np.cumsum([0] + [width for _, width in names])

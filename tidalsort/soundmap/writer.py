@@ -78,9 +78,13 @@ def make_map(root: Path, bank: str, say: Callable[[str], None] = lambda line: No
             try:
                 index = load_index(root, bank)
             except FileNotFoundError:
-                raise FileNotFoundError(f"bank {bank!r} has no feature index (written by an older tidalsort): sort it again to map it") from None
+                raise FileNotFoundError(
+                    f"bank {bank!r} has no feature index (written by an older tidalsort): sort it again to map it"
+                ) from None
             if len(index.features) != len(entry.samples):
-                raise DamagedIndex(f"bank {bank!r}: {len(index.features)} samples in its feature index, {len(entry.samples)} in the manifest; sort it again")
+                raise DamagedIndex(
+                    f"bank {bank!r}: {len(index.features)} samples in its feature index, {len(entry.samples)} in the manifest; sort it again"
+                )
             audio, problems = audio_urls(root, bank, entry)
             settings = FeatureSettings(entry.settings.features, entry.settings.frames)
             title = f"tidalsort bank {bank!r}"

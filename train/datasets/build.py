@@ -142,7 +142,19 @@ def hydrogen_items(root: Path, package: str, version: str) -> list[Item]:
             label = hydrogen_family(name, kit=kit)
             for file in files:
                 path = xml.parent / file
-                items.append(Item(path, label, package, version, str(path.relative_to(root)), f"hydrogen:{kit}", kit, f"{kit}/{name}", f"hydrogen:{name!r}"))
+                items.append(
+                    Item(
+                        path,
+                        label,
+                        package,
+                        version,
+                        str(path.relative_to(root)),
+                        f"hydrogen:{kit}",
+                        kit,
+                        f"{kit}/{name}",
+                        f"hydrogen:{name!r}",
+                    )
+                )
     return items
 
 
@@ -198,12 +210,27 @@ def font_items(root: Path, package: str, version: str, cache: Path) -> list[Item
                 for key in DRUM_KEYS:
                     label = gm_drum_family(key, program=preset.program, name=preset.name)
                     what = f"drum program {preset.program} ({preset.name}), key {key}"
-                    specs.append((soundfont.Note(preset.program, key, True), label, f"{font.stem} {preset.program} {preset.name}", "drums", what))
+                    specs.append(
+                        (soundfont.Note(preset.program, key, True), label, f"{font.stem} {preset.program} {preset.name}", "drums", what)
+                    )
             elif preset.bank == 0:
                 label = gm_melodic_family(preset.program)
                 what = f"melodic program {preset.program} ({preset.name}), key {MELODIC_KEY}"
-                specs.append((soundfont.Note(preset.program, MELODIC_KEY, False), label, f"{font.stem} melodic {preset.program} {preset.name}", "melodic", what))
-        layers = [(replace(n, velocity=v), label, kit, kind, f"{what}, velocity {v}") for n, label, kit, kind, what in specs if label in LAYERED for v in LAYER_VELOCITIES]
+                specs.append(
+                    (
+                        soundfont.Note(preset.program, MELODIC_KEY, False),
+                        label,
+                        f"{font.stem} melodic {preset.program} {preset.name}",
+                        "melodic",
+                        what,
+                    )
+                )
+        layers = [
+            (replace(n, velocity=v), label, kit, kind, f"{what}, velocity {v}")
+            for n, label, kit, kind, what in specs
+            if label in LAYERED
+            for v in LAYER_VELOCITIES
+        ]
         for folder, todo in ((font.stem, specs), (f"{font.stem}-layers", layers)):
             out = cache / "renders" / folder
             wanted = [s for s in todo if s[1] is not None]
@@ -212,7 +239,17 @@ def font_items(root: Path, package: str, version: str, cache: Path) -> list[Item
             for note, label, kit, kind, what in todo:
                 path = out / f"b{128 if note.drums else 0:03d}-p{note.program:03d}-k{note.key:03d}-v{note.velocity:03d}.flac"
                 sound = f"{font.stem}:{128 if note.drums else 0}:{note.program}:{note.key}"
-                item = Item(path, label, package, version, f"{font.relative_to(root)} {what}", f"sf:{family}:{kind}", kit, sound, f"{what} fluidsynth {fluidsynth}")
+                item = Item(
+                    path,
+                    label,
+                    package,
+                    version,
+                    f"{font.relative_to(root)} {what}",
+                    f"sf:{family}:{kind}",
+                    kit,
+                    sound,
+                    f"{what} fluidsynth {fluidsynth}",
+                )
                 items.append(item if label is None or path.exists() else replace(item, label=None, rule="silent render"))
     return items
 
@@ -236,7 +273,11 @@ def excluded(items: list[Item], exclude_csv: Path) -> dict[int, str]:
             where = row["path_in_package"]
             render = re.match(r"drum program (\d+) \(.*\), key (\d+)$", where)
             hit = (
-                (render is not None and f"drum program {render.group(1)} (" in item.source_path and item.source_path.endswith(f", key {render.group(2)}"))
+                (
+                    render is not None
+                    and f"drum program {render.group(1)} (" in item.source_path
+                    and item.source_path.endswith(f", key {render.group(2)}")
+                )
                 or (where.endswith("/") and item.source_path.startswith(where))
                 or (bool(row["sha1"]) and item.path.exists() and row["sha1"] == sha1(item.path))
                 or item.source_path == where
@@ -257,7 +298,9 @@ def old_pool(datasets: Path) -> list[Path]:
 
 def file_info(path: Path) -> dict[str, str]:
     info = sf.info(str(path))
-    bits = {"PCM_16": "16", "PCM_24": "24", "PCM_32": "32", "FLOAT": "32", "DOUBLE": "64", "PCM_U8": "8", "PCM_S8": "8"}.get(info.subtype, "")
+    bits = {"PCM_16": "16", "PCM_24": "24", "PCM_32": "32", "FLOAT": "32", "DOUBLE": "64", "PCM_U8": "8", "PCM_S8": "8"}.get(
+        info.subtype, ""
+    )
     return {
         "format": info.format, "sample_rate": str(info.samplerate), "channels": str(info.channels), "bits": bits,
         "frames": str(info.frames), "duration_s": f"{info.frames / info.samplerate:.4g}", "bytes": str(path.stat().st_size), "sha1": sha1(path),
@@ -266,8 +309,18 @@ def file_info(path: Path) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "tidalsort-drums", help="where packages, renders and the manifest go (outside the repository)")
-    parser.add_argument("--datasets", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "datasets", help="folder with dev/, train/ and exclude-debian.csv")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path.home() / ".cache" / "tidalsort-drums",
+        help="where packages, renders and the manifest go (outside the repository)",
+    )
+    parser.add_argument(
+        "--datasets",
+        type=Path,
+        default=Path(__file__).resolve().parents[3] / "shared" / "datasets",
+        help="folder with dev/, train/ and exclude-debian.csv",
+    )
     parser.add_argument("--packages", default=",".join(PACKAGES), help="comma-separated packages (default: all of the pool)")
     args = parser.parse_args(argv)
     cache = args.cache.expanduser().resolve()
@@ -303,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         kind = "exact" if d.exact else f"near (r={d.score:.3f})"
         left_out[labelled[d.row - len(old)]] = f"{kind} duplicate of {'dev+train' if d.of < len(old) else 'new'}:{names[d.of]}"
     kept = [i for i in labelled if i not in left_out]
-    with open(cache / "manifest.csv", "w", newline="", encoding="utf-8") as m, open(cache / "labels.csv", "w", newline="", encoding="utf-8") as lab:
+    with (
+        open(cache / "manifest.csv", "w", newline="", encoding="utf-8") as m,
+        open(cache / "labels.csv", "w", newline="", encoding="utf-8") as lab,
+    ):
         manifest, labels = csv.DictWriter(m, MANIFEST, lineterminator="\n"), csv.writer(lab, lineterminator="\n")
         manifest.writeheader()
         labels.writerow(["relative_path", "label"])
@@ -320,7 +376,9 @@ def main(argv: list[str] | None = None) -> int:
             writer.writerow([items[i].package, items[i].source_path, left_out[i]])
     reasons = Counter(r.split(":")[0].split(" (")[0] for r in left_out.values())
     families = Counter(items[i].label for i in kept)
-    print(f"kept {len(kept)} files, {len({items[i].sound for i in kept})} sounds, {len({items[i].kit for i in kept})} kits/presets, {len({items[i].group for i in kept})} fold groups")
+    print(
+        f"kept {len(kept)} files, {len({items[i].sound for i in kept})} sounds, {len({items[i].kit for i in kept})} kits/presets, {len({items[i].group for i in kept})} fold groups"
+    )
     print("per family: " + ", ".join(f"{k} {v}" for k, v in sorted(families.items(), key=lambda kv: -kv[1])))
     print("left out: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
     print(f"wrote {cache / 'manifest.csv'}, {cache / 'labels.csv'}, {cache / 'left-out.csv'}")

@@ -58,8 +58,14 @@ def presets(path: Path) -> list[Preset]:
         if cid == b"LIST" and data[offset : offset + 4] == b"pdta":
             for sub, start, length in _chunks(data, offset + 4, offset + size):
                 if sub == b"phdr":
-                    records = [data[start + 38 * k : start + 38 * (k + 1)] for k in range(length // 38 - 1)]  # the last is the terminal record
-                    found = {(b, p): r[:20].split(b"\0")[0].decode("latin-1").strip() for r in records for p, b in [struct.unpack("<HH", r[20:24])]}
+                    records = [
+                        data[start + 38 * k : start + 38 * (k + 1)] for k in range(length // 38 - 1)
+                    ]  # the last is the terminal record
+                    found = {
+                        (b, p): r[:20].split(b"\0")[0].decode("latin-1").strip()
+                        for r in records
+                        for p, b in [struct.unpack("<HH", r[20:24])]
+                    }
                     return [Preset(b, p, n) for (b, p), n in sorted(found.items())]
     raise ValueError(f"{path}: no preset headers")
 
@@ -118,7 +124,27 @@ def render(font: Path, notes: list[Note]) -> list[np.ndarray | None]:
     with tempfile.TemporaryDirectory() as tmp:
         midi, wav = Path(tmp) / "notes.mid", Path(tmp) / "notes.wav"
         midi.write_bytes(midi_file(notes))
-        command = ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(RATE), "-O", "float", "-T", "wav", "-F", str(wav), str(font), str(midi)]
+        command = [
+            "fluidsynth",
+            "-ni",
+            "-q",
+            "-R",
+            "0",
+            "-C",
+            "0",
+            "-g",
+            "0.5",
+            "-r",
+            str(RATE),
+            "-O",
+            "float",
+            "-T",
+            "wav",
+            "-F",
+            str(wav),
+            str(font),
+            str(midi),
+        ]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         audio, rate = sf.read(wav, dtype="float32", always_2d=True)
     assert rate == RATE
