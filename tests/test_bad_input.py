@@ -102,6 +102,9 @@ def make_corpus(root: Path) -> None:
     for name, percent in (("cut.flac", 5), ("cut.mp3", 60), ("cut.ogg", 5)):  # of their size
         data = write(root / name, tone(250, 3.0, decay=10.0), fmt=Path(name).suffix[1:].upper()).read_bytes()
         (root / name).write_bytes(data[: len(data) * percent // 100])
+    (root / "copies").mkdir(exist_ok=True)
+    for i in range(6):  # identical copies, all sorted: five or more crashed the clustering once
+        shutil.copyfile(root / "kick.wav", root / "copies" / f"copy {i}.wav")
     # skipped, each for its own reason
     (root / "empty.wav").write_bytes(b"")
     (root / "header-only.wav").write_bytes((root / "kick.wav").read_bytes()[:44])
@@ -204,7 +207,9 @@ def test_every_kind_of_bad_input_in_one_run(tmp_path: Path) -> None:
         assert path_text(source) in result.stdout or len(skipped) > 20
     sorted_sources = {s["source"] for s in entry["samples"]}
     assert unaccounted(corpus, sorted_sources, set(skipped)) == []
-    assert len(entry["samples"]) == 40
+    assert len(entry["samples"]) == 46  # 40 kinds and 6 identical copies
+    copies = [s["sha1"] for s in entry["samples"] if "/copies/" in s["source"]]
+    assert len(copies) == 6 and len(set(copies)) == 1
     assert f"{corpus}/lat\\xe9in-1 \\xff.wav" in sorted_sources
 
     written = [p for p in (out / "junk").iterdir() if not p.name.startswith(".")]
