@@ -14,8 +14,11 @@ networks say.
 
 Examples
 --------
->>> model = FamilyModel.load()                          # doctest: +SKIP
->>> families, confidence = model.predict(inputs)        # doctest: +SKIP
+>>> import numpy as np
+>>> from tidalsort.analysis.analyse import family_input_width
+>>> families, confidence = FamilyModel.load().predict(np.zeros((2, family_input_width())))
+>>> families.shape, bool(((0 <= confidence) & (confidence <= 1)).all())
+((2,), True)
 """
 
 from __future__ import annotations

@@ -32,6 +32,8 @@ replies to other callers are never mixed up.
 Examples
 --------
 >>> from tidalsort.live import bridge
+>>> bridge.ctrl_key("kick"), bridge.format_boundaries([0, 12, 30, 55])
+('tidalsort_kick', '0 12 30 55')
 >>> bridge.ping("127.0.0.1", 57120)                          # doctest: +SKIP
 1
 >>> bridge.send_bank("127.0.0.1", 57120, "kick", "/samples/kick", 55,
