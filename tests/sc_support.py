@@ -24,7 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -684,3 +685,16 @@ def run_bench(body: Callable[[Path], int]) -> int:
         return body(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def running_stack(run: Path, root: Path, **options: Any) -> Iterator[ScStack]:
+    """A started :class:`ScStack` (its tools required first), stopped when the block ends:
+    what every test module that boots SuperCollider does."""
+    require_tools()
+    stack = ScStack(run, root, **options)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -46,7 +46,7 @@ def test_parallel_analysis_equals_one_process(library: Path) -> None:
 def test_parallel_progress_counts_every_file(library: Path) -> None:
     files, _ = scan([library])
     counts: list[int] = []
-    analyse(files, FeatureSettings(), counts.append, jobs=2)
+    analyse(files, FeatureSettings(), progress=counts.append, jobs=2)
     assert sum(counts) == len(files) == 301
 
 

@@ -99,7 +99,7 @@ def test_kmeans_clusters_are_subtrees_of_the_grouped_tree() -> None:
     assert adjusted_rand_score(cut(Z, 6), labels) == 1.0
     Z, labels, k = cluster_tree(X, 6, "kmeans")
     assert k == 6 and adjusted_rand_score(labels, truth) == 1.0
-    ordering, _ = cluster_and_order(X, None, "kmeans")
+    ordering, _ = cluster_and_order(X, None, method="kmeans")
     assert len(ordering.boundaries) == base_count(len(X)) + 1
 
 

@@ -201,10 +201,7 @@ def test_superdirt_plays_the_files_tidal_asks_for(library, tidal_heard, tmp_path
 
     root, _ = library
     _, heard = tidal_heard
-    sc.require_tools()
-    stack = sc.ScStack(tmp_path_factory.mktemp("lines-sc"), root, grace=0.3, allow="127.0.0.1", num_buffers=4096)
-    stack.start()
-    try:
+    with sc.running_stack(tmp_path_factory.mktemp("lines-sc"), root, grace=0.3, allow="127.0.0.1", num_buffers=4096) as stack:
         assert main(["notify", str(root), "--sc-port", str(stack.listen_port)]) == 0
         stack.wait_idle()
         for folder, n in sorted(set().union(*heard.values())):
@@ -212,8 +209,6 @@ def test_superdirt_plays_the_files_tidal_asks_for(library, tidal_heard, tmp_path
             assert played is not None and played[0].startswith("dirt_sample_"), (folder, n)
             data, _ = sf.read(root / folder / _files(root, folder)[n], dtype="float32", always_2d=True)
             np.testing.assert_allclose(stack.buffer_samples(played[1], 0, 16), data.reshape(-1)[:16], atol=1e-6, err_msg=f"{folder}:{n}")
-    finally:
-        stack.stop()
 
 
 def test_tidal_1_10_bank_line_names_family_folders(library, tmp_path):

@@ -90,15 +90,10 @@ def test_notify_refuses_another_protocol_version(kit: Path, tmp_path: Path, caps
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory):
-    sc.require_tools()
     base = tmp_path_factory.mktemp("live")
-    st = sc.ScStack(base / "run", base / "root", grace=0.3, allow="127.0.0.1", num_buffers=16384)  # sclang gets half: 2 logins
     (base / "root").mkdir()
-    st.start()
-    try:
+    with sc.running_stack(base / "run", base / "root", grace=0.3, allow="127.0.0.1", num_buffers=16384) as st:  # sclang gets half: 2 logins
         yield st
-    finally:
-        st.stop()
 
 
 def loaded_frames(stack: sc.ScStack, bank: str) -> list[int] | None:

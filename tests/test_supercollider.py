@@ -50,15 +50,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def stack(env: dict[str, Any]):
-    sc.require_tools()
-    st = sc.ScStack(
-        env["base"] / "run", env["root"], seed_folder=env["base"] / "seed" / "seeded", grace=0.3, allow="127.0.0.1", num_buffers=16384
-    )  # sclang gets half: 2 logins
-    st.start()
-    try:
+    seed = env["base"] / "seed" / "seeded"
+    # sclang gets half: 2 logins
+    with sc.running_stack(env["base"] / "run", env["root"], seed_folder=seed, grace=0.3, allow="127.0.0.1", num_buffers=16384) as st:
         yield st
-    finally:
-        st.stop()
 
 
 def load(stack: sc.ScStack, bank: str, folder: Path, count: int, boundaries: Any, labels: Any = None) -> int:

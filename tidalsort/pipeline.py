@@ -412,7 +412,9 @@ def sort_library(
             progress.committed(previous)
             return previous
         progress.start("analyse", len(files))
-        analysis = analyse(files, options.features, lambda count: progress.advance("analyse", count), options.jobs, cache)
+        analysis = analyse(
+            files, options.features, progress=lambda count: progress.advance("analyse", count), jobs=options.jobs, cache=cache
+        )
         skipped = [Problem(s, r) for s, r in missing] + analysis.skipped
         if not analysis.sources:
             raise NothingToSort(_nothing(sources, files, skipped))
@@ -549,7 +551,9 @@ def _finish(
     if overrides:
         families = with_overrides(families, [known[path] for path in analysis.sources], overrides)
     group = group_by_family if options.group == "families" else group_by_sound
-    ordering, cluster_families = group(X, families.names, options.clusters, options.method, options.order, options.strategy)
+    ordering, cluster_families = group(
+        X, families.names, k=options.clusters, method=options.method, order=options.order, strategy=options.strategy
+    )
     keys = [path_text(source) for source in analysis.sources]
     ordering = keep_ids(ordering, cluster_families, keys, _previous_clusters(load(root).banks.get(bank)))
     progress.advance("cluster")
@@ -563,7 +567,7 @@ def _finish(
     with locked(root), Pending(root, bank) as pending:
         recover_locked(root)
         reusable = cache.written(own_files(root, bank)) if cache else {}
-        built = pending.build(folders, options.link, lambda: progress.advance("write"), known, reusable)
+        built = pending.build(folders, link=options.link, progress=lambda: progress.advance("write"), hashes=known, reusable=reusable)
         hashes = {**known, **built.hashes}  # with --dedupe, the dropped copies' too
         if cache:
             cache.put_hashes((path, ident, hashes[path]) for path, ident in identities.items() if path not in cached)

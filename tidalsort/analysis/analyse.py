@@ -196,6 +196,7 @@ def _compute_in_pool(paths: list[Path], settings: FeatureSettings, jobs: int, ke
 def analyse(
     paths: Sequence[Path],
     settings: FeatureSettings,
+    *,
     progress: Callable[[int], None] | None = None,
     jobs: int | None = None,
     cache: FeatureCache | None = None,

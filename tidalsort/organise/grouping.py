@@ -23,7 +23,7 @@ from .order import Ordering, order_leaves, refine, reorder_clusters
 
 
 def cluster_and_order(
-    X: np.ndarray, k: int | None, method: str = "ward", order: str = "refined", strategy: str = "auto"
+    X: np.ndarray, k: int | None, *, method: str = "ward", order: str = "refined", strategy: str = "auto"
 ) -> tuple[Ordering, int]:
     """Cluster the rows of a scaled feature matrix and order them.
 
@@ -108,6 +108,7 @@ def join(parts: list[tuple[np.ndarray, Ordering]], n: int) -> Ordering:
 def group_by_family(
     X: np.ndarray,
     families: np.ndarray,
+    *,
     k: int | None = None,
     method: str = "ward",
     order: str = "refined",
@@ -137,7 +138,7 @@ def group_by_family(
     counts = share_out(k, [len(rows) for _, rows in present]) if k is not None else [None] * len(present)
     parts, cluster_families = [], []
     for (family, rows), count in zip(present, counts):
-        ordering, used = cluster_and_order(X[rows], count, method, order, strategy)
+        ordering, used = cluster_and_order(X[rows], count, method=method, order=order, strategy=strategy)
         parts.append((rows, ordering))
         cluster_families += [family] * used
     return join(parts, len(X)), cluster_families
@@ -146,6 +147,7 @@ def group_by_family(
 def group_by_sound(
     X: np.ndarray,
     families: np.ndarray,
+    *,
     k: int | None = None,
     method: str = "ward",
     order: str = "refined",
@@ -156,7 +158,7 @@ def group_by_sound(
     Ties go to the family that comes first in :data:`~tidalsort.families.taxonomy.FAMILIES`.
     Arguments and result as for :func:`group_by_family`.
     """
-    ordering, _ = cluster_and_order(X, k, method, order, strategy)
+    ordering, _ = cluster_and_order(X, k, method=method, order=order, strategy=strategy)
     b = ordering.boundaries
     cluster_families = []
     for start, stop in zip(b, b[1:]):

@@ -181,6 +181,7 @@ def build_folders(
     root: Path,
     bank: str,
     folders: dict[str, list[PlannedFile]],
+    *,
     link: LinkMode = "copy",
     progress: Callable[[], None] | None = None,
     hashes: dict[Path, str] | None = None,

@@ -28,6 +28,7 @@ from .atomic import flush, write_atomic
 from .bank import (
     STATE_DIR,
     Built,
+    PlannedFile,
     build_folders,
     clean_state,
     delete_replaced,
@@ -70,9 +71,9 @@ class Pending:
         if not self.committed:
             discard([*(self.built.folders.values() if self.built else []), *self.files.values()])
 
-    def build(self, *args: Any, **kwargs: Any) -> Built:
+    def build(self, folders: dict[str, list[PlannedFile]], **options: Any) -> Built:
         """Build the bank's folders: :func:`tidalsort.output.bank.build_folders` for this root and bank."""
-        self.built = build_folders(self.root, self.bank, *args, **kwargs)
+        self.built = build_folders(self.root, self.bank, folders, **options)
         return self.built
 
     def stage(self, final: Path, write: Callable[[Path], None]) -> None:
