@@ -62,11 +62,11 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
             pings.append((time.perf_counter() - t0) * 1000)
         # warm-up (first load also fills the OS page cache)
         for _ in range(3):
-            bridge.send_bank("127.0.0.1", port, "bench", root / "bench", args.files, boundaries, timeout=60)
+            bridge.send_bank("127.0.0.1", port, "bench", root / "bench", count=args.files, boundaries=boundaries, timeout=60)
         lat = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            n = bridge.send_bank("127.0.0.1", port, "bench", root / "bench", args.files, boundaries, timeout=60)
+            n = bridge.send_bank("127.0.0.1", port, "bench", root / "bench", count=args.files, boundaries=boundaries, timeout=60)
             lat.append((time.perf_counter() - t0) * 1000)
             assert n == args.files
             stack.wait_idle()  # let the replaced buffers be freed between runs

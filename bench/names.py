@@ -88,9 +88,9 @@ def cross_validated(cache: Path | None) -> dict[str, np.ndarray]:
         durations,
         labels,
         [e.group for e in examples],
-        TrainingConfig(),
-        10,
-        lambda f: print(f"  fold {f + 1}/10 trained", flush=True),
+        config=TrainingConfig(),
+        folds=10,
+        progress=lambda f: print(f"  fold {f + 1}/10 trained", flush=True),
     )
     y = np.array([FAMILIES.index(label) for label in labels])
     result = {

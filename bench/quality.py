@@ -88,9 +88,9 @@ def model_part(console: Console, folds: int) -> tuple[dict, object, list]:
         durations,
         labels,
         [e.group for e in examples],
-        TrainingConfig(),
-        folds,
-        lambda f: console.print(f"  fold {f + 1}/{folds} trained"),
+        config=TrainingConfig(),
+        folds=folds,
+        progress=lambda f: console.print(f"  fold {f + 1}/{folds} trained"),
     )
     seconds = time.perf_counter() - start
     y = np.array([FAMILIES.index(label) for label in labels])

@@ -126,8 +126,17 @@ def with_receiver(root: Path, small: str, runs: int, python: list[str]) -> list[
             def by_hand() -> None:  # the messages notify sends, from this process: sclang's part
                 bridge.ping("127.0.0.1", stack.listen_port, 2.0)
                 for sound, bounds, labels in entry_sounds(entry):
-                    bridge.send_bank("127.0.0.1", stack.listen_port, sound, root / sound, int(bounds.split()[-1]), bounds, labels, 30.0)
-                bridge.sounds("127.0.0.1", stack.listen_port, root, small, 30.0)
+                    bridge.send_bank(
+                        "127.0.0.1",
+                        stack.listen_port,
+                        sound,
+                        root / sound,
+                        count=int(bounds.split()[-1]),
+                        boundaries=bounds,
+                        labels=labels,
+                        timeout=30.0,
+                    )
+                bridge.sounds("127.0.0.1", stack.listen_port, root, prefix=small, timeout=30.0)
 
             notify = [*python, "notify", root, "--bank", small, "--sc-port", port]
             timed(notify, 2, between=stack.wait_idle)  # warm-up: the first load fills the page cache

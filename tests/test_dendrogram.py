@@ -15,7 +15,7 @@ def test_large_banks_are_drawn_cut_to_branches(tmp_path: Path) -> None:
     Z = ward_tree(X)
     ordering = order_leaves(Z, X, cut(Z, 8), optimal=False)
     path = tmp_path / "big.png"
-    draw(ordering.tree, ordering.order, [f"big:{p} s{p}" for p in range(3000)], ordering.boundaries, "big", path)
+    draw(ordering.tree, ordering.order, [f"big:{p} s{p}" for p in range(3000)], ordering.boundaries, title="big", path=path)
     height = matplotlib.image.imread(str(path)).shape[0]
     assert 3000 > FULL_LEAVES and height < (TRUNCATED_LEAVES * 0.11 + 2) * 100
 

@@ -67,7 +67,7 @@ def test_training_is_deterministic_on_a_small_subset(tmp_path: Path) -> None:
     labels = [e.label for e in examples]
 
     def train(out: Path) -> FamilyModel:
-        prepared = prepare(signals, durations, labels, config)
+        prepared = prepare(signals, durations, labels, config=config)
         fit(*training_rows(prepared, np.arange(len(examples)), signals, config), config).save(out)
         return FamilyModel.load(out)
 
@@ -76,7 +76,7 @@ def test_training_is_deterministic_on_a_small_subset(tmp_path: Path) -> None:
         assert np.array_equal(wa, wb) and np.array_equal(ba, bb)
     assert np.array_equal(a.basis, b.basis) and a.novelty_limit == b.novelty_limit
     # and the cross-validation that calibrates the shipped model keeps kits on one side
-    cv = cross_validate(signals, durations, labels, [e.group for e in examples], config, folds=3)
+    cv = cross_validate(signals, durations, labels, [e.group for e in examples], config=config, folds=3)
     for f in range(3):
         held_out = {examples[i].group for i in np.flatnonzero(cv.fold == f)}
         trained = {examples[i].group for i in np.flatnonzero(cv.fold != f)}
@@ -277,7 +277,7 @@ def test_the_dendrogram_is_coloured_by_family(tmp_path: Path) -> None:
 
     def colours(families: list[str] | None) -> set[str]:
         path = tmp_path / "d.png"
-        draw(ordering.tree, ordering.order, leaves, ordering.boundaries, "t", path, families)
+        draw(ordering.tree, ordering.order, leaves, ordering.boundaries, title="t", path=path, families=families)
         pixels = (matplotlib.image.imread(path)[..., :3] * 255).round().astype(int).reshape(-1, 3)
         found = {"#{:02x}{:02x}{:02x}".format(*p) for p in np.unique(pixels, axis=0)}
         return {f for f, c in FAMILY_COLOURS.items() if c in found}

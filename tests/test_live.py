@@ -283,7 +283,7 @@ def test_too_many_clusters_for_the_bridge_is_an_error_before_sending(tmp_path: P
     )
     try:
         with pytest.raises(bridge.InvalidBankMessage) as exc:
-            notify_bank(tmp_path, entry, "127.0.0.1", silent.port, timeout=1)
+            notify_bank(tmp_path, entry, host="127.0.0.1", port=silent.port, timeout=1)
         assert silent.collect(0.3) == []
     finally:
         silent.close()

@@ -296,7 +296,7 @@ def test_pictures_stay_the_same_size_and_show_families_or_clusters(n: int, famil
     features = rng.normal(size=(n, width)) + np.array([s.cluster for s in entry.samples])[:, None]
     xy = rng.uniform(size=(n, 2))
     draw_map(entry, xy, "big", tmp_path / "map.png")
-    draw_heatmap(entry, features, settings, "big", tmp_path / "heatmap.png")
+    draw_heatmap(entry, features, settings, title="big", path=tmp_path / "heatmap.png")
     for name, most in (("map.png", (1000, 1200)), ("heatmap.png", (1000, 1500))):
         image = matplotlib.image.imread(str(tmp_path / name))
         assert image.shape[0] <= most[0] and image.shape[1] <= most[1]  # the same size at 500 and 5,000 samples

@@ -57,7 +57,7 @@ def stack(env: dict[str, Any]):
 
 
 def load(stack: sc.ScStack, bank: str, folder: Path, count: int, boundaries: Any, labels: Any = None) -> int:
-    return bridge.send_bank(HOST, stack.listen_port, bank, folder, count, boundaries, labels, timeout=20)
+    return bridge.send_bank(HOST, stack.listen_port, bank, folder, count=count, boundaries=boundaries, labels=labels, timeout=20)
 
 
 def make_bank(env: dict[str, Any], bank: str, n: int, seed: int = 0, sub: str = "", **kw: Any) -> list[dict[str, Any]]:
@@ -122,7 +122,7 @@ def test_format_boundaries_and_labels() -> None:
 
 
 def test_build_bank_message_validates(tmp_path: Path) -> None:
-    dgram = bridge.build_bank_message("kick", tmp_path, 5, [0, 2, 5], ["lo", "hi"])
+    dgram = bridge.build_bank_message("kick", tmp_path, 5, [0, 2, 5], labels=["lo", "hi"])
     from pythonosc.osc_message import OscMessage
 
     msg = OscMessage(dgram)
@@ -155,7 +155,7 @@ def test_timeout_message_when_nobody_answers() -> None:
         assert str(exc.value) == f"sclang is not listening on 127.0.0.1:{port} (no reply in 0.4 s)"
         assert time.monotonic() - t0 < 2
         with pytest.raises(bridge.BridgeTimeout, match="not listening"):
-            bridge.send_bank(HOST, port, "kick", "/tmp", 1, [0, 1], timeout=0.3)
+            bridge.send_bank(HOST, port, "kick", "/tmp", count=1, boundaries=[0, 1], timeout=0.3)
     finally:
         silent.close()
 
@@ -185,9 +185,9 @@ def test_sclang_unit_checks(tmp_path: Path) -> None:
         assert names[:3] == ["002.wav", "10.wav", "2.wav"] and names[-2:] == ["ä.wav", "é.wav"]
         assert bridge.ping(HOST, lang_port, timeout=5) == bridge.PROTOCOL_VERSION
         with pytest.raises(bridge.BankRejected, match="is not running"):
-            bridge.send_bank(HOST, lang_port, "kick", root / "kick", 2, [0, 2], timeout=5)
+            bridge.send_bank(HOST, lang_port, "kick", root / "kick", count=2, boundaries=[0, 2], timeout=5)
         with pytest.raises(bridge.BankRejected, match="folder not found"):
-            bridge.send_bank(HOST, lang_port, "kick", root / "nope", 2, [0, 2], timeout=5)
+            bridge.send_bank(HOST, lang_port, "kick", root / "nope", count=2, boundaries=[0, 2], timeout=5)
     finally:
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -313,12 +313,12 @@ def test_unload_frees_buffers_after_grace_and_clears_tidal(stack: sc.ScStack, en
     others = {bank: s for bank, s in stack.states().items() if bank != "gone"}
     assert stack.play("gone", 1) is not None
     drain_ctrl(stack)
-    assert "gone" in bridge.sounds(HOST, stack.listen_port, root, "gon")
+    assert "gone" in bridge.sounds(HOST, stack.listen_port, root, prefix="gon")
     # never a sound read from another folder (a same-named sound of another root)
     with pytest.raises(bridge.BankRejected, match="was not loaded from"):
         bridge.unload(HOST, stack.listen_port, "gone", root / "elsewhere" / "gone")
     assert bridge.unload(HOST, stack.listen_port, "gone", root / "gone") == 4
-    assert stack.state("gone") is None and "gone" not in bridge.sounds(HOST, stack.listen_port, root, "gon")
+    assert stack.state("gone") is None and "gone" not in bridge.sounds(HOST, stack.listen_port, root, prefix="gon")
     # freed only after the grace delay, so notes already scheduled still play
     assert stack.loader()[0] == 4
     assert all(frames > 0 for frames, _, _ in stack.buffer_info([s[0] for s in state]).values())

@@ -42,7 +42,10 @@ d4 $ s "hugefirst*2" # n (tsIn "huge" 0 "0 1")
 
 
 def load(stack: sc.ScStack, bank: str, count: int, bounds: list[int], labels: list[str]) -> None:
-    assert bridge.send_bank("127.0.0.1", stack.listen_port, bank, stack.root / bank, count, bounds, labels, timeout=30) == count
+    assert (
+        bridge.send_bank("127.0.0.1", stack.listen_port, bank, stack.root / bank, count=count, boundaries=bounds, labels=labels, timeout=30)
+        == count
+    )
 
 
 @pytest.fixture(scope="module")

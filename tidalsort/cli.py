@@ -499,7 +499,14 @@ def _sort(args: argparse.Namespace, err: Console, out: Console) -> int:
     with bars.progress:
         entry = sort_library(args.sources, root, _options(args), progress)
     # the bars hold the stages the job ran: none when the bank was up to date
-    _show([entry], root, args.json, out, "written" if "write" in bars.tasks else "up to date, nothing written", strudel=args.strudel)
+    _show(
+        [entry],
+        root,
+        as_json=args.json,
+        out=out,
+        done="written" if "write" in bars.tasks else "up to date, nothing written",
+        strudel=args.strudel,
+    )
     if failed:
         raise failed[0]
     if args.map:
@@ -538,7 +545,7 @@ def _notify(root: Path, entries: list[Bank], args: argparse.Namespace, err: Cons
 
     check_receiver(args.sc_host, args.sc_port, min(PING_TIMEOUT, args.sc_timeout))
     for entry in entries:
-        loaded, unloaded = notify_bank(root, entry, args.sc_host, args.sc_port, args.sc_timeout)
+        loaded, unloaded = notify_bank(root, entry, host=args.sc_host, port=args.sc_port, timeout=args.sc_timeout)
         for sound, count in loaded:
             err.print(f"SuperDirt reloaded {sound} ({count} files)", markup=False, highlight=False)
         for sound, count in unloaded:
@@ -609,7 +616,7 @@ def _watch(args: argparse.Namespace, err: Console) -> int:
         err.print(f"watching {', '.join(map(str, args.sources))} {how} (Ctrl-C to stop)", markup=False, highlight=False, soft_wrap=True)
 
     try:
-        watch(args.sources, sort_and_notify, args.interval, args.settle, poll=args.poll, say=say)
+        watch(args.sources, sort_and_notify, interval=args.interval, settle=args.settle, poll=args.poll, say=say)
     except KeyboardInterrupt:
         pass
     return 0
@@ -648,7 +655,7 @@ def _serve(args: argparse.Namespace, err: Console) -> int:
     return 0
 
 
-def _show(entries: list[Bank], root: Path, as_json: bool, out: Console, done: str | None = None, *, strudel: bool = False) -> None:
+def _show(entries: list[Bank], root: Path, *, as_json: bool, out: Console, done: str | None = None, strudel: bool = False) -> None:
     from .output.report import print_report
 
     if as_json:
@@ -702,7 +709,7 @@ def _report(args: argparse.Namespace, out: Console) -> int:
     from .output.manifest import bank_entries
 
     root = args.root.expanduser().absolute()
-    _show(bank_entries(root, [args.bank] if args.bank else None), root, args.json, out, strudel=args.strudel)
+    _show(bank_entries(root, [args.bank] if args.bank else None), root, as_json=args.json, out=out, strudel=args.strudel)
     return 0
 
 

@@ -26,7 +26,7 @@ def _env(t: np.ndarray, decay: float, attack: float = 0.002) -> np.ndarray:
     return np.minimum(t / attack, 1.0) * np.exp(-t / decay)
 
 
-def _bandpass_noise(rng: np.random.Generator, n: int, low: float, high: float, rate: int = RATE) -> np.ndarray:
+def _bandpass_noise(rng: np.random.Generator, n: int, *, low: float, high: float, rate: int = RATE) -> np.ndarray:
     spectrum = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1 / rate)
     spectrum[(freqs < low) | (freqs > high)] = 0
@@ -43,7 +43,7 @@ def kick(rng: np.random.Generator, v: float) -> np.ndarray:
 def snare(rng: np.random.Generator, v: float) -> np.ndarray:
     t = _t(0.35)
     tone = np.sin(2 * np.pi * (180 + 60 * v) * t) * _env(t, 0.05)
-    noise = _bandpass_noise(rng, len(t), 1500, 9000) * _env(t, 0.08 + 0.08 * v)
+    noise = _bandpass_noise(rng, len(t), low=1500, high=9000) * _env(t, 0.08 + 0.08 * v)
     return 0.5 * tone + 0.7 * noise
 
 
@@ -81,7 +81,7 @@ def clap(rng: np.random.Generator, v: float) -> np.ndarray:
     t = _t(0.4)
     bursts = sum(_env(np.clip(t - d, 0, None), 0.008) * (t >= d) for d in (0, 0.011, 0.023 + 0.005 * v))
     tail = _env(np.clip(t - 0.03, 0, None), 0.1) * (t >= 0.03)
-    return _bandpass_noise(rng, len(t), 800, 5000) * (bursts + 0.5 * tail)
+    return _bandpass_noise(rng, len(t), low=800, high=5000) * (bursts + 0.5 * tail)
 
 
 #: Instrument -> (synthesiser, messy base names).

@@ -192,7 +192,7 @@ def _folders(bank: str, layout: Layout, ordering: Ordering, cluster_families: li
 
 
 def _plan(
-    bank: str, layout: Layout, ordering: Ordering, cluster_families: list[str], analysis: Analysis
+    bank: str, layout: Layout, ordering: Ordering, *, cluster_families: list[str], analysis: Analysis
 ) -> tuple[dict[str, list[PlannedFile]], list[tuple[str, int, str]]]:
     slots = _folders(bank, layout, ordering, cluster_families)
     sizes: dict[str, int] = {}
@@ -557,7 +557,7 @@ def _finish(
     keys = [path_text(source) for source in analysis.sources]
     ordering = keep_ids(ordering, cluster_families, keys, _previous_clusters(load(root).banks.get(bank)))
     progress.advance("cluster")
-    folders, placed = _plan(bank, options.layout, ordering, cluster_families, analysis)
+    folders, placed = _plan(bank, options.layout, ordering, cluster_families=cluster_families, analysis=analysis)
     progress.start("write", len(placed))
     # the dendrogram is drawn while the bank is written (copying leaves the interpreter
     # free) and put in place after the bank is in use
@@ -627,8 +627,8 @@ def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, 
         ordering.order,
         leaves,
         ordering.boundaries,
-        f"tidalsort bank {bank!r}",
-        png,
-        [str(families.names[r]) for r in ordering.order],
+        title=f"tidalsort bank {bank!r}",
+        path=png,
+        families=[str(families.names[r]) for r in ordering.order],
     )
     return png.getvalue()

@@ -125,10 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         durations,
         labels,
         groups,
-        config,
-        args.folds,
-        lambda f: print(f"fold {f + 1}/{args.folds} done", flush=True),
-        [e.sound for e in examples],
+        config=config,
+        folds=args.folds,
+        progress=lambda f: print(f"fold {f + 1}/{args.folds} done", flush=True),
+        sounds=[e.sound for e in examples],
     )
     t = temperature(cv.logits, y)
     predicted = np.where(cv.novel, FAMILIES.index("other"), cv.logits.argmax(axis=1))

@@ -339,7 +339,12 @@ class Prepared:
 
 
 def prepare(
-    signals: Sequence[np.ndarray], durations: np.ndarray, labels: Sequence[str], config: TrainingConfig, sounds: Sequence[str] | None = None
+    signals: Sequence[np.ndarray],
+    durations: np.ndarray,
+    labels: Sequence[str],
+    *,
+    config: TrainingConfig,
+    sounds: Sequence[str] | None = None,
 ) -> Prepared:
     """Inputs of the sounds and of ``config.copies`` augmented copies of each (seeded per sound).
 
@@ -412,7 +417,7 @@ def _layers(net: Any) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
 
 
 def fit(
-    X: np.ndarray, y: np.ndarray, weights: np.ndarray, config: TrainingConfig, temperature: float = 1.0, meta: dict | None = None
+    X: np.ndarray, y: np.ndarray, weights: np.ndarray, config: TrainingConfig, *, temperature: float = 1.0, meta: dict | None = None
 ) -> FamilyModel:
     """Train the ensemble on inputs ``X``, family indices ``y`` and row ``weights`` (:func:`training_rows`)."""
     from sklearn.neural_network import (
@@ -468,13 +473,14 @@ def cross_validate(
     durations: np.ndarray,
     labels: Sequence[str],
     groups: Sequence[str],
+    *,
     config: TrainingConfig,
     folds: int = 10,
     progress: Callable[[int], None] = lambda fold: None,
     sounds: Sequence[str] | None = None,
 ) -> CrossValidation:
     """Train on all folds but one and predict the one left out, for every fold (:func:`group_folds`)."""
-    prepared = prepare(signals, durations, labels, config, sounds)
+    prepared = prepare(signals, durations, labels, config=config, sounds=sounds)
     y = prepared.y
     logits = np.zeros((len(y), len(FAMILIES)))
     novel = np.zeros(len(y), dtype=bool)

@@ -36,8 +36,8 @@ Examples
 ('tidalsort_kick', '0 12 30 55')
 >>> bridge.ping("127.0.0.1", 57120)                          # doctest: +SKIP
 1
->>> bridge.send_bank("127.0.0.1", 57120, "kick", "/samples/kick", 55,
-...                  [0, 12, 30, 55], ["low", "mid", "high"])  # doctest: +SKIP
+>>> bridge.send_bank("127.0.0.1", 57120, "kick", "/samples/kick", count=55,
+...                  boundaries=[0, 12, 30, 55], labels=["low", "mid", "high"])  # doctest: +SKIP
 55
 """
 
@@ -245,6 +245,7 @@ def build_bank_message(
     folder: str | os.PathLike[str],
     count: int,
     boundaries: Boundaries,
+    *,
     labels: Labels | None = None,
 ) -> bytes:
     """Validate the arguments and return the ``/tidalsort/bank`` datagram.
@@ -395,7 +396,7 @@ def _check_timeout(timeout: float) -> float:
 
 
 def _request(
-    host: str, port: int, datagram: bytes, timeout: float, answer: Callable[[str, list[Any]], T | None], *, name: str = ""
+    host: str, port: int, datagram: bytes, *, timeout: float, answer: Callable[[str, list[Any]], T | None], name: str = ""
 ) -> T | None:
     """Send ``datagram`` from a fresh socket and return the first answer: what ``answer``
     (given each reply's address and arguments) returns that is not None.
@@ -466,7 +467,7 @@ def ping(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, timeout: float = 5.
             raise BridgeError(f"malformed /tidalsort/pong from {host}:{port}: {params!r}")
         return int(params[0]) if address == "/tidalsort/pong" else None
 
-    version = _request(host, port, _message("/tidalsort/ping"), timeout, pong)
+    version = _request(host, port, _message("/tidalsort/ping"), timeout=timeout, answer=pong)
     if version is None:
         raise _not_listening(host, port, timeout)
     return version
@@ -477,6 +478,7 @@ def send_bank(
     port: int,
     bank: str,
     folder: str | os.PathLike[str],
+    *,
     count: int,
     boundaries: Boundaries,
     labels: Labels | None = None,
@@ -527,7 +529,7 @@ def send_bank(
     BridgeError
         For socket or resolution failures.
     """
-    datagram = build_bank_message(bank, folder, count, boundaries, labels)
+    datagram = build_bank_message(bank, folder, count, boundaries, labels=labels)
 
     def loaded(address: str, params: list[Any]) -> int | None:
         if address != "/tidalsort/loaded" or not params or params[0] != bank:
@@ -536,7 +538,7 @@ def send_bank(
             raise BridgeError(f"malformed /tidalsort/loaded from {host}:{port}: {params!r}")
         return int(params[1])
 
-    buffers = _request(host, port, datagram, timeout, loaded, name=bank)
+    buffers = _request(host, port, datagram, timeout=timeout, answer=loaded, name=bank)
     if buffers is not None:
         return buffers
     try:
@@ -585,7 +587,7 @@ def resend(
         If no answer arrived in time.
     """
     args = [] if bank is None else [_check_bank(bank)]
-    sent = _request(host, port, _message("/tidalsort/resend", *args), timeout, _count("/tidalsort/resent"), name=bank or "")
+    sent = _request(host, port, _message("/tidalsort/resend", *args), timeout=timeout, answer=_count("/tidalsort/resent"), name=bank or "")
     if sent is None:
         raise _not_listening(host, port, timeout)
     return sent
@@ -595,6 +597,7 @@ def sounds(
     host: str,
     port: int,
     root: str | os.PathLike[str],
+    *,
     prefix: str = "",
     timeout: float = 5.0,
 ) -> list[str]:
@@ -635,7 +638,7 @@ def sounds(
         names.extend(str(name) for name in params[2:])
         return sorted(names) if len(names) >= totals[-1] else None
 
-    found = _request(host, port, _message("/tidalsort/sounds", os.path.abspath(os.fspath(root)), prefix), timeout, listed)
+    found = _request(host, port, _message("/tidalsort/sounds", os.path.abspath(os.fspath(root)), prefix), timeout=timeout, answer=listed)
     if found is not None:
         return found
     if not totals:
@@ -648,6 +651,7 @@ def unload(
     port: int,
     sound: str,
     folder: str | os.PathLike[str],
+    *,
     timeout: float = 5.0,
 ) -> int:
     """Remove a sound from SuperDirt and clear its values in Tidal.
@@ -687,8 +691,8 @@ def unload(
         host,
         port,
         _message("/tidalsort/unload", sound, os.path.abspath(os.fspath(folder))),
-        timeout,
-        _count("/tidalsort/unloaded", echo=sound),
+        timeout=timeout,
+        answer=_count("/tidalsort/unloaded", echo=sound),
         name=sound,
     )
     if count is None:

@@ -39,6 +39,7 @@ def check_receiver(host: str = bridge.DEFAULT_HOST, port: int = bridge.DEFAULT_P
 def notify_bank(
     root: Path,
     entry: Bank,
+    *,
     host: str = bridge.DEFAULT_HOST,
     port: int = bridge.DEFAULT_PORT,
     timeout: float = DEFAULT_TIMEOUT,
@@ -66,14 +67,19 @@ def notify_bank(
     bank = entry.name
     rows = entry_sounds(entry)
     loaded = [
-        (sound, bridge.send_bank(host, port, sound, root / sound, int(bounds.split()[-1]), bounds, labels, timeout))
+        (
+            sound,
+            bridge.send_bank(
+                host, port, sound, root / sound, count=int(bounds.split()[-1]), boundaries=bounds, labels=labels, timeout=timeout
+            ),
+        )
         for sound, bounds, labels in rows
     ]
     current = {sound for sound, _, _ in rows}
     stale = [
         sound
-        for sound in bridge.sounds(host, port, root, bank, timeout)
+        for sound in bridge.sounds(host, port, root, prefix=bank, timeout=timeout)
         if sound not in current and may_be_folder_of(bank, sound) and not (root / sound).exists()
     ]
-    unloaded = [(sound, bridge.unload(host, port, sound, root / sound, timeout)) for sound in stale]
+    unloaded = [(sound, bridge.unload(host, port, sound, root / sound, timeout=timeout)) for sound in stale]
     return loaded, unloaded

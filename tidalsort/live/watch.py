@@ -113,6 +113,7 @@ def start_observer(handler: _Wake, watched: Targets, interval: float, poll: bool
 def watch(
     sources: Sequence[str | os.PathLike[str]],
     on_change: Callable[[], None],
+    *,
     interval: float = 1.0,
     settle: float = 0.3,
     keep_going: Callable[[], bool] = lambda: True,

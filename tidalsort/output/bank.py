@@ -121,7 +121,7 @@ def _copy_hashing(source: Path, dest: Path | None) -> str:
     return digest.hexdigest()
 
 
-def _place(item: PlannedFile, dest: Path, link: LinkMode, sha1: str | None, reusable: dict[str, Path]) -> tuple[str, bool]:
+def _place(item: PlannedFile, dest: Path, *, link: LinkMode, sha1: str | None, reusable: dict[str, Path]) -> tuple[str, bool]:
     """Put ``item`` at ``dest``: a hard link to the bank's own copy of the same bytes if
     ``reusable`` has one, else as ``link`` says (hashing the source while copying it when
     its SHA-1 ``sha1`` is not known yet).
@@ -227,7 +227,9 @@ def build_folders(
             tmp = make_temp_dir(state, f"tmp-{name}-")
             built[name] = tmp
             (tmp / BANK_MARKER).write_text(f"bank: {bank}\n", encoding="utf-8")
-            placed = pool.map(lambda item, tmp=tmp: _place(item, tmp / item.name, link, hashes.get(item.source), reusable), items)
+            placed = pool.map(
+                lambda item, tmp=tmp: _place(item, tmp / item.name, link=link, sha1=hashes.get(item.source), reusable=reusable), items
+            )
             for item, (sha1, ours) in zip(items, placed, strict=True):
                 hashes[item.source] = sha1
                 if ours:
@@ -258,7 +260,7 @@ def _move_away(root: Path, name: str) -> None:
     os.rename(root / name, old)
 
 
-def swap_in(root: Path, bank: str, name: str, built: Path, inode: int) -> None:
+def swap_in(root: Path, bank: str, name: str, *, built: Path, inode: int) -> None:
     """Put the folder ``built`` (inode ``inode``) at ``root/name`` in place of the folder there.
 
     Nothing happens if it is there already, so an interrupted run can be finished by

@@ -94,6 +94,7 @@ def draw(
     order: Sequence[int] | np.ndarray,
     leaf_labels: Sequence[str],
     boundaries: Sequence[int],
+    *,
     title: str,
     path: Path | BinaryIO,
     families: Sequence[str] | None = None,

@@ -108,7 +108,7 @@ def _carry_out(root: Path, journal: dict[str, Any]) -> Manifest:
     state = root / STATE_DIR
     bank = journal["bank"]
     for name, (built, inode) in journal["folders"].items():
-        swap_in(root, bank, name, state / built, inode)
+        swap_in(root, bank, name, built=state / built, inode=inode)
     for name in journal["stale"]:
         remove_folder(root, bank, name)
     for final, staged in journal["files"].items():

@@ -190,7 +190,7 @@ def _read(path: Path, space: str) -> _Cached | None:
     return cached
 
 
-def _write(path: Path, space: str, keys: np.ndarray, layout: Layout, added: np.ndarray) -> None:
+def _write(path: Path, space: str, *, keys: np.ndarray, layout: Layout, added: np.ndarray) -> None:
     with open(path, "wb") as f:
         np.savez(f, space=np.array(space), keys=keys, xy=layout.xy, landmark=layout.landmark, added=added)
 
@@ -230,7 +230,7 @@ def cached_layout(root: Path, bank: str, index: BankIndex, computing: Callable[[
         layout, added = _add(cached, known, index.scaled)
     else:
         layout, added = _whole(keys, index.scaled), np.zeros(len(keys), bool)
-    write_atomic(path, lambda tmp: _write(tmp, space, keys, layout, added), root / STATE_DIR)
+    write_atomic(path, lambda tmp: _write(tmp, space, keys=keys, layout=layout, added=added), root / STATE_DIR)
     return unit_square(layout.xy), False
 
 

@@ -132,7 +132,7 @@ def zscores(features: np.ndarray) -> np.ndarray:
     return np.clip(z, -Z_CLIP, Z_CLIP)
 
 
-def draw_heatmap(entry: Bank, features: np.ndarray, settings: FeatureSettings, title: str, path: Path) -> None:
+def draw_heatmap(entry: Bank, features: np.ndarray, settings: FeatureSettings, *, title: str, path: Path) -> None:
     """Draw the clustered feature heatmap: samples in bank order (left to right) against the
     feature columns in named groups, under a colour bar of families (or clusters), with the
     cluster boundaries marked.

@@ -89,7 +89,9 @@ def make_map(root: Path, bank: str, say: Callable[[str], None] = lambda line: No
             settings = FeatureSettings(entry.settings.features, entry.settings.frames)
             title = f"tidalsort bank {bank!r}"
             scratch = root / STATE_DIR
-            write_atomic(heatmap_path(root, bank), lambda tmp: draw_heatmap(entry, index.features, settings, title, tmp), scratch)
+            write_atomic(
+                heatmap_path(root, bank), lambda tmp: draw_heatmap(entry, index.features, settings, title=title, path=tmp), scratch
+            )
             laid_out.result()  # now cached: read back for this index (computed again if it changed meanwhile)
             xy, _ = cached_layout(root, bank, index, computing)
             page, data = write_page(root, bank, page_data(bank, entry, xy, audio))
