@@ -6,10 +6,12 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import warnings
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -120,9 +122,25 @@ def start_sort(library: Path, out: Path) -> tuple[subprocess.Popen, set[int]]:
     while len(workers := children(sort.pid)) < 2:
         assert sort.poll() is None and time.monotonic() < deadline, "the sort never started its workers"
         time.sleep(0.05)
-    time.sleep(2)  # well into the analysis
+    # into the analysis, and well before its end: once the first analysed chunk is in the
+    # cache (a fixed sleep let an idle machine finish all 2,000 files first)
+    while analysed_in_cache(out) == 0:
+        assert sort.poll() is None and time.monotonic() < deadline, "nothing reached the cache"
+        time.sleep(0.02)
     assert sort.poll() is None, "the analysis ended too soon to be interrupted"
     return sort, workers
+
+
+def analysed_in_cache(out: Path) -> int:
+    """Files whose analysis the sort into ``out`` has put in its cache so far (read-only)."""
+    path = out / ".tidalsort" / "cache.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
+            return int(db.execute("SELECT count(*) FROM analysis").fetchone()[0])
+    except sqlite3.Error:  # not created yet
+        return 0
 
 
 def wait_gone(pids: set[int], seconds: float) -> set[int]:
