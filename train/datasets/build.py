@@ -37,6 +37,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,11 +46,14 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dedupe
+import gus
+import lmms_presets
 import soundfont
 from drum_labels import (
     gm_drum_family,
     gm_melodic_family,
     hydrogen_family,
+    lmms_preset_family,
     sample_family,
 )
 
@@ -57,14 +61,15 @@ from drum_labels import (
 PACKAGES = (
     "hydrogen-drumkits", "hydrogen-data", "hydrogen-drumkits-effects", "sonic-pi-samples", "lmms-common",
     "fluid-soundfont-gm", "fluid-soundfont-gs", "musescore-general-soundfont", "fluidr3mono-gm-soundfont",
-    "timgm6mb-soundfont", "opl3-soundfont", "csound-soundfont",
+    "timgm6mb-soundfont", "opl3-soundfont", "csound-soundfont", "minuet-data", "denemo-data", "freepats",
 )  # fmt: skip
 #: Packages that never enter the pool: avldrums.lv2 holds the same recordings as a collection we measure on.
 REFUSED = frozenset({"avldrums.lv2"})
 #: Sound-font families (the unit of folds) by font file stem.
 FONT_FAMILY = {
     "FluidR3_GM": "fluidr3", "FluidR3_GS": "fluidr3", "FluidR3Mono_GM": "fluidr3", "MuseScore_General_Full": "fluidr3",
-    "TimGM6mb": "timgm6mb", "OPL-3_FM_128M": "opl3", "sf_GMbank": "csound",
+    "TimGM6mb": "timgm6mb", "OPL-3_FM_128M": "opl3", "sf_GMbank": "csound", "GeneralUser-v1.47": "generaluser",
+    "A320U": "a320u",
 }  # fmt: skip
 #: Keys played on every percussion preset, and the note of every melodic preset.
 DRUM_KEYS, MELODIC_KEY = range(27, 88), 60
@@ -176,20 +181,74 @@ def sample_items(root: Path, package: str, version: str) -> list[Item]:
     return items
 
 
-def _render_all(font: Path, notes: list[soundfont.Note], paths: list[Path], out: Path, tag: str) -> None:
-    """Render ``notes`` of ``font`` into ``paths`` unless ``out`` holds them, rendered with ``tag``, already."""
+def _render_once(out: Path, tag: str, write: Callable[[], None]) -> None:
+    """Run ``write`` into an emptied ``out`` unless ``out`` holds its renders, made with ``tag``, already."""
     stamp = out / ".rendered"
     if stamp.exists() and stamp.read_text() == tag:
         return
     out.mkdir(parents=True, exist_ok=True)
     for p in out.glob("*.flac"):
         p.unlink()
-    for start in range(0, len(notes), BATCH):
-        print(f"  rendering {out.name}: notes {start + 1}-{min(start + BATCH, len(notes))} of {len(notes)}", flush=True)
-        for path, audio in zip(paths[start : start + BATCH], soundfont.render(font, notes[start : start + BATCH])):
-            if audio is not None:
-                sf.write(path, audio, soundfont.RATE, subtype="PCM_24")
+    write()
     stamp.write_text(tag)
+
+
+def _render_all(font: Path, notes: list[soundfont.Note], paths: list[Path], out: Path, tag: str) -> None:
+    """Render ``notes`` of ``font`` into ``paths`` unless ``out`` holds them, rendered with ``tag``, already."""
+
+    def write() -> None:
+        for start in range(0, len(notes), BATCH):
+            print(f"  rendering {out.name}: notes {start + 1}-{min(start + BATCH, len(notes))} of {len(notes)}", flush=True)
+            for path, audio in zip(paths[start : start + BATCH], soundfont.render(font, notes[start : start + BATCH])):
+                if audio is not None:
+                    sf.write(path, audio, soundfont.RATE, subtype="PCM_24")
+
+    _render_once(out, tag, write)
+
+
+def lmms_preset_items(root: Path, package: str, version: str, cache: Path) -> list[Item]:
+    """Renders of the labelled DrumSynth and Kicker presets of lmms-common (:mod:`lmms_presets`; rendered once, then reused)."""
+    base = root / "usr/share/lmms"
+    files = sorted([*base.glob("samples/drumsynth/*/*.ds"), *base.glob("presets/Kicker/*.xpf")])
+    presets = [(p, lmms_preset_family(str(p.relative_to(base)))) for p in files]
+    out = cache / "renders" / "lmms-presets"
+    lmms = run(["lmms", "--allowroot", "--version"]).split("\n")[0].split()[-1]
+    paths = {p: out / f"{p.parent.name}--{p.stem.replace(' ', '_')}.flac" for p, _ in presets}
+
+    def write() -> None:
+        shim = lmms_presets.seed_shim(cache / "tools")
+        for preset, label in presets:
+            audio = lmms_presets.render(preset, shim=shim) if label is not None else None
+            if audio is not None:
+                sf.write(paths[preset], audio, soundfont.RATE, subtype="PCM_24")
+
+    _render_once(out, f"{version} lmms {lmms}", write)
+    items = []
+    for preset, label in presets:
+        inside = str(preset.relative_to(base))
+        kit = f"lmms:{preset.parent.parent.name}/{preset.parent.name}"  # lmms:drumsynth/tr808, lmms:presets/Kicker
+        item = Item(paths[preset], label, package, version, str(preset.relative_to(root)), "lmms:synth-presets", kit,
+                    f"lmms:{inside}", f"lmms:{inside} lmms {lmms}")  # fmt: skip
+        items.append(item if label is None or item.path.exists() else replace(item, label=None, rule="silent render"))
+    return items
+
+
+def freepats_items(root: Path, package: str, version: str, cache: Path) -> list[Item]:
+    """The drum patches of freepats (``Drum_000/NNN_*.pat``, NNN the GM key) by the GM drum map, decoded once (:mod:`gus`)."""
+    patches = sorted(root.glob("usr/share/midi/freepats/Drum_000/*.pat"))
+    out = cache / "renders" / "freepats"
+
+    def write() -> None:
+        for patch in patches:
+            audio, rate = gus.read_patch(patch.read_bytes(), key=int(patch.name[:3]))
+            sf.write(out / f"{patch.stem}.flac", audio, rate, subtype="PCM_16")
+
+    _render_once(out, version, write)
+    return [
+        Item(out / f"{patch.stem}.flac", gm_drum_family(int(patch.name[:3]), program=0), package, version,
+             str(patch.relative_to(root)), "freepats:drums", "freepats:Drum_000", f"freepats:{patch.name}", f"freepats: GM key {int(patch.name[:3])}")
+        for patch in patches
+    ]  # fmt: skip
 
 
 def font_items(root: Path, package: str, version: str, cache: Path) -> list[Item]:
@@ -327,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     if Path(__file__).resolve().parents[2] in [cache, *cache.parents]:
         raise SystemExit(f"{cache}: inside the repository; audio never goes there")
     items: list[Item] = []
+    synthesised: list[Item] = []  # after every package's recorded or font sounds, which win their duplicates
     for package in args.packages.split(","):
         root, version = fetch(package, cache)
         print(f"{package} {version}", flush=True)
@@ -334,8 +394,12 @@ def main(argv: list[str] | None = None) -> int:
             items += hydrogen_items(root, package, version)
         elif package in ("sonic-pi-samples", "lmms-common"):
             items += sample_items(root, package, version)
+            synthesised += lmms_preset_items(root, package, version, cache) if package == "lmms-common" else []
+        elif package == "freepats":
+            items += freepats_items(root, package, version, cache)
         else:
             items += font_items(root, package, version, cache)
+    items += synthesised
     left_out: dict[int, str] = {i: "no single family: " + it.rule for i, it in enumerate(items) if it.label is None}
     for i, reason in excluded(items, args.datasets / "exclude-debian.csv").items():
         left_out.setdefault(i, reason)

@@ -148,3 +148,31 @@ def sample_family(package: str, path: str) -> str | None:
             return _first_token(name, LMMS_DRUM_TOKENS)
         return "other" if folder in LMMS_OTHER_FOLDERS else None
     return None
+
+
+# --- LMMS synth presets (rendered by LMMS) ------------------------------------------------
+
+#: LMMS presets of synthesised drums: DrumSynth files (``samples/drumsynth/<kit>/<name>.ds``)
+#: and Kicker presets (``presets/Kicker/<name>.xpf``), rendered by :mod:`lmms_presets`. They give
+#: the two scarce families only (clap and rim had under 100 sounds with dev + train; every
+#: other family has more, so their presets are left out): every preset of the DrumSynth kit
+#: ``misc_claps`` is a clap, the others go by the first rule on their name that matches (a
+#: name part starts where no letter stands before it: ``experiment`` holds no rim;
+#: ``linn_stk`` is the LinnDrum's side stick); ``clappy_snare`` and ``rimmy_noise`` are not
+#: clearly one family.
+LMMS_SYNTH_CLAP_KITS = frozenset({"misc_claps"})
+LMMS_SYNTH_RULES: tuple[tuple[str, str | None], ...] = (
+    (r"clappy_snare|(?<![a-z])rimmy", None), (r"clap|(?<![a-z])clp", "clap"), (r"(?<![a-z])(rim|stk)", "rim"),
+)  # fmt: skip
+
+
+def lmms_preset_family(path: str) -> str | None:
+    """Family of an LMMS synth preset (``path`` relative to ``/usr/share/lmms``) by :data:`LMMS_SYNTH_RULES`."""
+    parts = path.split("/")
+    if path.endswith(".ds") and parts[:2] == ["samples", "drumsynth"] and len(parts) == 4:
+        if parts[2] in LMMS_SYNTH_CLAP_KITS:
+            return "clap"
+    elif not (path.endswith(".xpf") and parts[:2] == ["presets", "Kicker"] and len(parts) == 3):
+        return None
+    name = parts[-1].rsplit(".", 1)[0].lower()
+    return next((family for pattern, family in LMMS_SYNTH_RULES if re.search(pattern, name)), None)

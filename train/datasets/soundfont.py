@@ -148,13 +148,13 @@ def render(font: Path, notes: list[Note]) -> list[np.ndarray | None]:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         audio, rate = sf.read(wav, dtype="float32", always_2d=True)
     assert rate == RATE
-    out: list[np.ndarray | None] = []
-    for i in range(len(notes)):
-        part = audio[round(i * SLOT_S * RATE) : round((i * SLOT_S + CUT_S) * RATE)]
-        level = np.abs(part).max(axis=1) if len(part) else np.zeros(0)
-        if not len(level) or level.max() < SILENT:
-            out.append(None)
-            continue
-        loud = np.flatnonzero(level > level.max() * 1e-4)
-        out.append(part[loud[0] : loud[-1] + 1 + round(0.01 * RATE)].copy())
-    return out
+    return [trim(audio[round(i * SLOT_S * RATE) : round((i * SLOT_S + CUT_S) * RATE)]) for i in range(len(notes))]
+
+
+def trim(part: np.ndarray) -> np.ndarray | None:
+    """``part`` (frames x channels) from its first to 10 ms past its last sample above -80 dB of its peak; ``None`` if silent."""
+    level = np.abs(part).max(axis=1) if len(part) else np.zeros(0)
+    if not len(level) or level.max() < SILENT:
+        return None
+    loud = np.flatnonzero(level > level.max() * 1e-4)
+    return part[loud[0] : loud[-1] + 1 + round(0.01 * RATE)].copy()
