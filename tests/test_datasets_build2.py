@@ -1,6 +1,7 @@
 """The second round of Debian sources of the drum-pool builder (train/datasets): LMMS
 synth presets (their label table and the one-note LMMS project that renders them),
-freepats' GUS patches (the patch reader) and the trimming of renders.
+freepats' GUS patches (the patch reader), the rims of marching kits (the sample names a
+font's key plays, and their table) and the trimming of renders.
 
 No network, apt or LMMS: the tables are pure functions of names, the patches are bytes
 built here in the documented layout.
@@ -20,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train" / "datas
 
 import gus
 import lmms_presets
-from drum_labels import LMMS_SYNTH_RULES, lmms_preset_family
-from soundfont import RATE, trim
+from drum_labels import LMMS_SYNTH_RULES, MARCHING_PRESET, lmms_preset_family, marching_family
+from soundfont import RATE, key_samples, presets, trim
 
 from tidalsort.families.taxonomy import FAMILIES
 
@@ -118,3 +119,63 @@ def test_trim_cuts_leading_and_trailing_silence_and_finds_silence() -> None:
     out = trim(part)
     assert out is not None and len(out) == 100 + round(0.01 * RATE) and out[0, 0] == 0.5
     assert trim(np.zeros((RATE, 2), dtype=np.float32)) is None and trim(part[:0]) is None
+
+
+@pytest.mark.parametrize(
+    ("samples", "family"),
+    [
+        (("MSnr-rim shot 3", "MSnr-rim shot 4"), "rim"), (("MBass-4 rim 2",), "rim"), (("MTnr-1 rim 2",), "rim"),
+        (("56_52_SNR_RIMSHOT",), "rim"), (("56_53_SNR_RIM",), "rim"),
+        (("MSnr-stick click 1",), None), (("MSnr-backstick 2",), None), (("56_57_SNR_STICKSHOT",), None),
+        (("MSnr-rim 1", "MSnr-hit 1"), None),  # one of its samples is no rim
+        (("Timbale Primer",), None), ((), None),
+    ],
+)  # fmt: skip
+def test_a_marching_kits_key_is_a_rim_when_every_sample_it_plays_is(samples: tuple[str, ...], family: str | None) -> None:
+    assert marching_family(samples) == family
+
+
+def test_marching_kits_are_known_by_name() -> None:
+    assert all(MARCHING_PRESET.search(n) for n in ("Marching Snare", "OldMarchingBass", "MarchingTenor"))
+    assert not any(MARCHING_PRESET.search(n) for n in ("Standard", "TR-808", "Metronome"))
+
+
+def _records(size: int, rows: list[bytes]) -> bytes:
+    return b"".join(r.ljust(size, b"\0") for r in rows)
+
+
+def _sf2(path: Path) -> Path:
+    """A SoundFont with one preset (bank 128, program 56): keys 50-52 on an instrument whose zones
+    split them (50-51 a rim shot, 52 a stick click), and every key on a second instrument."""
+    name = lambda text: text.encode().ljust(20, b"\0")  # noqa: E731
+    gen = lambda oper, amount: struct.pack("<HH", oper, amount)  # noqa: E731
+    key_range = lambda low, high: gen(43, low | high << 8)  # noqa: E731
+    chunks = {
+        b"phdr": _records(38, [name("Marching Snare") + struct.pack("<HHH", 56, 128, 0), name("EOP") + struct.pack("<HHH", 0, 0, 2)]),
+        b"pbag": _records(4, [struct.pack("<H", 0), struct.pack("<H", 2), struct.pack("<H", 3)]),
+        b"pgen": key_range(50, 52) + gen(41, 0) + gen(41, 1) + bytes(4),
+        b"inst": _records(
+            22, [name("Snare") + struct.pack("<H", 0), name("Bass") + struct.pack("<H", 2), name("EOI") + struct.pack("<H", 3)]
+        ),
+        b"ibag": _records(4, [struct.pack("<H", 0), struct.pack("<H", 2), struct.pack("<H", 4), struct.pack("<H", 5)]),
+        b"igen": key_range(50, 51) + gen(53, 0) + key_range(52, 52) + gen(53, 1) + gen(53, 2) + bytes(4),
+        b"shdr": _records(46, [name("MSnr-rim shot 3"), name("MSnr-stick click 1"), name("MBass-2 hit"), name("EOS")]),
+    }
+    pdta = b"pdta" + b"".join(cid + struct.pack("<I", len(data)) + data for cid, data in chunks.items())
+    body = b"sfbk" + b"LIST" + struct.pack("<I", len(pdta)) + pdta
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def test_the_samples_a_key_plays_follow_the_key_ranges_of_preset_and_instrument_zones(tmp_path: Path) -> None:
+    font = _sf2(tmp_path / "march.sf2")
+    assert [(p.bank, p.program, p.name) for p in presets(font)] == [(128, 56, "Marching Snare")]
+    found = key_samples(font, bank=128, program=56, keys=range(49, 54))
+    assert found == {
+        49: ("MBass-2 hit",),
+        50: ("MBass-2 hit", "MSnr-rim shot 3"),
+        51: ("MBass-2 hit", "MSnr-rim shot 3"),
+        52: ("MBass-2 hit", "MSnr-stick click 1"),
+        53: ("MBass-2 hit",),
+    }
+    assert key_samples(font, bank=128, program=0, keys=range(128)) == {}

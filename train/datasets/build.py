@@ -50,10 +50,12 @@ import gus
 import lmms_presets
 import soundfont
 from drum_labels import (
+    MARCHING_PRESET,
     gm_drum_family,
     gm_melodic_family,
     hydrogen_family,
     lmms_preset_family,
+    marching_family,
     sample_family,
 )
 
@@ -65,11 +67,11 @@ PACKAGES = (
 )  # fmt: skip
 #: Packages that never enter the pool: avldrums.lv2 holds the same recordings as a collection we measure on.
 REFUSED = frozenset({"avldrums.lv2"})
-#: Sound-font families (the unit of folds) by font file stem.
+#: Sound-font families (the unit of folds) by font file stem: fonts that share samples are one.
 FONT_FAMILY = {
     "FluidR3_GM": "fluidr3", "FluidR3_GS": "fluidr3", "FluidR3Mono_GM": "fluidr3", "MuseScore_General_Full": "fluidr3",
     "TimGM6mb": "timgm6mb", "OPL-3_FM_128M": "opl3", "sf_GMbank": "csound", "GeneralUser-v1.47": "generaluser",
-    "A320U": "a320u",
+    "A320U": "timgm6mb",  # 228 of its 565 labelled renders repeat TimGM6mb's (GeneralUser: 32 of 619)
 }  # fmt: skip
 #: Keys played on every percussion preset, and the note of every melodic preset.
 DRUM_KEYS, MELODIC_KEY = range(27, 88), 60
@@ -194,7 +196,11 @@ def _render_once(out: Path, tag: str, write: Callable[[], None]) -> None:
 
 
 def _render_all(font: Path, notes: list[soundfont.Note], paths: list[Path], out: Path, tag: str) -> None:
-    """Render ``notes`` of ``font`` into ``paths`` unless ``out`` holds them, rendered with ``tag``, already."""
+    """Render ``notes`` of ``font`` into ``paths`` unless ``out`` holds them, rendered with ``tag``, already.
+
+    The tag names the notes too (a digest of the file names): a new table renders anew.
+    """
+    tag = f"{tag} notes {hashlib.sha1(' '.join(p.name for p in paths).encode()).hexdigest()[:12]}"
 
     def write() -> None:
         for start in range(0, len(notes), BATCH):
@@ -266,8 +272,10 @@ def font_items(root: Path, package: str, version: str, cache: Path) -> list[Item
         specs = []  # (note, label, kit, kind, what)
         for preset in soundfont.presets(font):
             if preset.bank == 128:
-                for key in DRUM_KEYS:
-                    label = gm_drum_family(key, program=preset.program, name=preset.name)
+                marching = MARCHING_PRESET.search(preset.name) is not None
+                samples = soundfont.key_samples(font, bank=128, program=preset.program, keys=range(128)) if marching else {}
+                for key in sorted(samples) if marching else DRUM_KEYS:
+                    label = marching_family(samples[key]) if marching else gm_drum_family(key, program=preset.program, name=preset.name)
                     what = f"drum program {preset.program} ({preset.name}), key {key}"
                     specs.append(
                         (soundfont.Note(preset.program, key, True), label, f"{font.stem} {preset.program} {preset.name}", "drums", what)

@@ -38,7 +38,8 @@ GM_KEYS: dict[int, str] = {
 }  # fmt: skip
 #: Percussion programs of the GM/GS drum sets (standard, room, power, electronic, TR-808,
 #: jazz, brush, orchestra and their variations). Other percussion presets (marching
-#: kits, metronomes) do not follow the GM map and are left out. The orchestra kit plays
+#: kits, metronomes) do not follow the GM map: they are left out, but for the marching
+#: kits' rims (:func:`marching_family`). The orchestra kit plays
 #: timpani on keys 41-53; a preset named "SFX" (GS program 56) holds sound effects, which
 #: are ``other`` from key 47 up (below it: clicks and scratches, left out).
 GM_DRUM_PROGRAMS = frozenset({*range(20), 24, 25, *range(32, 37), 40, 41, 42, 48})
@@ -56,6 +57,23 @@ def gm_drum_family(key: int, *, program: int, name: str = "") -> str | None:
     if program not in GM_DRUM_PROGRAMS or program == ORCHESTRA_PROGRAM and 41 <= key <= 53:
         return None
     return GM_KEYS.get(key)
+
+
+#: A percussion preset whose name says it is a marching kit, and the sample names of a
+#: marching rim or rimshot (MuseScore's "MSnr-rim shot 3", "MBass-4 rim 2", "MTnr-1 rim 2";
+#: FluidR3 Mono's "56_52_SNR_RIMSHOT", "56_53_SNR_RIM").
+MARCHING_PRESET = re.compile(r"march", re.IGNORECASE)
+MARCHING_RIM_SAMPLE = re.compile(r"(?<![a-z])rim( ?shot)?(?![a-z])", re.IGNORECASE)
+
+
+def marching_family(samples: tuple[str, ...]) -> str | None:
+    """Family of a key of a marching kit, by the names of the ``samples`` it plays (every velocity).
+
+    ``rim`` when every one is a rim or rimshot of a marching snare, tenor or bass drum; any
+    other key (hits, stick clicks, stick shots and backsticks, which are stick on stick,
+    cymbals, buzzes) is left out: the other families have 100+ sounds without them.
+    """
+    return "rim" if samples and all(MARCHING_RIM_SAMPLE.search(s) for s in samples) else None
 
 
 def gm_melodic_family(program: int) -> str | None:

@@ -158,3 +158,58 @@ def trim(part: np.ndarray) -> np.ndarray | None:
         return None
     loud = np.flatnonzero(level > level.max() * 1e-4)
     return part[loud[0] : loud[-1] + 1 + round(0.01 * RATE)].copy()
+
+
+def _pdta(data: bytes) -> dict[bytes, bytes]:
+    for cid, offset, size in _chunks(data, 12, len(data)):
+        if cid == b"LIST" and data[offset : offset + 4] == b"pdta":
+            return {sub: data[start : start + length] for sub, start, length in _chunks(data, offset + 4, offset + size)}
+    raise ValueError("no preset data")
+
+
+_KEY_RANGE, _INSTRUMENT, _SAMPLE_ID = 43, 41, 53
+
+
+def _zones(bags: bytes, gens: bytes, first: int, last: int) -> list[dict[int, int]]:
+    """Generators of the zones ``first``..``last - 1`` (a bag list and its generator list)."""
+    starts = [struct.unpack_from("<H", bags, 4 * i)[0] for i in range(first, last + 1)]
+    zones = []
+    for a, b in zip(starts, starts[1:]):
+        zone = {}
+        for g in range(a, b):
+            oper, amount = struct.unpack_from("<HH", gens, 4 * g)
+            zone[oper] = amount
+        zones.append(zone)
+    return zones
+
+
+def _in_range(zone: dict[int, int], key: int) -> bool:
+    low_high = zone.get(_KEY_RANGE)
+    return low_high is None or (low_high & 0xFF) <= key <= (low_high >> 8)
+
+
+def key_samples(path: Path, *, bank: int, program: int, keys: range) -> dict[int, tuple[str, ...]]:
+    """Names of the samples that each of ``keys`` plays on preset ``bank``:``program`` of a SoundFont (every velocity)."""
+    pdta = _pdta(path.read_bytes())
+    phdr, inst, shdr = pdta[b"phdr"], pdta[b"inst"], pdta[b"shdr"]
+    names = [shdr[46 * i : 46 * i + 20].split(b"\0")[0].decode("latin-1").strip() for i in range(len(shdr) // 46)]
+    bag_of_instrument = [struct.unpack_from("<H", inst, 22 * i + 20)[0] for i in range(len(inst) // 22)]
+    out: dict[int, tuple[str, ...]] = {}
+    for i in range(len(phdr) // 38 - 1):
+        p, b, bag = struct.unpack_from("<HHH", phdr, 38 * i + 20)
+        if (b, p) != (bank, program):
+            continue
+        next_bag = struct.unpack_from("<H", phdr, 38 * (i + 1) + 24)[0]
+        for key in keys:
+            found = []
+            for zone in _zones(pdta[b"pbag"], pdta[b"pgen"], bag, next_bag):
+                if _INSTRUMENT not in zone or not _in_range(zone, key):
+                    continue
+                n = zone[_INSTRUMENT]
+                for izone in _zones(pdta[b"ibag"], pdta[b"igen"], bag_of_instrument[n], bag_of_instrument[n + 1]):
+                    if _SAMPLE_ID in izone and _in_range(izone, key):
+                        found.append(names[izone[_SAMPLE_ID]])
+            if found:
+                out[key] = tuple(sorted(set(found)))
+        break
+    return out
