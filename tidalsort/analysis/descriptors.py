@@ -26,7 +26,7 @@ from .features import mel_filterbank, onset
 
 #: Version of the descriptor code: bump when a change alters any value (cached analyses
 #: of older versions are then recomputed, and the family model must be retrained).
-DESCRIPTORS_VERSION = 1
+DESCRIPTORS_VERSION = 2  # 2: files not at 44.1 kHz resampled with libsoxr
 #: Seconds after the onset that the descriptors follow.
 SECONDS = 2.0
 _N = round(SECONDS * ANALYSIS_RATE)

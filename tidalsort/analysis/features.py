@@ -66,7 +66,7 @@ _cache_filterbanks()
 
 #: Version of the feature code: bump when a change alters any feature value (cached
 #: features of older versions are then recomputed).
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2  # 2: files not at 44.1 kHz resampled with libsoxr
 #: Length of one pyAudioAnalysis frame in seconds.
 FRAME_SECONDS = 0.05
 #: Features per frame from pyAudioAnalysis (34 short-term features and their deltas).

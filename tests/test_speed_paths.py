@@ -1,0 +1,65 @@
+"""The fast paths of analysis (issue 22): libsoxr resampling, and the modules analysis loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tone, write
+
+from tidalsort.analysis.analyse import analyse_file
+from tidalsort.analysis.audio import ANALYSIS_RATE, read_head
+from tidalsort.analysis.features import FeatureSettings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def loaded_after(*lines: str) -> set[str]:
+    """The modules loaded once ``lines`` have run in a fresh Python."""
+    probe = "\n".join([*lines, "import json, sys", "print(json.dumps(sorted(sys.modules)))"])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("rate", [22050, 48000, 96000])
+def test_resampling_keeps_length_and_timing(tmp_path: Path, rate: int) -> None:
+    click = np.zeros(rate)
+    click[round(0.25 * rate)] = 0.9  # one sample at 250 ms
+    path = write(tmp_path / "click.wav", click, rate=rate, subtype="FLOAT")
+    signal, info = read_head(path, 0.5)
+    assert info.samplerate == rate and len(signal) == round(0.5 * ANALYSIS_RATE)
+    at = round(0.25 * ANALYSIS_RATE)
+    assert abs(int(np.argmax(np.abs(signal))) - at) <= 1  # not delayed by the filter
+    ringing = np.abs(np.delete(signal, np.s_[at - 50 : at + 50])).max()
+    assert ringing < 0.01 * np.abs(signal).max()  # and the filter rings out within 1 ms
+
+
+@pytest.mark.parametrize("rate", [22050, 48000, 96000])
+def test_a_sound_has_the_same_features_at_any_rate(tmp_path: Path, rate: int) -> None:
+    """A sound recorded at another rate gets (nearly) the features of the same sound at 44.1 kHz."""
+    settings = FeatureSettings()
+    for freq in (120, 700, 5000):  # below 11 kHz: the same sound at 22.05 kHz too
+        native = write(tmp_path / f"{freq}-44100.wav", tone(freq, 1.5, decay=0.3), subtype="FLOAT")
+        other = write(tmp_path / f"{freq}-{rate}.wav", tone(freq, 1.5, rate=rate, decay=0.3), rate=rate, subtype="FLOAT")
+        a, a_inputs, a_centroid, _ = analyse_file(native, settings)
+        b, b_inputs, b_centroid, _ = analyse_file(other, settings)
+        mel = slice(-65, None)  # the log-mel cepstra: what a resampler could spoil
+        assert np.abs(a[mel] - b[mel]).max() < 0.05 * np.abs(a[mel]).max()
+        assert abs(a_centroid - b_centroid) < 0.01 * a_centroid
+        assert np.abs(a_inputs - b_inputs).max() < 0.05 * np.abs(a_inputs).max()
+
+
+def test_reading_audio_at_any_rate_loads_no_scipy_signal(tmp_path: Path) -> None:
+    path = write(tmp_path / "x.wav", tone(440, 0.5, rate=48000), rate=48000)
+    loaded = loaded_after(
+        "from pathlib import Path", "from tidalsort.analysis.audio import read_head", f"read_head(Path({str(path)!r}), 2.0)"
+    )
+    assert "soxr" in loaded
+    assert "scipy.signal" not in loaded
