@@ -83,6 +83,21 @@ def test_training_is_deterministic_on_a_small_subset(tmp_path: Path) -> None:
         assert not held_out & trained
 
 
+def test_one_preparation_serves_settings_with_fewer_copies() -> None:
+    require(DATASETS.is_dir(), f"the labelled datasets are missing at {DATASETS}")
+    examples = labelled_examples(DATASETS)[::120]
+    signals, durations = read(examples)
+    labels, rows = [e.label for e in examples], np.arange(len(examples))
+    one, two = (replace(TrainingConfig(), copies=n, synthetic=5) for n in (1, 2))
+    X1, y1, w1 = training_rows(prepare(signals, durations, labels, config=one), rows, signals, one)
+    prepared = prepare(signals, durations, labels, config=two)
+    X, y, w = training_rows(prepared, rows, signals, one)
+    assert np.array_equal(X, X1) and np.array_equal(y, y1) and np.array_equal(w, w1)
+    assert len(training_rows(prepared, rows, signals, two)[0]) == len(X) + len(examples)
+    with pytest.raises(ValueError, match="3 copies asked of sounds prepared with 2"):
+        training_rows(prepared, rows, signals, replace(two, copies=3))
+
+
 def test_the_training_script_writes_a_model_tidalsort_can_sort_with(tmp_path: Path, kit: Path) -> None:
     require(DATASETS.is_dir(), f"the labelled datasets are missing at {DATASETS}")
     import runpy

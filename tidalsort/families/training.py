@@ -372,9 +372,13 @@ def training_rows(
     one instrument, :attr:`Prepared.sound`) weighs the same, its files and their copies
     sharing its weight; inside ``other``, the made-up sounds weigh
     ``config.synthetic_share`` of it. The others' drum loops are built from the drum
-    sounds among ``rows`` only.
+    sounds among ``rows`` only. Of ``prepared``'s copies, the first ``config.copies`` of
+    each sound are used (one preparation serves settings with fewer copies).
     """
-    keep = np.isin(prepared.source, rows)
+    made = len(prepared.source) // max(len(prepared.X), 1)
+    if config.copies > made:
+        raise ValueError(f"{config.copies} copies asked of sounds prepared with {made}")
+    keep = np.isin(prepared.source, rows) & (np.arange(len(prepared.source)) % max(made, 1) < config.copies)
     hits = [signals[i][: round(0.5 * ANALYSIS_RATE)] for i in rows if prepared.y[i] != FAMILIES.index("other")]
     others, durations = not_one_shots(config.synthetic, hits, np.random.default_rng([config.seed, len(rows)]))
     X = np.concatenate([prepared.X[rows], prepared.copies[keep], inputs(others, durations)])
@@ -478,9 +482,14 @@ def cross_validate(
     folds: int = 10,
     progress: Callable[[int], None] = lambda fold: None,
     sounds: Sequence[str] | None = None,
+    prepared: Prepared | None = None,
 ) -> CrossValidation:
-    """Train on all folds but one and predict the one left out, for every fold (:func:`group_folds`)."""
-    prepared = prepare(signals, durations, labels, config=config, sounds=sounds)
+    """Train on all folds but one and predict the one left out, for every fold (:func:`group_folds`).
+
+    ``prepared`` (:func:`prepare` of these sounds, with at least ``config.copies`` copies)
+    saves preparing them again when several settings are compared.
+    """
+    prepared = prepared or prepare(signals, durations, labels, config=config, sounds=sounds)
     y = prepared.y
     logits = np.zeros((len(y), len(FAMILIES)))
     novel = np.zeros(len(y), dtype=bool)
