@@ -212,14 +212,16 @@ def _frame_starts() -> np.ndarray:
 _STARTS = _frame_starts()
 _TIMES = _STARTS / ANALYSIS_RATE  # frame centres, as the signal is padded by half a frame
 _SPAN_MASKS = [(_TIMES >= a) & (_TIMES < b) for a, b in MEL_SPANS]
+_FRAMES = _STARTS[:, None] + np.arange(_FFT)  # sample indices of every frame
 
 
 def spectrogram(signal: np.ndarray) -> np.ndarray:
     """Power spectra of the frames at :data:`_STARTS` after the onset, shape (frames, 513)."""
     length = round(MEL_SPANS[-1][1] * ANALYSIS_RATE)
-    x = signal[onset(signal) :][:length].astype(np.float32)
-    x = np.pad(x, (_FFT // 2, _FFT // 2 + length - len(x)))
-    return np.abs(rfft(x[_STARTS[:, None] + np.arange(_FFT)] * _WINDOW, axis=1)) ** 2
+    x = signal[onset(signal) :][:length]
+    padded = np.zeros(_FFT + length, dtype=np.float32)  # half a frame either side
+    padded[_FFT // 2 : _FFT // 2 + len(x)] = x
+    return np.abs(rfft(padded[_FRAMES] * _WINDOW, axis=1)) ** 2
 
 
 def mel_spans(power: np.ndarray) -> np.ndarray:
