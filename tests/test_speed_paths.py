@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -15,6 +16,8 @@ from conftest import tone, write
 from tidalsort.analysis.analyse import analyse_file
 from tidalsort.analysis.audio import ANALYSIS_RATE, read_head
 from tidalsort.analysis.features import FeatureSettings
+from tidalsort.output import bank
+from tidalsort.output.bank import PlannedFile
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -118,3 +121,59 @@ def test_analysis_reuses_freed_memory_instead_of_faulting_it_in_again(tmp_path: 
     kept = page_faults_reading(path, "_keep_freed_memory()")
     assert default > 40 * 100  # hundreds of pages a file
     assert kept < default / 10
+
+
+def planned_kit(folder: Path, count: int = 6) -> dict[str, list[PlannedFile]]:
+    sources = [write(folder / f"hit{i}.wav", tone(200 + 100 * i, 0.3)) for i in range(count)]
+    return {"b": [PlannedFile(source, f"{i:03d}_hit{i}.wav", False) for i, source in enumerate(sources)]}
+
+
+def test_copies_are_clones_where_the_file_system_makes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reflink (Btrfs, XFS) copies no byte: simulated here, as /tmp is ext4, by an ioctl that copies."""
+    import fcntl
+
+    cloned = []
+
+    def fake_ioctl(fd: int, request: int, arg: int) -> int:
+        assert request == bank.FICLONE
+        os.lseek(arg, 0, os.SEEK_SET)
+        os.sendfile(fd, arg, 0, os.fstat(arg).st_size)
+        cloned.append(fd)
+        return 0
+
+    def no_copy(*args: object, **kwargs: object) -> None:
+        raise AssertionError("copied, not cloned")
+
+    hashing = bank._copy_hashing
+    monkeypatch.setattr(fcntl, "ioctl", fake_ioctl)
+    monkeypatch.setattr(bank, "_copy_hashing", lambda source, dest: no_copy() if dest else hashing(source, None))
+    monkeypatch.setattr(bank.shutil, "copyfile", no_copy)
+    monkeypatch.setattr(bank, "_NO_CLONE", set())
+    folders = planned_kit(tmp_path / "src")
+    built = bank.build_folders(tmp_path / "root", "b", folders)
+    assert len(cloned) == 6 and len(built.written) == 6
+    for item in folders["b"]:
+        placed = built.folders["b"] / item.name
+        assert placed.read_bytes() == item.source.read_bytes() and not placed.samefile(item.source)
+        assert built.hashes[item.source] == bank.file_sha1(item.source)
+
+
+def test_where_clones_cannot_be_made_files_are_copied_trying_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    tried = []
+
+    def refusing_ioctl(fd: int, request: int, arg: int) -> int:
+        tried.append(request)
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(fcntl, "ioctl", refusing_ioctl)
+    monkeypatch.setattr(bank, "_NO_CLONE", set())
+    folders = planned_kit(tmp_path / "src")
+    built = bank.build_folders(tmp_path / "root", "b", folders)
+    assert 1 <= len(tried) <= bank.PLACING_THREADS  # once for the pair of file systems (each thread at most once)
+    for item in folders["b"]:
+        assert (built.folders["b"] / item.name).read_bytes() == item.source.read_bytes()
+        assert built.hashes[item.source] == bank.file_sha1(item.source)
+    leftovers = [p.name for p in built.folders["b"].iterdir() if not p.name.startswith(".")]
+    assert sorted(leftovers) == sorted(item.name for item in folders["b"])
