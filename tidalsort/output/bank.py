@@ -15,7 +15,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,12 +119,48 @@ def _copy_hashing(source: Path, dest: Path | None) -> str:
                 if out:
                     out.write(chunk)
     except OSError as exc:
-        if dest is None or exc.errno not in DISK_FULL:
+        if dest is None:
             raise
+        _raise_disk_full(exc, dest)
+        raise
+    return digest.hexdigest()
+
+
+def _raise_disk_full(exc: OSError, dest: Path) -> None:
+    """Raise a one-line :class:`~tidalsort.analysis.wav.WriteFailed` naming ``dest`` if
+    ``exc`` says the disk is full."""
+    if exc.errno in DISK_FULL:
         from ..analysis.wav import WriteFailed  # deferred: numpy and libsndfile
 
         raise WriteFailed(exc.errno, f"{os.strerror(exc.errno).lower()} writing {dest}") from None
-    return digest.hexdigest()
+
+
+def hash_ahead(paths: Sequence[Path]) -> Callable[[], dict[Path, str]]:
+    """Start hashing ``paths`` in a thread of its own, for a core that would sit idle.
+
+    Returns a function that stops it (after the file in hand) and gives the SHA-1 of each
+    file hashed by then; those not hashed, or that could not be read, are left out (the
+    writing hashes them as it copies, and says why one cannot be read).
+    """
+    hashes: dict[Path, str] = {}
+    stop = threading.Event()
+
+    def run() -> None:
+        for path in paths:
+            if stop.is_set():
+                return
+            with contextlib.suppress(OSError):
+                hashes[path] = file_sha1(path)
+
+    thread = threading.Thread(target=run, name="tidalsort-hashing", daemon=True)  # daemon: Ctrl-C need not wait for it
+    thread.start()
+
+    def done() -> dict[Path, str]:
+        stop.set()
+        thread.join()
+        return hashes
+
+    return done
 
 
 def _clone(source: Path, dest: Path) -> bool:
@@ -198,7 +235,11 @@ def _put(item: PlannedFile, dest: Path, link: LinkMode) -> bool:
         except OSError:  # another file system, or links not allowed: copy instead
             pass
     if not _clone(item.source, dest):
-        shutil.copyfile(item.source, dest)
+        try:
+            shutil.copyfile(item.source, dest)
+        except OSError as exc:
+            _raise_disk_full(exc, dest)
+            raise
     return True
 
 
