@@ -27,6 +27,12 @@ cache stays warm after the files are made.
     python bench/speed.py --folder ../shared/datasets --runs 3     # 1,702 real drum one-shots
     python bench/speed.py --samples 100000 --runs 1 --only cold --link symlink --longest 2  # memory at scale
     python bench/speed.py --folder ~/samples --runs 3
+    python bench/speed.py --folder ../shared/datasets --profile    # where the time goes, step by step
+
+``--profile`` instead runs one cold sort under cProfile in a fresh process (so the imports
+before the first file count) and prints the time of every step of it, then times each
+step of one file's analysis (decoding and resampling, the similarity features, the
+whole-sound descriptors) in one process, as a worker runs it, over a sample of the files.
 """
 
 from __future__ import annotations
@@ -213,6 +219,101 @@ def baseline_files_per_s(files: list[Path]) -> float:
             setattr(stf, name, fn)
 
 
+#: Steps of a sort that --profile reports: (label, file the function is in, function name),
+#: in the order they run. Analysis runs in worker processes and the sources are hashed in a
+#: thread while the sort clusters: the profile sees neither, only the wait for them.
+STEPS = [
+    ("imports before work (tidalsort.pipeline)", "tidalsort/pipeline.py", "<module>"),
+    ("scan", "tidalsort/analysis/scan.py", "scan"),
+    ("analysis (in the workers; cache included)", "tidalsort/analysis/analyse.py", "analyse"),
+    ("families, clustering, order, writing (_finish)", "tidalsort/pipeline.py", "_finish"),
+    ("  of it, the family model", "tidalsort/families/model.py", "predict"),
+    ("  of it, grouping.group_by_family", "tidalsort/organise/grouping.py", "group_by_family"),
+    ("    of it, order.refine", "tidalsort/organise/order.py", "refine"),
+    ("  of it, bank.build_folders (copies)", "tidalsort/output/bank.py", "build_folders"),
+    ("  of it, the index", "tidalsort/output/index.py", "write_index"),
+    ("  of it, the bank put in place (syncfs, swap)", "tidalsort/output/journal.py", "commit"),
+]
+
+
+def import_seconds(runs: int) -> float:
+    """Median seconds a fresh Python takes to import what a sort imports before its first
+    file (``tidalsort.pipeline``), less a bare start-up: the figure without the profiler."""
+    started = [whole_run_seconds([sys.executable, "-c", code]) for _ in range(runs) for code in ("pass", "import tidalsort.pipeline")]
+    return statistics.median(started[1::2]) - statistics.median(started[::2])
+
+
+def profile_sort(sources: list[Path], root: Path, jobs: int | None, link: str) -> None:
+    """One cold sort under cProfile in a fresh process; print the time of each of :data:`STEPS`."""
+    import pstats
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "sort.prof"
+        command = [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(out),
+            __file__,
+            "--child",
+            link,
+            str(jobs or 0),
+            str(root),
+            *map(str, sources),
+        ]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - start
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        stats = pstats.Stats(str(out)).stats  # type: ignore[attr-defined]
+    print(f"cold sort under cProfile, one run: {wall:.2f} s as a process ({figures['files']} files; profiling slows the main process)")
+    print(f"  {'imports before work, without the profiler':<46} {import_seconds(5):7.2f} s (median of 5)")
+    for label, path, name in STEPS:
+        seconds = sum(entry[3] for (file, _, function), entry in stats.items() if file.endswith(path) and function == name)
+        print(f"  {label:<46} {seconds:7.2f} s")
+
+
+def profile_files(files: list[Path], runs: int) -> None:
+    """Time each step of one file's analysis in this process, as a worker runs it (median ms a file)."""
+    from threadpoolctl import threadpool_limits
+
+    from tidalsort.analysis.analyse import MODEL_FEATURES, _keep_freed_memory, analyse_file
+    from tidalsort.analysis.audio import ANALYSIS_RATE, UnreadableAudio, read_head
+    from tidalsort.analysis.descriptors import SECONDS, whole_sound
+    from tidalsort.analysis.features import mel_spans, short_term, spectrogram
+
+    _keep_freed_memory()
+    seconds = max(MODEL_FEATURES.seconds, SECONDS)
+    first = round(MODEL_FEATURES.seconds * ANALYSIS_RATE)
+    readable, heads = [], []
+    for path in files:
+        try:
+            heads.append(read_head(path, seconds))
+            readable.append(path)
+        except UnreadableAudio:
+            continue
+    # one call a file, nothing kept: results kept for hundreds of files would be timed as page faults
+    steps = {
+        "decode and resample (read_head)": lambda i: read_head(readable[i], seconds),
+        "pyAudioAnalysis features (short_term)": lambda i: short_term(heads[i][0][:first], MODEL_FEATURES.frames),
+        "mel: spectrogram": lambda i: spectrogram(heads[i][0][:first]),
+        "mel: spectrogram and cepstra": lambda i: mel_spans(spectrogram(heads[i][0][:first])),
+        "whole-sound descriptors": lambda i: whole_sound(heads[i][0], heads[i][1].duration),
+        "all of a file (analyse_file)": lambda i: analyse_file(readable[i], MODEL_FEATURES),
+    }
+    print(f"one file's analysis, one process, median of {runs} passes over {len(heads)} files (CPU time):")
+    with threadpool_limits(1):
+        for label, step in steps.items():
+            times = []
+            for _ in range(runs + 1):  # the first pass warms up
+                start = time.process_time()
+                for i in range(len(heads)):
+                    step(i)
+                times.append((time.process_time() - start) / max(1, len(heads)) * 1e3)
+            print(f"  {label:<46} {statistics.median(times[1:]):7.3f} ms")
+
+
 def median(runs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
@@ -254,6 +355,7 @@ def main() -> None:
         help="cold: only the cold sorts (for very large N); sorts: cold, warm and 10 added, without the comparisons with the original workflow",
     )
     parser.add_argument("--baseline-files", type=int, default=300, help="files the baseline analyses (default 300)")
+    parser.add_argument("--profile", action="store_true", help="print where the time of a cold sort goes, step by step, instead")
     args = parser.parse_args()
 
     work = args.work or Path(tempfile.gettempdir()) / f"tidalsort-speed-{args.samples}"
@@ -269,6 +371,13 @@ def main() -> None:
             print(f"made {args.samples} files in {time.perf_counter() - start:.0f} s under {library}")
     files = sorted(p for p in library.rglob("*") if p.is_file())
     print(f"library: {len(files)} files, {sum(p.stat().st_size for p in files) / 1e9:.2f} GB")
+
+    if args.profile:
+        with tempfile.TemporaryDirectory(dir=work if not args.folder else None) as tmp:
+            profile_sort([library], Path(tmp) / "out", args.jobs, args.link)
+        audio = [p for p in files if p.suffix.lower() in (".wav", ".aif", ".aiff", ".flac")]
+        profile_files(audio[:: max(1, len(audio) // args.baseline_files)][: args.baseline_files], args.runs)
+        return
 
     cold, warm, added = [], [], []
     for run in range(args.runs):

@@ -33,6 +33,7 @@ from .output.bank import (
     PlannedFile,
     check_folders,
     file_sha1,
+    hash_ahead,
     own_files,
     owned_folders,
     state_dir,
@@ -544,6 +545,8 @@ def _finish(
         known.update((path, file_sha1(path)) for path in analysis.sources if path not in known)
     if options.dedupe:
         analysis = _dedupe(analysis, known)
+    # hashed on the core that clustering leaves idle, the files are then only copied
+    hashed = hash_ahead([path for path in analysis.sources if path not in known])
     progress.start("cluster", 1)
     scaler = Scaler(options.scaling, options.features.group_sizes()).fit(analysis.features)
     X = scaler.transform(analysis.features)
@@ -566,6 +569,7 @@ def _finish(
     drawing.shutdown(wait=False)
     with locked(root), Pending(root, bank) as pending:
         recover_locked(root)
+        known.update(hashed())
         reusable = cache.written(own_files(root, bank)) if cache else {}
         built = pending.build(folders, link=options.link, progress=lambda: progress.advance("write"), hashes=known, reusable=reusable)
         hashes = {**known, **built.hashes}  # with --dedupe, the dropped copies' too

@@ -250,6 +250,9 @@ def _non_finite(f: sf.SoundFile) -> str | None:
     f.seek(0)
     position = 0
     for block in blocks(f):
+        if np.isfinite(block).all():  # first, as it mostly is: 0.03 ms a block, where finding the frame takes 1.4 ms
+            position += len(block)
+            continue
         bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
         if bad.size:
             return f"non-finite samples (NaN or infinity; the first at {(position + bad[0]) / f.samplerate:.3f} s)"
@@ -321,5 +324,7 @@ def read_head(path: Path, seconds: float) -> tuple[np.ndarray, AudioInfo]:
             info = replace(info, warning=warning, frames=frames)
         except sf.LibsndfileError as exc:
             raise UnreadableAudio(f"corrupt audio ({exc.error_string})") from None
-    signal = _to_rate(_mono(head), info.samplerate)[:length].astype(np.float64)
-    return np.pad(signal, (0, length - len(signal))), info
+    signal = _to_rate(_mono(head), info.samplerate)[:length]
+    padded = np.zeros(length)  # (np.pad took 0.1 ms)
+    padded[: len(signal)] = signal
+    return padded, info

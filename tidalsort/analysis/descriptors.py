@@ -67,6 +67,7 @@ _MEL = mel_filterbank(_MEL_BANDS, _FFT)
 _WINDOW = np.hanning(_FFT).astype(np.float32)
 _FREQS = np.fft.rfftfreq(_FFT, 1.0 / ANALYSIS_RATE)
 _STARTS = np.round(TIMES * ANALYSIS_RATE).astype(int)
+_FRAMES = _STARTS[:, None] + np.arange(_FFT)  # sample indices of every frame in the padded sound
 _SPAN_MASKS = np.array([(TIMES >= a) & (TIMES < b) for a, b in SPANS])
 _SPAN_MEANS = (_SPAN_MASKS / _SPAN_MASKS.sum(axis=1, keepdims=True)).astype(np.float32)  # frames -> span means
 _BAND_MASKS = np.array([(_FREQS >= a) & (_FREQS < b) for a, b in BANDS], dtype=np.float32)
@@ -180,9 +181,10 @@ def whole_sound(signal: np.ndarray, duration: float) -> np.ndarray:
     """
     x = np.asarray(signal, dtype=np.float32)
     x = x[onset(x) :][:_N]
-    x = np.pad(x, (0, _N - len(x)))
-    x = x / (np.abs(x).max() + 1e-12)
-    frames = np.pad(x, (_FFT // 2, _FFT))[_STARTS[:, None] + np.arange(_FFT)]
+    padded = np.zeros(_FFT // 2 + _N + _FFT, dtype=np.float32)  # the frames' padding around the sound
+    np.divide(x, np.abs(x).max() + 1e-12, out=padded[_FFT // 2 : _FFT // 2 + len(x)])
+    x = padded[_FFT // 2 : _FFT // 2 + _N]
+    frames = padded[_FRAMES]
     power = np.abs(rfft(frames * _WINDOW, axis=1)) ** 2
     loudest = power.sum(axis=1).max() + 1e-20
 

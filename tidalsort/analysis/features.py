@@ -22,23 +22,56 @@ Feature sets (``--features``):
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import logging
+import sys
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-# ShortTermFeatures imports matplotlib.pyplot at import time: keep it off any display.
-import matplotlib
 import numpy as np
 from scipy.fft import dct, rfft
-
-matplotlib.use("Agg")
-from pyAudioAnalysis import ShortTermFeatures
 
 from ..choices import FEATURE_SETS
 from ..errors import BadOption
 from .audio import ANALYSIS_RATE
 
 logging.getLogger("matplotlib").setLevel(logging.WARNING)
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module while another is imported: every name it is asked for is a
+    function that calls the real module's function of that name, importing it then."""
+
+    def __getattr__(self, name: str) -> Callable[..., object]:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        module = self.__name__
+        return lambda *args, **kwargs: getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _deferred(*modules: str) -> Iterator[None]:
+    """Let the imports inside the block find a :class:`_Deferred` in place of each of
+    ``modules`` not loaded yet; afterwards, importing them loads the real ones."""
+    stand_ins = {name: _Deferred(name) for name in modules if name not in sys.modules}
+    sys.modules.update(stand_ins)
+    try:
+        yield
+    finally:
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
+# ShortTermFeatures imports lfilter from scipy.signal and matplotlib.pyplot at its top and
+# uses neither (pyAudioAnalysis 0.3.14): with SciPy 1.17 they were 0.8 s of the 1.2 s that
+# importing analysis took before any file could be analysed (scipy.signal parses the
+# docstrings of its hundreds of functions as it loads).
+with _deferred("scipy.signal", "matplotlib.pyplot"):
+    from pyAudioAnalysis import ShortTermFeatures
 
 
 def _read_only(value):
@@ -179,14 +212,16 @@ def _frame_starts() -> np.ndarray:
 _STARTS = _frame_starts()
 _TIMES = _STARTS / ANALYSIS_RATE  # frame centres, as the signal is padded by half a frame
 _SPAN_MASKS = [(_TIMES >= a) & (_TIMES < b) for a, b in MEL_SPANS]
+_FRAMES = _STARTS[:, None] + np.arange(_FFT)  # sample indices of every frame
 
 
 def spectrogram(signal: np.ndarray) -> np.ndarray:
     """Power spectra of the frames at :data:`_STARTS` after the onset, shape (frames, 513)."""
     length = round(MEL_SPANS[-1][1] * ANALYSIS_RATE)
-    x = signal[onset(signal) :][:length].astype(np.float32)
-    x = np.pad(x, (_FFT // 2, _FFT // 2 + length - len(x)))
-    return np.abs(rfft(x[_STARTS[:, None] + np.arange(_FFT)] * _WINDOW, axis=1)) ** 2
+    x = signal[onset(signal) :][:length]
+    padded = np.zeros(_FFT + length, dtype=np.float32)  # half a frame either side
+    padded[_FFT // 2 : _FFT // 2 + len(x)] = x
+    return np.abs(rfft(padded[_FRAMES] * _WINDOW, axis=1)) ** 2
 
 
 def mel_spans(power: np.ndarray) -> np.ndarray:

@@ -13,8 +13,10 @@ import errno
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,10 @@ LinkMode = Literal["copy", "symlink", "hardlink"]
 #: Errors of a write that only a write gives: the disk (or the user's quota, or the file
 #: size limit) is full.
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+#: ioctl(2) request that makes a file a copy-on-write clone of another (Linux's FICLONE).
+FICLONE = 0x40049409
+#: (source device, destination device) pairs found not to clone in this process.
+_NO_CLONE: set[tuple[int, int]] = set()
 
 
 class BankClash(TidalsortError):
@@ -113,24 +119,87 @@ def _copy_hashing(source: Path, dest: Path | None) -> str:
                 if out:
                     out.write(chunk)
     except OSError as exc:
-        if dest is None or exc.errno not in DISK_FULL:
+        if dest is None:
             raise
+        _raise_disk_full(exc, dest)
+        raise
+    return digest.hexdigest()
+
+
+def _raise_disk_full(exc: OSError, dest: Path) -> None:
+    """Raise a one-line :class:`~tidalsort.analysis.wav.WriteFailed` naming ``dest`` if
+    ``exc`` says the disk is full."""
+    if exc.errno in DISK_FULL:
         from ..analysis.wav import WriteFailed  # deferred: numpy and libsndfile
 
         raise WriteFailed(exc.errno, f"{os.strerror(exc.errno).lower()} writing {dest}") from None
-    return digest.hexdigest()
+
+
+def hash_ahead(paths: Sequence[Path]) -> Callable[[], dict[Path, str]]:
+    """Start hashing ``paths`` in a thread of its own, for a core that would sit idle.
+
+    Returns a function that stops it (after the file in hand) and gives the SHA-1 of each
+    file hashed by then; those not hashed, or that could not be read, are left out (the
+    writing hashes them as it copies, and says why one cannot be read).
+    """
+    hashes: dict[Path, str] = {}
+    stop = threading.Event()
+
+    def run() -> None:
+        for path in paths:
+            if stop.is_set():
+                return
+            with contextlib.suppress(OSError):
+                hashes[path] = file_sha1(path)
+
+    thread = threading.Thread(target=run, name="tidalsort-hashing", daemon=True)  # daemon: Ctrl-C need not wait for it
+    thread.start()
+
+    def done() -> dict[Path, str]:
+        stop.set()
+        thread.join()
+        return hashes
+
+    return done
+
+
+def _clone(source: Path, dest: Path) -> bool:
+    """Make the new file ``dest`` a copy-on-write clone of ``source`` (a reflink): a copy
+    whose bytes are neither copied nor written to disk again, where the file system shares
+    blocks between files (Btrfs, XFS, bcachefs, ZFS 2.2). False, and nothing at ``dest``,
+    where it cannot (ext4, tmpfs, two file systems: tried once for each pair of them).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import fcntl  # deferred: not on every system
+
+    try:
+        devices = (os.stat(source).st_dev, os.stat(dest.parent).st_dev)
+    except OSError:
+        return False
+    if devices in _NO_CLONE:
+        return False
+    with open(source, "rb") as src, open(dest, "xb") as out:
+        try:
+            fcntl.ioctl(out.fileno(), FICLONE, src.fileno())
+            return True
+        except OSError:
+            _NO_CLONE.add(devices)
+    dest.unlink()
+    return False
 
 
 def _place(item: PlannedFile, dest: Path, *, link: LinkMode, sha1: str | None, reusable: dict[str, Path]) -> tuple[str, bool]:
     """Put ``item`` at ``dest``: a hard link to the bank's own copy of the same bytes if
-    ``reusable`` has one, else as ``link`` says (hashing the source while copying it when
-    its SHA-1 ``sha1`` is not known yet).
+    ``reusable`` has one, else as ``link`` says (a copy is a clone where the file system
+    can make one; the source is hashed while it is copied when its SHA-1 ``sha1`` is not
+    known yet).
 
     Returns the source's SHA-1 and whether ``dest`` holds bytes tidalsort wrote, not the
     source's own file.
     """
     if sha1 is None and link == "copy" and not item.convert:
-        sha1 = _copy_hashing(item.source, dest)
+        sha1 = file_sha1(item.source) if _clone(item.source, dest) else _copy_hashing(item.source, dest)
         if sha1 not in reusable:
             return sha1, True
         dest.unlink()
@@ -165,7 +234,12 @@ def _put(item: PlannedFile, dest: Path, link: LinkMode) -> bool:
             return False
         except OSError:  # another file system, or links not allowed: copy instead
             pass
-    shutil.copyfile(item.source, dest)
+    if not _clone(item.source, dest):
+        try:
+            shutil.copyfile(item.source, dest)
+        except OSError as exc:
+            _raise_disk_full(exc, dest)
+            raise
     return True
 
 
