@@ -81,7 +81,7 @@ def test_analysis_loads_pyaudioanalysis_without_what_it_does_not_use(tmp_path: P
         f"analyse_file(Path({str(path)!r}), FeatureSettings())",
     )
     assert "pyAudioAnalysis.ShortTermFeatures" in loaded
-    assert not {"scipy.signal", "matplotlib.pyplot"} & loaded
+    assert not {"scipy.signal", "matplotlib", "matplotlib.pyplot"} & loaded
     real = loaded_after(
         "import tidalsort.analysis.features",
         "import scipy.signal, matplotlib.pyplot",
@@ -91,6 +91,12 @@ def test_analysis_loads_pyaudioanalysis_without_what_it_does_not_use(tmp_path: P
         "assert np.allclose(ShortTermFeatures.lfilter([1.0], [1.0, -0.5], [1.0, 0.0, 0.0]), [1.0, 0.5, 0.25])",
     )
     assert {"scipy.signal", "matplotlib.pyplot"} <= real
+
+
+def test_a_sort_imports_no_matplotlib_before_its_first_file() -> None:
+    """matplotlib (0.25 s) is imported where a picture is drawn: the dendrogram, in a thread while copying."""
+    loaded = loaded_after("import tidalsort.pipeline")
+    assert not {m for m in loaded if m.split(".")[0] == "matplotlib"} and "scipy.signal" not in loaded
 
 
 def page_faults_reading(path: Path, *setup: str) -> int:

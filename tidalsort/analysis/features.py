@@ -57,6 +57,10 @@ def _deferred(*modules: str) -> Iterator[None]:
     """Let the imports inside the block find a :class:`_Deferred` in place of each of
     ``modules`` not loaded yet; afterwards, importing them loads the real ones."""
     stand_ins = {name: _Deferred(name) for name in modules if name not in sys.modules}
+    for name, stand_in in stand_ins.items():  # ``import a.b as c`` finds ``b`` on ``a``
+        parent, _, child = name.rpartition(".")
+        if parent in stand_ins:
+            setattr(stand_ins[parent], child, stand_in)
     sys.modules.update(stand_ins)
     try:
         yield
@@ -70,7 +74,7 @@ def _deferred(*modules: str) -> Iterator[None]:
 # uses neither (pyAudioAnalysis 0.3.14): with SciPy 1.17 they were 0.8 s of the 1.2 s that
 # importing analysis took before any file could be analysed (scipy.signal parses the
 # docstrings of its hundreds of functions as it loads).
-with _deferred("scipy.signal", "matplotlib.pyplot"):
+with _deferred("scipy.signal", "matplotlib", "matplotlib.pyplot"):
     from pyAudioAnalysis import ShortTermFeatures
 
 

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from scipy.cluster.hierarchy import dendrogram
 
 from .colours import FAMILY_COLOURS
@@ -122,6 +120,10 @@ def draw(
         Family of every leaf in bank order: branches inside one family take its colour
         (:data:`~tidalsort.output.colours.FAMILY_COLOURS`), with a legend. Without it, clusters are coloured.
     """
+    # deferred: a sort imports this module before its first file, and draws in a thread while copying
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
     n = len(leaf_labels)
     k = len(boundaries) - 1
     Z = bank_order_tree(Z, order)  # rows from n = 0 down, in order; leaf p is position p

@@ -8,15 +8,10 @@ legible from a few hundred to many thousand samples.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
 import numpy as np
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-from matplotlib.colors import ListedColormap
-from matplotlib.patches import Patch
 
 from ..analysis.features import (
     FEATURES_PER_FRAME,
@@ -27,6 +22,9 @@ from ..analysis.features import (
 from ..output.colours import Groups, sample_groups
 from ..output.entry import Bank
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 #: pyAudioAnalysis's 34 short-term features of one frame, in order, as groups (their 34
 #: deltas follow them).
 _PAA_GROUPS = (("timbre", 8), ("MFCC", 13), ("chroma", 13))
@@ -34,6 +32,20 @@ _PAA_GROUPS = (("timbre", 8), ("MFCC", 13), ("chroma", 13))
 Z_CLIP = 2.5
 #: Clusters are named on the pictures up to this many.
 NAMED_CLUSTERS = 40
+
+
+def _pyplot() -> ModuleType:
+    """matplotlib's ``pyplot``, drawing off any display.
+
+    Imported when a picture is drawn, not with this module: a sort imports it for the
+    pictures' file names, and matplotlib was 0.25 s of what it imported before its first file.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def map_picture_path(root: Path, bank: str) -> Path:
@@ -64,7 +76,9 @@ def column_groups(settings: FeatureSettings) -> list[tuple[str, int]]:
     return groups
 
 
-def _legend(ax: plt.Axes, groups: Groups, **kwargs: Any) -> None:
+def _legend(ax: Axes, groups: Groups, **kwargs: Any) -> None:
+    from matplotlib.patches import Patch
+
     counts = np.bincount(groups.of_sample, minlength=len(groups.names))
     handles = [Patch(color=c, label=f"{name} ({count})") for name, c, count in zip(groups.names, groups.colours, counts)]
     ax.legend(handles=handles, title=groups.kind, fontsize=8, title_fontsize=9, frameon=False, **kwargs)
@@ -85,6 +99,7 @@ def draw_map(entry: Bank, xy: np.ndarray, title: str, path: Path) -> None:
     path
         PNG to write.
     """
+    plt = _pyplot()
     groups = sample_groups(entry)
     n = len(xy)
     fig, ax = plt.subplots(figsize=(12, 10))
@@ -153,6 +168,9 @@ def draw_heatmap(entry: Bank, features: np.ndarray, settings: FeatureSettings, *
     groups = sample_groups(entry)
     n = len(features)
     names = column_groups(settings)
+    plt = _pyplot()
+    from matplotlib.colors import ListedColormap
+
     fig, (bar, ax) = plt.subplots(2, 1, figsize=(14, 9), sharex=True, gridspec_kw={"height_ratios": [1, 14], "hspace": 0.03})
     bar.imshow(
         np.array(groups.of_sample)[None, :],
