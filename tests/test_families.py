@@ -42,11 +42,11 @@ DEV_AGREEMENT = 1.0
 
 def test_the_shipped_model_is_a_small_versioned_file_trained_on_dev_and_train() -> None:
     path = model_path()
-    assert path.name == "families-v2.npz" and path.stat().st_size <= 10_000_000
+    assert path.name == "families-v3.npz" and path.stat().st_size <= 10_000_000
     model = FamilyModel.load()
-    assert model.meta["version"] == 2 and model.meta["config"] == json.loads(json.dumps(asdict(TrainingConfig())))
+    assert model.meta["version"] == 3 and model.meta["config"] == json.loads(json.dumps(asdict(TrainingConfig())))
     # dev + train and the Debian pool of train/datasets/build.py (README "Families")
-    assert model.meta["files"] == 1702 + model.meta["extra_files"] == 3378 and 0 < model.temperature
+    assert model.meta["files"] == 1702 + model.meta["extra_files"] == 3890 and 0 < model.temperature
     probabilities = model.predict_proba(np.zeros((3, len(model.mean))))
     assert probabilities.shape == (3, len(FAMILIES)) and np.allclose(probabilities.sum(axis=1), 1.0)
 
@@ -108,7 +108,7 @@ def test_the_training_script_writes_a_model_tidalsort_can_sort_with(tmp_path: Pa
     model = FamilyModel.load(out)
     assert model.meta["files"] == 29 and model.meta["folds"] == 2
     assert run("sort", kit, "--out", tmp_path / "root", "--bank", "kit", "--model", out) == 0
-    assert manifest(tmp_path / "root")["banks"]["kit"]["settings"]["model"] == "families-v2"
+    assert manifest(tmp_path / "root")["banks"]["kit"]["settings"]["model"] == "families-v3"
 
 
 # --- what the model hears ---------------------------------------------------------------
@@ -203,7 +203,7 @@ def test_the_manifest_gives_every_sample_a_family_and_every_family_its_n_range(d
     assert run("sort", drums, "--out", out, "--bank", "kb6") == 0
     data = manifest(out)
     entry = data["banks"]["kb6"]
-    assert data["version"] == 3 and entry["settings"]["group"] == "families" and entry["settings"]["model"] == "families-v2"
+    assert data["version"] == 3 and entry["settings"]["group"] == "families" and entry["settings"]["model"] == "families-v3"
     assert all(s["family"] in FAMILIES and 0 < s["confidence"] <= 1 for s in entry["samples"])
     for r in entry["families"]:
         assert {s["family"] for s in entry["samples"][r["start"] : r["stop"]]} == {r["family"]}

@@ -37,7 +37,7 @@ from ..errors import UsageError
 from .taxonomy import FAMILIES
 
 #: Version of the shipped model (its file is ``data/families-v<VERSION>.npz``).
-VERSION = 2
+VERSION = 3
 
 
 def model_path(version: int = VERSION) -> Path:

@@ -87,7 +87,7 @@ class TrainingConfig:
         Seed of augmentation, synthetic sounds and networks.
     """
 
-    hidden: tuple[int, ...] = (256,)
+    hidden: tuple[int, ...] = (256, 128)
     alpha: float = 1e-2
     networks: int = 5
     epochs: int = 100
