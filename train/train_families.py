@@ -15,7 +15,8 @@ Deterministic: the same data and settings give the same weights. The steps: read
 train (10 families, ~1,700 one-shots); cross-validate with folds that keep every kit or
 machine together, to calibrate the confidences (softmax temperature); train the ensemble
 on everything; write the weights with what they were trained on (data fingerprint,
-settings, cross-validated figures). Takes about ten minutes on two cores.
+settings, cross-validated figures). About 10 minutes on dev + train, 25 with the Debian pool of
+train/datasets/build.py, on two shared cores.
 """
 
 from __future__ import annotations
