@@ -32,6 +32,8 @@ import numpy as np
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+from train_families import figures  # noqa: E402
+
 from tidalsort.families.taxonomy import FAMILIES  # noqa: E402
 from tidalsort.families.training import (  # noqa: E402
     Example,
@@ -110,15 +112,11 @@ def with_context(
     return np.hstack([X, train_context]), np.hstack([prepared.X[test], context(tested, folder[test], tested, folder[test])])
 
 
-def figures(y: np.ndarray, said: np.ndarray, confidence: np.ndarray) -> str:
-    """Accuracy, macro-F1, lowest recall (and its family) and ECE (10 bins), in one line."""
-    from sklearn.metrics import f1_score, recall_score
-
-    recall = recall_score(y, said, labels=range(len(FAMILIES)), average=None, zero_division=0)
-    bins = np.minimum((confidence * 10).astype(int), 9)
-    ece = sum(abs(np.mean(said[bins == b] == y[bins == b]) - confidence[bins == b].mean()) * np.mean(bins == b) for b in set(bins.tolist()))
-    f1 = f1_score(y, said, labels=range(len(FAMILIES)), average="macro", zero_division=0)
-    return f"accuracy {np.mean(said == y):.3f}, macro-F1 {f1:.3f}, lowest recall {recall.min():.2f} ({FAMILIES[int(recall.argmin())]}), ECE {ece:.3f}"
+def summary(y: np.ndarray, said: np.ndarray, confidence: np.ndarray) -> str:
+    """:func:`train_families.figures` in one line: accuracy, macro-F1, lowest recall (and its family), ECE."""
+    result = figures(y, said, confidence)
+    family, lowest = min(result["recall"].items(), key=lambda item: item[1])
+    return f"accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}, lowest recall {lowest:.2f} ({family}), ECE {result['ece']:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         p = np.exp(z - z.max(axis=1, keepdims=True))
         confidence = (p / p.sum(axis=1, keepdims=True))[np.arange(len(y)), said]
         print(f"{text}{f' context {args.context}' if args.context else ''}", flush=True)
-        print(f"  whole pool: {figures(y, said, confidence)}")
-        print(f"  dev + train: {figures(y[old], said[old], confidence[old])}")
+        print(f"  whole pool: {summary(y, said, confidence)}")
+        print(f"  dev + train: {summary(y[old], said[old], confidence[old])}")
         for name, rows in (("kit folders", kit_folder), ("one-instrument folders", ~kit_folder)):
             print(f"  {name}: {rows.sum()} files, accuracy {np.mean(said[rows] == y[rows]):.3f}", flush=True)
     return 0

@@ -47,9 +47,9 @@ from tidalsort.families.training import (  # noqa: E402
 )
 
 
-def report(title: str, y: np.ndarray, predicted: np.ndarray, confidence: np.ndarray) -> dict:
-    """Print and return accuracy, macro-F1, per-family recall, ECE (10 bins) and the confusion matrix."""
-    from sklearn.metrics import confusion_matrix, f1_score, recall_score
+def figures(y: np.ndarray, predicted: np.ndarray, confidence: np.ndarray) -> dict:
+    """Accuracy, macro-F1, per-family recall and ECE (10 bins) of ``predicted`` against the labels ``y``."""
+    from sklearn.metrics import f1_score, recall_score
 
     recall = recall_score(y, predicted, labels=range(len(FAMILIES)), average=None, zero_division=0)
     bins = np.minimum((confidence * 10).astype(int), 9)
@@ -58,17 +58,24 @@ def report(title: str, y: np.ndarray, predicted: np.ndarray, confidence: np.ndar
         for b in range(10)
         if np.any(bins == b)
     )
-    figures = {
+    return {
         "files": len(y), "accuracy": round(float(np.mean(predicted == y)), 4),
         "macro_f1": round(float(f1_score(y, predicted, labels=range(len(FAMILIES)), average="macro", zero_division=0)), 4),
         "recall": {f: round(float(r), 3) for f, r in zip(FAMILIES, recall)}, "ece": round(float(ece), 4),
     }  # fmt: skip
-    print(f"{title}: {len(y)} files, accuracy {figures['accuracy']:.3f}, macro-F1 {figures['macro_f1']:.3f}, ECE {figures['ece']:.3f}")
-    print("  recall " + ", ".join(f"{f} {r:.2f}" for f, r in figures["recall"].items()))
+
+
+def report(title: str, y: np.ndarray, predicted: np.ndarray, confidence: np.ndarray) -> dict:
+    """Print and return :func:`figures` and the confusion matrix."""
+    from sklearn.metrics import confusion_matrix
+
+    result = figures(y, predicted, confidence)
+    print(f"{title}: {len(y)} files, accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}, ECE {result['ece']:.3f}")
+    print("  recall " + ", ".join(f"{f} {r:.2f}" for f, r in result["recall"].items()))
     print("  label \\ said " + " ".join(f"{f[:6]:>6}" for f in FAMILIES))
     for f, row in zip(FAMILIES, confusion_matrix(y, predicted, labels=range(len(FAMILIES)))):
         print(f"  {f:>12} " + " ".join(f"{v:6d}" for v in row))
-    return figures
+    return result
 
 
 def reports(examples: list, datasets: Path, y: np.ndarray, predicted: np.ndarray, confidence: np.ndarray) -> dict:
