@@ -300,3 +300,19 @@ def test_the_dendrogram_is_coloured_by_family(tmp_path: Path) -> None:
     drawn = colours([str(names[r]) for r in ordering.order]) - {"other"}  # other is grey, like the axes
     assert drawn == {"kick", "snare"}
     assert colours(["perc"] * 16) - {"other"} == {"perc"}
+
+
+def test_compare_cross_validates_settings_with_and_without_the_kit_as_context(capsys: pytest.CaptureFixture[str]) -> None:
+    require(DATASETS.is_dir(), f"the labelled datasets are missing at {DATASETS}")
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).resolve().parent.parent / "train" / "compare.py"))
+    quick = '{"epochs": 5, "synthetic": 10, "copies": 1}'
+    assert script["main"](["--subset", "60", "--folds", "2", "--networks", "1", "--context", "2", quick]) == 0
+    out = capsys.readouterr().out
+    assert f"{quick} context 2" in out and "  dev + train: accuracy " in out and "one-instrument folders: " in out
+    # where a sound sits in its folder: the lowest of three is rank -1, the highest +1; a folder of one says nothing
+    members = np.array([[0.0], [1.0], [5.0], [3.0]])
+    folder = np.array([0, 0, 0, 1])
+    where = script["context"](members, folder, members, folder)
+    assert list(where[:3, 1]) == [-1.0, 0.0, 1.0] and where[1, 0] == 0.0 and not where[3].any()

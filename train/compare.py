@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
+sys.path[:0] = [str(PROJECT), str(PROJECT / "train")]  # tidalsort, and train_families beside this script
 
 from train_families import figures  # noqa: E402
 
