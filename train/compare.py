@@ -97,8 +97,7 @@ def with_context(
     def project(rows: np.ndarray) -> np.ndarray:
         return ((rows - mean) / scale - centre) @ basis
 
-    made = len(prepared.source) // len(prepared.X)
-    keep = np.flatnonzero(np.isin(prepared.source, train) & (np.arange(len(prepared.source)) % made < config.copies))
+    keep = np.flatnonzero(prepared.copies_of(train, config.copies))
     members, copies = project(prepared.X[train]), len(keep)
     made_up = project(X[len(X) - config.synthetic :])
     train_context = np.concatenate(

@@ -337,6 +337,14 @@ class Prepared:
     source: np.ndarray
     sound: np.ndarray
 
+    def copies_of(self, rows: np.ndarray, copies: int) -> np.ndarray:
+        """Which augmented copies are the first ``copies`` of each sound of ``rows`` (a mask
+        of :attr:`copies`): one preparation serves settings with fewer copies."""
+        made = len(self.source) // max(len(self.X), 1)
+        if copies > made:
+            raise ValueError(f"{copies} copies asked of sounds prepared with {made}")
+        return np.isin(self.source, rows) & (np.arange(len(self.source)) % max(made, 1) < copies)
+
 
 def prepare(
     signals: Sequence[np.ndarray],
@@ -373,12 +381,9 @@ def training_rows(
     sharing its weight; inside ``other``, the made-up sounds weigh
     ``config.synthetic_share`` of it. The others' drum loops are built from the drum
     sounds among ``rows`` only. Of ``prepared``'s copies, the first ``config.copies`` of
-    each sound are used (one preparation serves settings with fewer copies).
+    each sound are used (:meth:`Prepared.copies_of`).
     """
-    made = len(prepared.source) // max(len(prepared.X), 1)
-    if config.copies > made:
-        raise ValueError(f"{config.copies} copies asked of sounds prepared with {made}")
-    keep = np.isin(prepared.source, rows) & (np.arange(len(prepared.source)) % max(made, 1) < config.copies)
+    keep = prepared.copies_of(rows, config.copies)
     hits = [signals[i][: round(0.5 * ANALYSIS_RATE)] for i in rows if prepared.y[i] != FAMILIES.index("other")]
     others, durations = not_one_shots(config.synthetic, hits, np.random.default_rng([config.seed, len(rows)]))
     X = np.concatenate([prepared.X[rows], prepared.copies[keep], inputs(others, durations)])
