@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +64,7 @@ def in_child(work: Callable[[], None], kill_at: int | None = None) -> int | None
     if pid == 0:  # the child: count, kill, never return to pytest
         os.close(reader)
         calls = [0]
+        sort = os.getpid()  # a process it forks counts its own calls, and kills the sort too
 
         def counted(original: Callable) -> Callable:
             hashing = original is bank_module._copy_hashing
@@ -72,7 +74,7 @@ def in_child(work: Callable[[], None], kill_at: int | None = None) -> int | None
                     return original(*args, **kwargs)
                 calls[0] += 1
                 if calls[0] == kill_at:
-                    os.kill(os.getpid(), signal.SIGKILL)
+                    os.kill(sort, signal.SIGKILL)
                 return original(*args, **kwargs)
 
             return step
@@ -154,7 +156,8 @@ def test_a_sort_killed_at_any_step_leaves_a_whole_bank_and_the_next_run_repairs_
     assert steps is not None and steps > 30
     journaled = 0
     for k in range(1, steps + 1):
-        assert in_child(lambda: sort_library(second, root, SortOptions(bank=BANK, clusters=3, group="sound")), kill_at=k) is None
+        made = in_child(lambda: sort_library(second, root, SortOptions(bank=BANK, clusters=3, group="sound")), kill_at=k)
+        assert made is None or made < k  # killed, or done sooner: with more of it in the cache, fewer files are made ahead
         assert on_disk(root, BANK) in whole.values()  # complete and loadable, old or new
         if any((root / STATE_DIR).glob("journal-*")):
             journaled += 1
@@ -202,13 +205,16 @@ def test_a_sort_killed_while_copying_leaves_no_partial_copy_after_the_next_run(k
     copies = [0]
 
     def sort_and_die_at_the_third_copy() -> None:
+        sort = os.getpid()  # copies are made ahead in processes of its own: the sort dies, and they with it
+
         def or_die(copy: Callable) -> Callable:
             def copy_or_die(source: Path, dest: Path | None, *args: object) -> object:
                 if dest is not None:
                     copies[0] += 1
-                    if copies[0] == 3:  # a source hashed ahead of the writing is copied by copyfile, the others as they are hashed
+                    if copies[0] == 3:
                         Path(dest).write_bytes(Path(source).read_bytes()[:1000])
-                        os.kill(os.getpid(), signal.SIGKILL)
+                        os.kill(sort, signal.SIGKILL)
+                        time.sleep(10)
                 return copy(source, dest, *args)
 
             return copy_or_die
@@ -218,7 +224,8 @@ def test_a_sort_killed_while_copying_leaves_no_partial_copy_after_the_next_run(k
         sort_library(kits[:10], root, options)
 
     assert in_child(sort_and_die_at_the_third_copy) is None
-    assert [p.name[:6] for p in (root / STATE_DIR).glob("tmp-*")] == ["tmp-b-"]  # the partial copy
+    partial = [f for folder in (root / STATE_DIR).glob("tmp-*") for f in folder.iterdir() if f.stat().st_size == 1000]
+    assert len(partial) == 1  # the partial copy, made ahead
     sort_library(kits[5:], root, SortOptions(bank="other", clusters=2, dendrogram=False, cache=False))
     assert not list((root / STATE_DIR).glob("tmp-*"))
 

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from tidalsort.analysis.audio import ANALYSIS_RATE, read_head
 from tidalsort.analysis.features import FeatureSettings
 from tidalsort.output import bank
 from tidalsort.output.bank import PlannedFile
-from tidalsort.pipeline import SortOptions, sort_library
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -185,33 +183,3 @@ def test_where_clones_cannot_be_made_files_are_copied_trying_once(tmp_path: Path
         assert built.hashes[item.source] == bank.file_sha1(item.source)
     leftovers = [p.name for p in built.folders["b"].iterdir() if not p.name.startswith(".")]
     assert sorted(leftovers) == sorted(item.name for item in folders["b"])
-
-
-def test_hashing_ahead_gives_what_it_hashed_by_the_time_it_is_asked(tmp_path: Path) -> None:
-    sources = [write(tmp_path / f"hit{i}.wav", tone(100 + i, 0.2)) for i in range(20)]
-    gone = tmp_path / "gone.wav"
-    hashed = bank.hash_ahead([gone, *sources])()  # asked at once: it stops, with some or none
-    assert all(hashed[path] == bank.file_sha1(path) for path in hashed) and gone not in hashed
-    ahead = bank.hash_ahead([gone, *sources])
-    time.sleep(2.0)  # 20 small files take milliseconds
-    assert ahead() == {path: bank.file_sha1(path) for path in sources}  # the missing file left to the writing
-
-
-def test_a_cold_sort_hashes_its_sources_before_writing_and_then_only_copies_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    hashing_copies = []
-    hashing = bank._copy_hashing
-
-    def counting(source: Path, dest: Path | None) -> str:
-        if dest is not None:
-            hashing_copies.append(dest)
-        return hashing(source, dest)
-
-    monkeypatch.setattr(bank, "_copy_hashing", counting)
-    library = tmp_path / "library"
-    for i in range(8):
-        write(library / f"hit{i}.wav", tone(100 + 60 * i, 0.3))
-    entry = sort_library([library], tmp_path / "out", SortOptions(bank="b", dendrogram=False, names=False))
-    assert hashing_copies == []
-    for sample in entry.samples:
-        placed = tmp_path / "out" / sample.folder / sample.file
-        assert sample.sha1 == bank.file_sha1(Path(sample.source)) == bank.file_sha1(placed)

@@ -10,7 +10,6 @@ import ctypes
 import multiprocessing
 import os
 import signal
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..workers import start_worker
 from .audio import ANALYSIS_RATE, AudioInfo, UnreadableAudio, read_head
 from .cache import Entry, FeatureCache
 from .descriptors import DESCRIPTOR_COUNT, DESCRIPTORS_VERSION, whole_sound
@@ -36,8 +36,6 @@ CHUNK = 64
 POOL_MIN = 256
 #: Files analysed in one process between additions to the cache (one transaction each).
 BATCH = 16
-#: prctl(2) option: the signal a process gets when its parent dies.
-_PR_SET_PDEATHSIG = 1
 #: mallopt(3) options of glibc, and the sizes a worker sets them to (see :func:`_keep_freed_memory`).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _TRIM_BYTES, _MMAP_BYTES = 64 << 20, 16 << 20
@@ -155,20 +153,9 @@ def _compute_here(paths: list[Path], settings: FeatureSettings, keep: Callable[[
         keep(batch)
 
 
-def _worker_start(parent: int) -> None:
-    """Set up a worker process: it dies with its parent, and leaves Ctrl-C to it."""
-    # Ctrl-C reaches every process of the terminal's group: the parent stops the pool,
-    # a worker would only print a traceback (11 of 13 interrupts did).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    # A killed parent never tells its workers to stop: they kept waiting on the task
-    # queue (their siblings hold it open), 118 MB each, parented to init. Linux can
-    # kill them when the parent goes; elsewhere, and if it went before this line, the
-    # parent check ends them.
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
+def _start_worker(parent: int) -> None:
+    """Set up an analysis worker: it dies with its parent, leaves Ctrl-C to it, and keeps freed memory."""
+    start_worker(parent)
     _keep_freed_memory()
 
 
@@ -190,7 +177,7 @@ def _compute_in_pool(paths: list[Path], settings: FeatureSettings, jobs: int, ke
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
     # fork: workers start at once with everything imported; they only compute and return.
     pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start, initargs=(os.getpid(),)
+        max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(os.getpid(),)
     )
     # the workers are forked by the first submit: with Ctrl-C held back until they ignore it
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -219,6 +206,7 @@ def analyse(
     progress: Callable[[int], None] | None = None,
     jobs: int | None = None,
     cache: FeatureCache | None = None,
+    analysed: Callable[[Path, AudioInfo], None] | None = None,
 ) -> Analysis:
     """Analyse ``paths``, in order; unreadable files are listed in ``skipped``.
 
@@ -234,6 +222,9 @@ def analyse(
         Worker processes (default: one per core).
     cache
         Feature cache to read from and add to.
+    analysed
+        Called with every file analysed in this run (not taken from the cache) that could
+        be read, and its header information, as soon as its analysis is done.
     """
     progress = progress or (lambda count: None)
     key = cache_key(settings)
@@ -249,6 +240,10 @@ def analyse(
 
     def keep(done: list[tuple[Path, Entry]]) -> None:
         entries.update(done)
+        if analysed:
+            for path, entry in done:
+                if not isinstance(entry, str):
+                    analysed(path, entry[2])
         if cache:  # as they come: an interrupted run keeps what it did
             cache.put(key, [(path, identities[path], entry) for path, entry in done if path in identities])
         progress(len(done))

@@ -15,8 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Literal
 from ..analysis.scan import BANK_MARKER, Stamp, stamp
 from ..confined import own_folder
 from ..errors import TidalsortError
-from .atomic import exchange, make_temp_dir
+from .atomic import exchange, held, make_temp_dir
 
 #: Threads putting files in place.
 PLACING_THREADS = 4
@@ -135,34 +134,6 @@ def _raise_disk_full(exc: OSError, dest: Path) -> None:
         raise WriteFailed(exc.errno, f"{os.strerror(exc.errno).lower()} writing {dest}") from None
 
 
-def hash_ahead(paths: Sequence[Path]) -> Callable[[], dict[Path, str]]:
-    """Start hashing ``paths`` in a thread of its own, for a core that would sit idle.
-
-    Returns a function that stops it (after the file in hand) and gives the SHA-1 of each
-    file hashed by then; those not hashed, or that could not be read, are left out (the
-    writing hashes them as it copies, and says why one cannot be read).
-    """
-    hashes: dict[Path, str] = {}
-    stop = threading.Event()
-
-    def run() -> None:
-        for path in paths:
-            if stop.is_set():
-                return
-            with contextlib.suppress(OSError):
-                hashes[path] = file_sha1(path)
-
-    thread = threading.Thread(target=run, name="tidalsort-hashing", daemon=True)  # daemon: Ctrl-C need not wait for it
-    thread.start()
-
-    def done() -> dict[Path, str]:
-        stop.set()
-        thread.join()
-        return hashes
-
-    return done
-
-
 def _clone(source: Path, dest: Path) -> bool:
     """Make the new file ``dest`` a copy-on-write clone of ``source`` (a reflink): a copy
     whose bytes are neither copied nor written to disk again, where the file system shares
@@ -189,17 +160,28 @@ def _clone(source: Path, dest: Path) -> bool:
     return False
 
 
-def _place(item: PlannedFile, dest: Path, *, link: LinkMode, sha1: str | None, reusable: dict[str, Path]) -> tuple[str, bool]:
+def copy_hashing(source: Path, dest: Path) -> str:
+    """Make the new file ``dest`` a copy of ``source`` (a clone where the file system can
+    make one) and return the source's SHA-1, reading it once."""
+    return file_sha1(source) if _clone(source, dest) else _copy_hashing(source, dest)
+
+
+def _place(
+    item: PlannedFile, dest: Path, *, link: LinkMode, sha1: str | None, reusable: dict[str, Path], ahead: Path | None
+) -> tuple[str, bool]:
     """Put ``item`` at ``dest``: a hard link to the bank's own copy of the same bytes if
-    ``reusable`` has one, else as ``link`` says (a copy is a clone where the file system
-    can make one; the source is hashed while it is copied when its SHA-1 ``sha1`` is not
-    known yet).
+    ``reusable`` has one, else the file made ``ahead`` for it (moved), else as ``link``
+    says (a copy is a clone where the file system can make one; the source is hashed while
+    it is copied when its SHA-1 ``sha1`` is not known yet).
 
     Returns the source's SHA-1 and whether ``dest`` holds bytes tidalsort wrote, not the
     source's own file.
     """
+    if ahead is not None and sha1 is not None and sha1 not in reusable:
+        os.rename(ahead, dest)
+        return sha1, True
     if sha1 is None and link == "copy" and not item.convert:
-        sha1 = file_sha1(item.source) if _clone(item.source, dest) else _copy_hashing(item.source, dest)
+        sha1 = copy_hashing(item.source, dest)
         if sha1 not in reusable:
             return sha1, True
         dest.unlink()
@@ -260,6 +242,7 @@ def build_folders(
     progress: Callable[[], None] | None = None,
     hashes: dict[Path, str] | None = None,
     reusable: dict[str, Path] | None = None,
+    made: Mapping[Path, Path] | None = None,
 ) -> Built:
     """Build the folders of ``bank`` under ``ROOT/.tidalsort/``, ready to be swapped in.
 
@@ -282,6 +265,10 @@ def build_folders(
         a source with those bytes, unchanged since: hard-linked into the new folder
         instead of written again, which makes re-sorting a large bank fast. Only used
         with ``link="copy"``.
+    made
+        Source -> the file the bank holds of it (a copy, or its conversion to WAV) made
+        ahead under ``ROOT/.tidalsort`` (see :mod:`tidalsort.output.ahead`), moved into
+        place instead of made again; the source's SHA-1 must be in ``hashes``.
 
     Raises
     ------
@@ -293,6 +280,7 @@ def build_folders(
     stale = [name for name in owned_folders(root, bank) if name not in folders]
     hashes = dict(hashes or {})
     reusable = reusable if link == "copy" and reusable else {}
+    made = made or {}
     built: dict[str, Path] = {}
     written = []
     pool = ThreadPoolExecutor(PLACING_THREADS)  # hashing, copying and converting release the GIL
@@ -302,7 +290,15 @@ def build_folders(
             built[name] = tmp
             (tmp / BANK_MARKER).write_text(f"bank: {bank}\n", encoding="utf-8")
             placed = pool.map(
-                lambda item, tmp=tmp: _place(item, tmp / item.name, link=link, sha1=hashes.get(item.source), reusable=reusable), items
+                lambda item, tmp=tmp: _place(
+                    item,
+                    tmp / item.name,
+                    link=link,
+                    sha1=hashes.get(item.source),
+                    reusable=reusable,
+                    ahead=made.get(item.source),
+                ),
+                items,
             )
             for item, (sha1, ours) in zip(items, placed, strict=True):
                 hashes[item.source] = sha1
@@ -371,11 +367,12 @@ def delete_replaced(root: Path, built: list[Path]) -> None:
 
 def clean_state(root: Path) -> None:
     """Delete what interrupted runs left under ``ROOT/.tidalsort/``: temporary files and
-    folders, and folders renamed away (one whose place is empty, left so by an older
-    tidalsort killed in the middle of a swap, is put back)."""
+    folders (but those a running sort holds, see :func:`~tidalsort.output.atomic.held`), and
+    folders renamed away (one whose place is empty, left so by an older tidalsort killed in
+    the middle of a swap, is put back)."""
     state = state_dir(root)
     for old in sorted(state.glob("old-*")):
         name = old.name.removeprefix("old-").rsplit("-", 1)[0]
         if not os.path.lexists(root / name) and owner(old) is not None:
             os.rename(old, root / name)
-    discard(sorted(state.glob("old-*")) + sorted(state.glob("tmp-*")))
+    discard(sorted(state.glob("old-*")) + sorted(path for path in state.glob("tmp-*") if not held(path)))
