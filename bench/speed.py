@@ -220,8 +220,8 @@ def baseline_files_per_s(files: list[Path]) -> float:
 
 
 #: Steps of a sort that --profile reports: (label, file the function is in, function name),
-#: in the order they run. Analysis runs in worker processes and the sources are hashed in a
-#: thread while the sort clusters: the profile sees neither, only the wait for them.
+#: in the order they run. Analysis, the files made ahead for the bank and the dendrogram run
+#: in processes of their own: the profile sees none of them, only the wait for them.
 STEPS = [
     ("imports before work (tidalsort.pipeline)", "tidalsort/pipeline.py", "<module>"),
     ("scan", "tidalsort/analysis/scan.py", "scan"),
@@ -230,7 +230,8 @@ STEPS = [
     ("  of it, the family model", "tidalsort/families/model.py", "predict"),
     ("  of it, grouping.group_by_family", "tidalsort/organise/grouping.py", "group_by_family"),
     ("    of it, order.refine", "tidalsort/organise/order.py", "refine"),
-    ("  of it, bank.build_folders (copies)", "tidalsort/output/bank.py", "build_folders"),
+    ("  of it, waiting for the files made ahead", "tidalsort/pipeline.py", "take_ahead"),
+    ("  of it, bank.build_folders (moves, links, copies)", "tidalsort/output/bank.py", "build_folders"),
     ("  of it, the index", "tidalsort/output/index.py", "write_index"),
     ("  of it, the bank put in place (syncfs, swap)", "tidalsort/output/journal.py", "commit"),
 ]
