@@ -166,6 +166,11 @@ def copy_hashing(source: Path, dest: Path) -> str:
     return file_sha1(source) if _clone(source, dest) else _copy_hashing(source, dest)
 
 
+def _moves(ahead: Path | None, sha1: str | None, reusable: dict[str, Path]) -> bool:
+    """Whether a file made ``ahead`` is what is put in place (not a link to the bank's own copy)."""
+    return ahead is not None and sha1 is not None and sha1 not in reusable
+
+
 def _place(
     item: PlannedFile, dest: Path, *, link: LinkMode, sha1: str | None, reusable: dict[str, Path], ahead: Path | None
 ) -> tuple[str, bool]:
@@ -177,7 +182,7 @@ def _place(
     Returns the source's SHA-1 and whether ``dest`` holds bytes tidalsort wrote, not the
     source's own file.
     """
-    if ahead is not None and sha1 is not None and sha1 not in reusable:
+    if ahead is not None and sha1 is not None and _moves(ahead, sha1, reusable):
         os.rename(ahead, dest)
         return sha1, True
     if sha1 is None and link == "copy" and not item.convert:
@@ -289,17 +294,20 @@ def build_folders(
             tmp = make_temp_dir(state, f"tmp-{name}-")
             built[name] = tmp
             (tmp / BANK_MARKER).write_text(f"bank: {bank}\n", encoding="utf-8")
-            placed = pool.map(
-                lambda item, tmp=tmp: _place(
-                    item,
-                    tmp / item.name,
-                    link=link,
-                    sha1=hashes.get(item.source),
-                    reusable=reusable,
-                    ahead=made.get(item.source),
-                ),
-                items,
-            )
+
+            def place(item: PlannedFile, tmp: Path = tmp) -> tuple[str, bool]:
+                return _place(
+                    item, tmp / item.name, link=link, sha1=hashes.get(item.source), reusable=reusable, ahead=made.get(item.source)
+                )
+
+            # a file made ahead is only moved: at once here, where a thread's hand-over cost
+            # more than the move (20,000 files: 1.9 s through the threads)
+            handed = {
+                item.source: pool.submit(place, item)
+                for item in items
+                if not _moves(made.get(item.source), hashes.get(item.source), reusable)
+            }
+            placed = (handed[item.source].result() if item.source in handed else place(item) for item in items)
             for item, (sha1, ours) in zip(items, placed, strict=True):
                 hashes[item.source] = sha1
                 if ours:
