@@ -7,7 +7,8 @@ import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, cast
@@ -15,7 +16,7 @@ from typing import Literal, cast
 import numpy as np
 
 from . import __version__
-from .analysis.analyse import Analysis, Problem, analyse, start_worker
+from .analysis.analyse import Analysis, Problem, analyse
 from .analysis.audio import AudioInfo
 from .analysis.cache import FeatureCache
 from .analysis.features import FeatureSettings
@@ -40,7 +41,7 @@ from .output.bank import (
     owned_folders,
     state_dir,
 )
-from .output.dendrogram import dendrogram_path, draw
+from .output.dendrogram import dendrogram_path, draw, import_drawing
 from .output.entry import Bank, Cluster, FamilyRun, Sample, Settings
 from .output.entry import Problem as ProblemRecord
 from .output.freshness import fingerprint, intact
@@ -60,6 +61,7 @@ from .output.names import (
 from .output.overrides import load_overrides, overrides_path
 from .output.strudel import STRUDEL_MAP_NAME, base_url
 from .soundmap.writer import map_outputs
+from .workers import start_worker
 
 Layout = Literal["bank", "split", "families"]
 
@@ -129,6 +131,8 @@ class SortOptions:
             base_url(self.strudel_base)
 
 
+#: How far below the sort the process drawing the dendrogram runs (the copies made ahead run at 19).
+DRAWER_NICE = 10
 #: Option -> (what it is called in messages, the values it takes).
 _CHOICES = {
     "group": ("grouping", GROUPS),
@@ -415,7 +419,7 @@ def sort_library(
             progress.committed(previous)
             return previous
         progress.start("analyse", len(files))
-        with CopyAhead(root) as ahead:
+        with CopyAhead(root) as ahead, _drawer(options.dendrogram) as drawer:
 
             def copy_ahead(path: Path, info: AudioInfo) -> None:
                 """Make the file the bank will hold of ``path`` (a copy or a WAV; its SHA-1 only where
@@ -447,6 +451,7 @@ def sort_library(
                 progress=progress,
                 inputs=inputs,
                 ahead=ahead,
+                drawer=drawer,
             )
     finally:
         if cache:
@@ -549,10 +554,12 @@ def _finish(
     progress: Progress,
     inputs: str,
     ahead: CopyAhead,
+    drawer: ProcessPoolExecutor | None,
 ) -> Bank:
     """Name families, cluster, order and write what :func:`analyse` found (``inputs``: the
     :func:`~tidalsort.output.freshness.fingerprint` of the sort, kept in the manifest;
-    ``ahead``: the files made for the bank and the hashes of its sources while they were analysed)."""
+    ``ahead``: the files made for the bank and the hashes of its sources while they were analysed;
+    ``drawer``: the process that draws the dendrogram, if one is drawn)."""
     identities = {path: identity(path) for path in analysis.sources}
     cached = cache.hashes(identities.items()) if cache else {}
     known = dict(cached)
@@ -589,40 +596,39 @@ def _finish(
     progress.advance("cluster")
     folders, placed = _plan(bank, options.layout, ordering, cluster_families=cluster_families, analysis=analysis)
     progress.start("write", len(placed))
-    drawing = _drawn_aside(bank, ordering, placed, families) if options.dendrogram and len(placed) > 1 else nullcontext(None)
-    with drawing as picture:
-        take_ahead()  # what is still being made is waited for (clustering overlapped it; the drawing does now)
-        with locked(root), Pending(root, bank) as pending:
-            recover_locked(root)
-            reusable = cache.written(own_files(root, bank)) if cache else {}
-            built = pending.build(
-                folders, link=options.link, progress=lambda: progress.advance("write"), hashes=known, reusable=reusable, made=made
-            )
-            hashes = {**known, **built.hashes}  # with --dedupe, the dropped copies' too
-            if cache:
-                cache.put_hashes((path, ident, hashes[path]) for path, ident in identities.items() if path not in cached)
-            entry = _entry(
-                bank,
-                options,
-                sources=[Path(s).expanduser().absolute() for s in sources],
-                analysis=analysis,
-                families=families,
-                ordering=ordering,
-                cluster_families=cluster_families,
-                X=X,
-                placed=placed,
-                hashes=hashes,
-                skipped=skipped,
-                inputs=inputs,
-            )
-            pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
-            pending.commit(entry, options.strudel_base)
-            if cache:
-                cache.put_written(built.written)
-            progress.committed(entry)
-            if picture:  # put in place after the bank is in use
-                png = picture()
-                write_atomic(dendrogram_path(root, bank), lambda path: path.write_bytes(png), root / STATE_DIR)
+    picture = drawer.submit(_dendrogram_png, bank, ordering, placed, families).result if drawer and len(placed) > 1 else None
+    take_ahead()  # what is still being made is waited for (clustering overlapped it; the drawing does now)
+    with locked(root), Pending(root, bank) as pending:
+        recover_locked(root)
+        reusable = cache.written(own_files(root, bank)) if cache else {}
+        built = pending.build(
+            folders, link=options.link, progress=lambda: progress.advance("write"), hashes=known, reusable=reusable, made=made
+        )
+        hashes = {**known, **built.hashes}  # with --dedupe, the dropped copies' too
+        if cache:
+            cache.put_hashes((path, ident, hashes[path]) for path, ident in identities.items() if path not in cached)
+        entry = _entry(
+            bank,
+            options,
+            sources=[Path(s).expanduser().absolute() for s in sources],
+            analysis=analysis,
+            families=families,
+            ordering=ordering,
+            cluster_families=cluster_families,
+            X=X,
+            placed=placed,
+            hashes=hashes,
+            skipped=skipped,
+            inputs=inputs,
+        )
+        pending.stage(index_path(root, bank), lambda path: write_index(path, analysis.features[ordering.order], scaler))
+        pending.commit(entry, options.strudel_base)
+        if cache:
+            cache.put_written(built.written)
+        progress.committed(entry)
+        if picture:  # put in place after the bank is in use
+            png = picture()
+            write_atomic(dendrogram_path(root, bank), lambda path: path.write_bytes(png), root / STATE_DIR)
     return entry
 
 
@@ -649,19 +655,28 @@ def _dedupe(analysis: Analysis, hashes: dict[Path, str]) -> Analysis:
 
 
 @contextmanager
-def _drawn_aside(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> Iterator[Callable[[], bytes]]:
-    """Draw the bank's dendrogram in a forked process while the bank is written; gives a
-    function that waits for the PNG bytes. The process is ended when the block is left.
+def _drawer(draw: bool) -> Iterator[ProcessPoolExecutor | None]:
+    """A process to draw the dendrogram in, started now so that it imports matplotlib while
+    the sort analyses (None where ``draw`` is False); it ends when the block is left.
 
-    In a thread, matplotlib held the interpreter and the writing waited for it: placing
-    2,000 made one-shots took 1.3 s beside it, 0.1 s alone. Forked before the sort waits
-    for the files made ahead, it draws while they are finished.
+    In a thread, matplotlib held the interpreter and the writing waited for it (placing
+    2,000 made one-shots took 1.3 s beside it, 0.1 s alone); in a process started after
+    clustering, its import added 0.3 s to a sort of 1,702 one-shots. It runs below the
+    sort's priority, above the copies made ahead.
     """
-    pool = multiprocessing.get_context("fork").Pool(1, initializer=start_worker, initargs=(os.getpid(),))
+    if not draw:
+        yield None
+        return
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_start_drawer, initargs=(os.getpid(),))
+    pool.submit(import_drawing)
     try:
-        yield pool.apply_async(_dendrogram_png, (bank, ordering, placed, families)).get
+        yield pool
     finally:
-        pool.terminate()
+        pool.shutdown(cancel_futures=True)
+
+
+def _start_drawer(parent: int) -> None:
+    start_worker(parent, nice=DRAWER_NICE)
 
 
 def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> bytes:

@@ -87,6 +87,13 @@ def _node_families(Z: np.ndarray, families_by_row: Sequence[str]) -> list[str | 
     return families
 
 
+def import_drawing() -> None:
+    """Import what :func:`draw` needs (matplotlib: 0.3 s), ahead of drawing: a sort starts
+    the process that will draw while it analyses."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure  # noqa: F401
+
+
 def draw(
     Z: np.ndarray,
     order: Sequence[int] | np.ndarray,
