@@ -1,9 +1,10 @@
 """Copies of the sources made while they are analysed, for the bank to take when it is written.
 
-A cold sort copied every source after clustering, with the cores idle: on this 2-core machine
-the copies of 1,702 drum one-shots (0.17 GB) took 0.5-1.5 s of a 6 s sort and the 6.2 GB of
-20,000 made one-shots 18 s. Made as each file's analysis ends, they overlap the analysis
-(which keeps the cores busy while the copies keep the disk busy). Each copy is hashed as it
+A cold sort copied every source after clustering: on this 2-core machine the copies of
+1,702 drum one-shots (0.17 GB) took 0.5-2.1 s of a 6 s sort, and writing the 6.2 GB of
+20,000 made one-shots 18 s. Made as each file's analysis ends, at the lowest priority,
+they take the CPU the analysis leaves (the core clustering leaves idle, above all) and
+the disk writes them meanwhile. Each copy is hashed as it
 is made (SHA-1, one read of the source); files the bank converts to WAV are converted here
 too, and files it links to are hashed only.
 
@@ -34,9 +35,9 @@ from .bank import copy_hashing, file_sha1, state_dir
 #: Processes copying.
 PROCESSES = 2
 #: How far below the sort they run: on this 2-core machine a new file costs 0.7 ms of
-#: CPU (a 20,000-file bank 14 s), so the copies take what the analysis leaves (the core
-#: clustering leaves idle, above all). 20,000 made one-shots: the analysis took 115 s
-#: beside copying threads of the sort's own priority, 34 s at 10 and 25 s at 19.
+#: CPU (a 20,000-file bank 14 s). 20,000 made one-shots: the analysis took 115 s beside
+#: copying threads of the sort's own priority, 34 s at 10, 27-33 s beside processes at
+#: 19 (26 s with nothing copied ahead).
 NICE = 19
 #: Files handed to a copying process at once.
 BATCH = 32
