@@ -231,7 +231,7 @@ STEPS = [
     ("  of it, grouping.group_by_family", "tidalsort/organise/grouping.py", "group_by_family"),
     ("    of it, order.refine", "tidalsort/organise/order.py", "refine"),
     ("  of it, waiting for the files made ahead", "tidalsort/pipeline.py", "take_ahead"),
-    ("  of it, bank.build_folders (moves, links, copies)", "tidalsort/output/bank.py", "build_folders"),
+    ("  of it, bank.build_folders (placing files)", "tidalsort/output/bank.py", "build_folders"),
     ("  of it, the index", "tidalsort/output/index.py", "write_index"),
     ("  of it, the bank put in place (syncfs, swap)", "tidalsort/output/journal.py", "commit"),
 ]
