@@ -106,6 +106,7 @@ def test_a_cold_sort_moves_the_files_made_ahead_into_the_bank(tmp_path: Path, mo
         source = Path(sample.source)
         assert sample.sha1 == sha1(source)
         if source.suffix == ".flac":
+            assert sf.info(str(placed)).format == "WAV"
             np.testing.assert_array_equal(sf.read(str(placed))[0], sf.read(str(source))[0])
         else:
             assert placed.read_bytes() == source.read_bytes()
