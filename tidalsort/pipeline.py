@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Literal, cast
 
@@ -667,16 +668,14 @@ def _drawer(draw: bool) -> Iterator[ProcessPoolExecutor | None]:
     if not draw:
         yield None
         return
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_start_drawer, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("fork"), initializer=partial(start_worker, nice=DRAWER_NICE), initargs=(os.getpid(),)
+    )
     pool.submit(import_drawing)
     try:
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)
-
-
-def _start_drawer(parent: int) -> None:
-    start_worker(parent, nice=DRAWER_NICE)
 
 
 def _dendrogram_png(bank: str, ordering: Ordering, placed: list[tuple[str, int, str]], families: Families) -> bytes:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -112,7 +113,10 @@ class CopyAhead:
     def _send(self) -> None:
         if self._pool is None:  # forked at the first batch: a run that copies nothing forks nothing
             self._pool = ProcessPoolExecutor(
-                self._processes, mp_context=multiprocessing.get_context("fork"), initializer=_start_copier, initargs=(os.getpid(),)
+                self._processes,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=partial(start_worker, nice=NICE),
+                initargs=(os.getpid(),),
             )
         self._results.append(self._pool.submit(_copy_batch, self._batch))
         self._batch = []
@@ -159,10 +163,6 @@ class CopyAhead:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
-
-
-def _start_copier(parent: int) -> None:
-    start_worker(parent, nice=NICE)
 
 
 def _copy_batch(batch: Sequence[tuple[Path, Path | None, bool]]) -> list[tuple[Path, Ahead | None]]:

@@ -166,25 +166,22 @@ def copy_hashing(source: Path, dest: Path) -> str:
     return file_sha1(source) if _clone(source, dest) else _copy_hashing(source, dest)
 
 
-def _moves(ahead: Path | None, sha1: str | None, reusable: dict[str, Path]) -> bool:
-    """Whether a file made ``ahead`` is what is put in place (not a link to the bank's own copy)."""
-    return ahead is not None and sha1 is not None and sha1 not in reusable
+def _ahead_sha1(item: PlannedFile, made: Mapping[Path, Path], hashes: dict[Path, str], reusable: dict[str, Path]) -> str | None:
+    """The source's SHA-1 where the file made ahead for ``item`` is what goes in place (not a
+    link to the bank's own copy of the same bytes), else None."""
+    sha1 = hashes.get(item.source)
+    return sha1 if item.source in made and sha1 is not None and sha1 not in reusable else None
 
 
-def _place(
-    item: PlannedFile, dest: Path, *, link: LinkMode, sha1: str | None, reusable: dict[str, Path], ahead: Path | None
-) -> tuple[str, bool]:
+def _place(item: PlannedFile, dest: Path, *, link: LinkMode, sha1: str | None, reusable: dict[str, Path]) -> tuple[str, bool]:
     """Put ``item`` at ``dest``: a hard link to the bank's own copy of the same bytes if
-    ``reusable`` has one, else the file made ``ahead`` for it (moved), else as ``link``
-    says (a copy is a clone where the file system can make one; the source is hashed while
-    it is copied when its SHA-1 ``sha1`` is not known yet).
+    ``reusable`` has one, else as ``link`` says (a copy is a clone where the file system
+    can make one; the source is hashed while it is copied when its SHA-1 ``sha1`` is not
+    known yet).
 
     Returns the source's SHA-1 and whether ``dest`` holds bytes tidalsort wrote, not the
     source's own file.
     """
-    if ahead is not None and sha1 is not None and _moves(ahead, sha1, reusable):
-        os.rename(ahead, dest)
-        return sha1, True
     if sha1 is None and link == "copy" and not item.convert:
         sha1 = copy_hashing(item.source, dest)
         if sha1 not in reusable:
@@ -295,20 +292,22 @@ def build_folders(
             built[name] = tmp
             (tmp / BANK_MARKER).write_text(f"bank: {bank}\n", encoding="utf-8")
 
-            def place(item: PlannedFile, tmp: Path = tmp) -> tuple[str, bool]:
-                return _place(
-                    item, tmp / item.name, link=link, sha1=hashes.get(item.source), reusable=reusable, ahead=made.get(item.source)
-                )
-
-            # a file made ahead is only moved: at once here, where a thread's hand-over cost
-            # more than the move (20,000 files: 1.9 s through the threads)
+            # a file made ahead is moved, here (a thread's hand-over cost more than the move:
+            # 20,000 files took 1.9 s through the threads); the threads place the others
+            moves = {item.source: (made[item.source], sha1) for item in items if (sha1 := _ahead_sha1(item, made, hashes, reusable))}
             handed = {
-                item.source: pool.submit(place, item)
+                item.source: pool.submit(_place, item, tmp / item.name, link=link, sha1=hashes.get(item.source), reusable=reusable)
                 for item in items
-                if not _moves(made.get(item.source), hashes.get(item.source), reusable)
+                if item.source not in moves
             }
-            placed = (handed[item.source].result() if item.source in handed else place(item) for item in items)
-            for item, (sha1, ours) in zip(items, placed, strict=True):
+
+            for item in items:
+                if item.source in handed:
+                    sha1, ours = handed[item.source].result()
+                else:
+                    ahead, sha1 = moves[item.source]
+                    os.rename(ahead, tmp / item.name)
+                    ours = True
                 hashes[item.source] = sha1
                 if ours:
                     written.append((root / name / item.name, stamp(tmp / item.name), sha1))

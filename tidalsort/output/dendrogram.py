@@ -127,7 +127,7 @@ def draw(
         Family of every leaf in bank order: branches inside one family take its colour
         (:data:`~tidalsort.output.colours.FAMILY_COLOURS`), with a legend. Without it, clusters are coloured.
     """
-    # deferred: a sort imports this module before its first file, and draws in a thread while copying
+    # deferred: a sort imports this module before its first file, and draws in a process of its own
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
