@@ -25,6 +25,7 @@ from tidalsort.analysis.scan import identity
 from tidalsort.choices import METHODS, STRATEGIES
 from tidalsort.organise.cluster import cluster_tree
 from tidalsort.pipeline import SortOptions, sort_library
+from tidalsort.workers import forking
 
 
 def sort_cli(*argv: str | Path, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -148,6 +149,23 @@ def wait_gone(pids: set[int], seconds: float) -> set[int]:
     while (left := {p for p in pids if alive(p)}) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
+
+
+def test_ctrl_c_while_forking_is_raised_once_the_workers_are_forked() -> None:
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with forking():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs by now: it must not raise here
+            read, write_end = os.pipe()
+            if (child := os.fork()) == 0:  # a worker forked now starts with Ctrl-C blocked
+                os.write(write_end, b"1" if signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []) else b"0")
+                os._exit(0)
+            os.waitpid(child, 0)
+            reached.append(os.read(read, 1))
+            os.close(read), os.close(write_end)
+    assert reached == [b"1"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

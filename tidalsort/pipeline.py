@@ -62,7 +62,7 @@ from .output.names import (
 from .output.overrides import load_overrides, overrides_path
 from .output.strudel import STRUDEL_MAP_NAME, base_url
 from .soundmap.writer import map_outputs
-from .workers import start_worker
+from .workers import forking, start_worker
 
 Layout = Literal["bank", "split", "families"]
 
@@ -671,8 +671,9 @@ def _drawer(draw: bool) -> Iterator[ProcessPoolExecutor | None]:
     pool = ProcessPoolExecutor(
         1, mp_context=multiprocessing.get_context("fork"), initializer=partial(start_worker, nice=DRAWER_NICE), initargs=(os.getpid(),)
     )
-    pool.submit(import_drawing)
     try:
+        with forking():  # by the first submit
+            pool.submit(import_drawing)
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)

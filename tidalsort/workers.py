@@ -6,9 +6,44 @@ import ctypes
 import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: prctl(2) option: the signal a process gets when its parent dies.
 _PR_SET_PDEATHSIG = 1
+
+
+@contextmanager
+def forking() -> Iterator[None]:
+    """Hold Ctrl-C back while worker processes are forked, and raise it once they are.
+
+    A Ctrl-C in the middle of a fork was lost, or killed a worker before
+    :func:`start_worker` made it ignore Ctrl-C: raised in one of the fork's own
+    handlers (logging's), the interrupt was printed as "ignored" and the sort went on
+    to the end (6 of 10 interrupts at the first copies made ahead); a worker it
+    killed broke the pool. Here the interrupt is only noted, and the workers are
+    forked with it blocked, as their parent's thread has it. Outside the main thread
+    (where Ctrl-C never arrives) it does nothing.
+
+    Examples
+    --------
+    >>> with forking():
+    ...     pass
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that waited is noted, or raised below
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+    if came:
+        raise KeyboardInterrupt
 
 
 def start_worker(parent: int, *, nice: int = 0) -> None:

@@ -9,16 +9,15 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
-import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..workers import start_worker
+from ..workers import forking, start_worker
 from .audio import ANALYSIS_RATE, AudioInfo, UnreadableAudio, read_head
 from .cache import Entry, FeatureCache
 from .descriptors import DESCRIPTOR_COUNT, DESCRIPTORS_VERSION, whole_sound
@@ -179,13 +178,10 @@ def _compute_in_pool(paths: list[Path], settings: FeatureSettings, jobs: int, ke
     pool = ProcessPoolExecutor(
         max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(os.getpid(),)
     )
-    # the workers are forked by the first submit: with Ctrl-C held back until they ignore it
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    futures: dict[Future[list[Entry]], list[Path]] = {}
     try:
-        futures = {pool.submit(_analyse_chunk, chunk, settings): chunk for chunk in chunks}
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-    try:
+        with forking():  # by the first submit
+            futures = {pool.submit(_analyse_chunk, chunk, settings): chunk for chunk in chunks}
         for future in as_completed(futures):
             keep(list(zip(futures.pop(future), future.result())))
     except KeyboardInterrupt:
@@ -239,19 +235,21 @@ def analyse(
     missing = [path for path in paths if path not in entries]
 
     def keep(done: list[tuple[Path, Entry]]) -> None:
+        if cache:  # first, as they come: an interrupted run keeps what it did
+            cache.put(key, [(path, identities[path], entry) for path, entry in done if path in identities])
         entries.update(done)
         if analysed:
             for path, entry in done:
                 if not isinstance(entry, str):
                     analysed(path, entry[2])
-        if cache:  # as they come: an interrupted run keeps what it did
-            cache.put(key, [(path, identities[path], entry) for path, entry in done if path in identities])
         progress(len(done))
 
     try:
         _compute(missing, settings, jobs or default_jobs(), keep)
     except KeyboardInterrupt:
-        raise Interrupted(len(entries), len(paths), cache.path if cache and cache.db else None) from None
+        if cache and cache.db:  # what the next run will find, whenever the Ctrl-C came
+            raise Interrupted(len(cache.get(key, identities.items())), len(paths), cache.path) from None
+        raise Interrupted(len(entries), len(paths), None) from None
 
     sources, infos, vectors, centroids, skipped = [], [], [], [], []
     for path in paths:

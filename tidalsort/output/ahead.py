@@ -29,7 +29,7 @@ from typing import Literal
 
 from ..analysis.scan import identity
 from ..errors import TidalsortError
-from ..workers import start_worker
+from ..workers import forking, start_worker
 from .atomic import hold, make_temp_dir, start_writeback
 from .bank import copy_hashing, file_sha1, state_dir
 
@@ -118,7 +118,11 @@ class CopyAhead:
                 initializer=partial(start_worker, nice=NICE),
                 initargs=(os.getpid(),),
             )
-        self._results.append(self._pool.submit(_copy_batch, self._batch))
+        try:
+            with forking():  # by the first submit
+                self._results.append(self._pool.submit(_copy_batch, self._batch))
+        except BrokenProcessPool:  # a copying process was killed: the writing copies the rest
+            pass
         self._batch = []
 
     def _copies_folder(self) -> Path | None:
