@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import socket
 import string
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -456,6 +459,47 @@ def test_large_bank_spans_query_chunks(stack: sc.ScStack, env: dict[str, Any]) -
     assert load(stack, "big", env["root"] / "big", 300, [0, 300]) == 300
     stack.wait_idle()
     assert stack.allocated_buffer_count() == count
+
+
+def udp_drops(port: int) -> int:
+    """Datagrams the kernel dropped at the loopback UDP socket on ``port`` (its queue was full)."""
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rpartition(":")[2], 16) == port:
+            return int(fields[-1])
+    raise AssertionError(f"no UDP socket on port {port}")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/net/udp")
+def test_reads_lost_while_the_server_is_busy_are_read_again(tmp_path: Path) -> None:
+    """A server too busy to empty its socket (here: stopped) loses reads of a large bank's
+    burst; they read as 0 frames, like unreadable files, until read again."""
+    files = sc.write_bank(tmp_path / "root" / "busy", [f"{i:04d}_busy.wav" for i in range(1100)], seed=7, base_frames=32, step=1)
+    with sc.running_stack(tmp_path / "run", tmp_path / "root", grace=0.3, num_buffers=8192) as stack:
+        synth = dict(stack.procs)["scsynth"]
+        dropped = udp_drops(stack.server_port)
+        loaded: dict[str, Any] = {}
+
+        def send() -> None:
+            try:
+                loaded["count"] = load(stack, "busy", tmp_path / "root" / "busy", 1100, [0, 1100])
+            except bridge.BridgeError as exc:
+                loaded["error"] = exc
+
+        os.kill(synth.pid, signal.SIGSTOP)
+        try:
+            sender = threading.Thread(target=send)
+            sender.start()
+            deadline = time.monotonic() + 10
+            while udp_drops(stack.server_port) == dropped and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            os.kill(synth.pid, signal.SIGCONT)
+        sender.join(30)
+        assert udp_drops(stack.server_port) > dropped, "no read was lost: nothing tested"
+        assert loaded == {"count": 1100}
+        info = stack.buffer_info([s[0] for s in stack.state("busy")])
+        assert [frames for frames, _, _ in info.values()] == [f["frames"] for f in files]
 
 
 @pytest.mark.parametrize("mode", ["frames", "path"])

@@ -13,8 +13,9 @@ waiting). For each load:
    show each file's frame and channel count (a failed read shows 0 frames). A missing answer
    (slow disk, failed read, a UDP packet lost in a burst of /done replies) is handled with
    /sync and a repeated /b_query (both idempotent) until loadTimeout seconds have passed, so
-   a dead server cannot block the queue. If anything fails, the new buffers are freed and
-   the library is left as it was;
+   a dead server cannot block the queue. Files the server shows other than expected are
+   read again (maxRereads times): a read lost in a burst shows 0 frames too. If anything
+   fails, the new buffers are freed and the library is left as it was;
 2. the swap happens in one step, with no wait in between, so Tidal never sees a half-loaded
    bank: soundLibrary.buffers[bank] and soundLibrary.bufferEvents[bank] (events made by
    soundLibrary.makeEventForBuffer) are replaced, metaDataEvents[bank] is dropped;
@@ -37,7 +38,7 @@ buffer count constant.
 TidalSortLoader {
 
 	var <soundLibrary, <server;
-	var <>graceDelay = 5.0, <>loadTimeout = 60.0, <>maxQueue = 32, <>queryChunk = 256, <>retryInterval = 0.5;
+	var <>graceDelay = 5.0, <>loadTimeout = 60.0, <>maxQueue = 32, <>queryChunk = 256, <>retryInterval = 0.5, <>maxRereads = 3;
 	var <queue, <busy = false, <pendingFree = 0, <generation = 0, current, pendingOld;
 
 	*new { |soundLibrary, server|
@@ -128,7 +129,7 @@ TidalSortLoader {
 
 		// 2. read and ask the server what it read
 		if(error.isNil) {
-			info = this.prReadAndQuery(buffers, files.collect(_[\path]), thisThread.seconds + loadTimeout, gen);
+			info = this.prReadAll(buffers, files, thisThread.seconds + loadTimeout, gen);
 			if(gen != generation) { ^this }; // abandoned by Cmd-Period, which cleaned up
 			if(info.isNil) {
 				error = "the server did not answer within % s".format(loadTimeout)
@@ -189,6 +190,24 @@ TidalSortLoader {
 		};
 		this.prFreeLater(old.asArray);
 		onDone.value(request, old.size);
+	}
+
+	// Reads every file, then reads again (up to maxRereads times) those the server shows
+	// other than expected: a /b_allocRead lost with others in a burst, when the server's
+	// socket was full (seen when it was busy for 0.3 s during a load of 1,100 files), reads
+	// as 0 frames, like a file that cannot be read, which stays so. Returns what
+	// prReadAndQuery returns for all of them.
+	prReadAll { |buffers, files, deadline, gen|
+		var info = this.prReadAndQuery(buffers, files.collect(_[\path]), deadline, gen), again, answers, tries = 0;
+		var wrong = {
+			files.selectIndices { |file, i| info[i] != [buffers[i].bufnum, file[\numFrames], file[\numChannels]] }
+		};
+		while { info.notNil and: { gen == generation } and: { tries < maxRereads } and: { (again = wrong.value).notEmpty } } {
+			tries = tries + 1;
+			answers = this.prReadAndQuery(buffers[again], files[again].collect(_[\path]), deadline, gen);
+			if(answers.isNil) { info = nil } { again.do { |i, k| info[i] = answers[k] } };
+		};
+		^info
 	}
 
 	// Sends the reads; the last read of every chunk of queryChunk buffers carries a /b_query
