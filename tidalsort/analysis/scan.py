@@ -19,7 +19,7 @@ from pathlib import Path
 #: never picks such files up again as sources.
 BANK_MARKER = ".tidalsort-bank"
 
-#: A found file and its ``os.stat`` result.
+#: A found file's canonical path (symbolic links resolved) and its ``os.stat`` result.
 Found = tuple[Path, os.stat_result]
 #: (inode, size, modification time in ns) of a file tidalsort wrote: changed or replaced
 #: since, it has another.
@@ -89,8 +89,15 @@ def _look(path: Path, problems: list[tuple[Path, str]]) -> os.stat_result | None
     return st
 
 
-def _walk(folder: Path, st: os.stat_result, seen_dirs: set[tuple[int, int]], problems: list[tuple[Path, str]]) -> Iterable[Found]:
-    """Yield files below ``folder`` recursively, following symlinks without looping."""
+def _walk(
+    folder: Path, real: Path, st: os.stat_result, seen_dirs: set[tuple[int, int]], problems: list[tuple[Path, str]]
+) -> Iterable[Found]:
+    """Yield files below ``folder`` (whose canonical path is ``real``) recursively, with their
+    canonical paths, following symlinks without looping.
+
+    Only symbolic links are resolved: ``realpath`` of every file took 0.5 s of the 0.56 s
+    that scanning 20,000 files in one folder did, while no other work had started.
+    """
     key = (st.st_dev, st.st_ino)
     if key in seen_dirs:
         return
@@ -110,10 +117,11 @@ def _walk(folder: Path, st: os.stat_result, seen_dirs: set[tuple[int, int]], pro
         found = _look(path, problems)
         if found is None:
             continue
+        canonical = Path(os.path.realpath(path)) if entry.is_symlink() else real / entry.name
         if stat.S_ISDIR(found.st_mode):
-            yield from _walk(path, found, seen_dirs, problems)
+            yield from _walk(path, canonical, found, seen_dirs, problems)
         else:
-            yield path, found
+            yield canonical, found
 
 
 def unreachable(sources: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
@@ -160,12 +168,12 @@ def scan(sources: Iterable[str | os.PathLike[str]], skip: Collection[tuple[int, 
         st = _look(source, problems)
         if st is None:
             continue
-        candidates: Iterable[Found] = _walk(source, st, seen_dirs, problems) if stat.S_ISDIR(st.st_mode) else [(source, st)]
-        for path, found in candidates:
+        real = Path(os.path.realpath(source))
+        candidates: Iterable[Found] = _walk(source, real, st, seen_dirs, problems) if stat.S_ISDIR(st.st_mode) else [(real, st)]
+        for real, found in candidates:
             key = (found.st_dev, found.st_ino)
             if key in skip:
                 continue
-            real = Path(os.path.realpath(path))
             if key not in by_identity or str(real) < str(by_identity[key]):
                 by_identity[key] = real
     return sorted(by_identity.values(), key=str), problems
