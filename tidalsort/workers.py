@@ -23,8 +23,9 @@ def forking() -> Iterator[None]:
     handlers (logging's), the interrupt was printed as "ignored" and the sort went on
     to the end (6 of 10 interrupts at the first copies made ahead); a worker it
     killed broke the pool. Here the interrupt is only noted, and the workers are
-    forked with it blocked, as their parent's thread has it. Outside the main thread
-    (where Ctrl-C never arrives) it does nothing.
+    forked with it blocked, as their parent's thread has it; once they are, it goes to
+    the handler it was for. Outside the main thread (where Ctrl-C never arrives) it
+    does nothing.
 
     Examples
     --------
@@ -42,8 +43,8 @@ def forking() -> Iterator[None]:
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that waited is noted, or raised below
         signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
-    if came:
-        raise KeyboardInterrupt
+    if came:  # to the handler it would have reached: KeyboardInterrupt, or nothing where ignored
+        signal.raise_signal(signal.SIGINT)
 
 
 def start_worker(parent: int, *, nice: int = 0) -> None:
