@@ -16,7 +16,7 @@ _PR_SET_PDEATHSIG = 1
 
 @contextmanager
 def forking() -> Iterator[None]:
-    """Hold Ctrl-C back while worker processes are forked, and raise it once they are.
+    """Hold Ctrl-C back while worker processes are forked, and hand it on once they are.
 
     A Ctrl-C in the middle of a fork was lost, or killed a worker before
     :func:`start_worker` made it ignore Ctrl-C: raised in one of the fork's own

@@ -170,10 +170,10 @@ def scan(sources: Iterable[str | os.PathLike[str]], skip: Collection[tuple[int, 
             continue
         real = Path(os.path.realpath(source))
         candidates: Iterable[Found] = _walk(source, real, st, seen_dirs, problems) if stat.S_ISDIR(st.st_mode) else [(real, st)]
-        for real, found in candidates:
+        for canonical, found in candidates:
             key = (found.st_dev, found.st_ino)
             if key in skip:
                 continue
-            if key not in by_identity or str(real) < str(by_identity[key]):
-                by_identity[key] = real
+            if key not in by_identity or str(canonical) < str(by_identity[key]):
+                by_identity[key] = canonical
     return sorted(by_identity.values(), key=str), problems
