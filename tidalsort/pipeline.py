@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import Literal, cast
 
@@ -62,7 +60,7 @@ from .output.names import (
 from .output.overrides import load_overrides, overrides_path
 from .output.strudel import STRUDEL_MAP_NAME, base_url
 from .soundmap.writer import map_outputs
-from .workers import forking, start_worker
+from .workers import fork_pool
 
 Layout = Literal["bank", "split", "families"]
 
@@ -668,12 +666,9 @@ def _drawer(draw: bool) -> Iterator[ProcessPoolExecutor | None]:
     if not draw:
         yield None
         return
-    pool = ProcessPoolExecutor(
-        1, mp_context=multiprocessing.get_context("fork"), initializer=partial(start_worker, nice=DRAWER_NICE), initargs=(os.getpid(),)
-    )
+    pool = fork_pool(1, nice=DRAWER_NICE)
     try:
-        with forking():  # by the first submit
-            pool.submit(import_drawing)
+        pool.submit(import_drawing)
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)

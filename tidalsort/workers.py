@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
 #: prctl(2) option: the signal a process gets when its parent dies.
@@ -64,3 +66,35 @@ def start_worker(parent: int, *, nice: int = 0) -> None:
         os._exit(1)
     if nice:
         os.nice(nice)
+
+
+def fork_pool(processes: int, *, nice: int = 0, setup: Callable[[], None] | None = None) -> ProcessPoolExecutor:
+    """A pool of ``processes`` workers forked from this process now, each set up by
+    :func:`start_worker` (``nice`` steps below it) and then ``setup``; Ctrl-C is held back
+    while they are forked (:func:`forking`).
+
+    Forked, they start at once with everything this process imported.
+
+    Examples
+    --------
+    >>> pool = fork_pool(1, nice=1)
+    >>> pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result() - os.getpriority(os.PRIO_PROCESS, 0)
+    1
+    >>> pool.shutdown()
+    """
+    pool = ProcessPoolExecutor(
+        processes, mp_context=multiprocessing.get_context("fork"), initializer=_start, initargs=(os.getpid(), nice, setup)
+    )
+    try:
+        with forking():
+            pool.submit(int)  # the first submit forks them all
+    except BaseException:  # Ctrl-C: none of them is kept waiting
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    return pool
+
+
+def _start(parent: int, nice: int, setup: Callable[[], None] | None) -> None:
+    start_worker(parent, nice=nice)
+    if setup:
+        setup()

@@ -7,17 +7,16 @@ feature cache and adds what it computed; the result is the same as one process w
 from __future__ import annotations
 
 import ctypes
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..workers import forking, start_worker
+from ..workers import fork_pool
 from .audio import ANALYSIS_RATE, AudioInfo, UnreadableAudio, read_head
 from .cache import Entry, FeatureCache
 from .descriptors import DESCRIPTOR_COUNT, DESCRIPTORS_VERSION, whole_sound
@@ -152,12 +151,6 @@ def _compute_here(paths: list[Path], settings: FeatureSettings, keep: Callable[[
         keep(batch)
 
 
-def _start_worker(parent: int) -> None:
-    """Set up an analysis worker: it dies with its parent, leaves Ctrl-C to it, and keeps freed memory."""
-    start_worker(parent)
-    _keep_freed_memory()
-
-
 def _keep_freed_memory() -> None:
     """Let glibc's malloc reuse the memory a file's arrays freed for the next file's.
 
@@ -174,14 +167,9 @@ def _keep_freed_memory() -> None:
 
 def _compute_in_pool(paths: list[Path], settings: FeatureSettings, jobs: int, keep: Callable[[list[tuple[Path, Entry]]], None]) -> None:
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    # fork: workers start at once with everything imported; they only compute and return.
-    pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(os.getpid(),)
-    )
-    futures: dict[Future[list[Entry]], list[Path]] = {}
+    pool = fork_pool(jobs, setup=_keep_freed_memory)  # the workers only compute and return
+    futures = {pool.submit(_analyse_chunk, chunk, settings): chunk for chunk in chunks}
     try:
-        with forking():  # by the first submit
-            futures = {pool.submit(_analyse_chunk, chunk, settings): chunk for chunk in chunks}
         for future in as_completed(futures):
             keep(list(zip(futures.pop(future), future.result())))
     except KeyboardInterrupt:

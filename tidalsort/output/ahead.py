@@ -15,21 +15,19 @@ the first run after a kill deletes it.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
 from ..analysis.scan import identity
 from ..errors import TidalsortError
-from ..workers import forking, start_worker
+from ..workers import fork_pool
 from .atomic import hold, make_temp_dir, start_writeback
 from .bank import copy_hashing, file_sha1, state_dir
 
@@ -112,15 +110,9 @@ class CopyAhead:
 
     def _send(self) -> None:
         if self._pool is None:  # forked at the first batch: a run that copies nothing forks nothing
-            self._pool = ProcessPoolExecutor(
-                self._processes,
-                mp_context=multiprocessing.get_context("fork"),
-                initializer=partial(start_worker, nice=NICE),
-                initargs=(os.getpid(),),
-            )
+            self._pool = fork_pool(self._processes, nice=NICE)
         try:
-            with forking():  # by the first submit
-                self._results.append(self._pool.submit(_copy_batch, self._batch))
+            self._results.append(self._pool.submit(_copy_batch, self._batch))
         except BrokenProcessPool:  # a copying process was killed: the writing copies the rest
             pass
         self._batch = []
