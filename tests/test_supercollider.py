@@ -15,7 +15,6 @@ import random
 import signal
 import socket
 import string
-import sys
 import threading
 import time
 from pathlib import Path
@@ -470,7 +469,6 @@ def udp_drops(port: int) -> int:
     raise AssertionError(f"no UDP socket on port {port}")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/net/udp")
 def test_reads_lost_while_the_server_is_busy_are_read_again(tmp_path: Path) -> None:
     """A server too busy to empty its socket (here: stopped) loses reads of a large bank's
     burst; they read as 0 frames, like unreadable files, until read again."""
