@@ -33,8 +33,9 @@ from .bank import copy_hashing, file_sha1, state_dir
 
 #: Processes copying.
 PROCESSES = 2
-#: How far below the sort they run: on this 2-core machine a new file costs 0.7 ms of
-#: CPU (a 20,000-file bank 14 s). 20,000 made one-shots: the analysis took 115 s beside
+#: How far below the sort they run: on this 2-core machine a new file cost up to 0.7 ms of
+#: CPU (a 20,000-file bank 14 s; near files deleted a minute before, see docs/speed.md).
+#: 20,000 made one-shots: the analysis took 115 s beside
 #: copying threads of the sort's own priority, 34 s at 10, 27-33 s beside processes at
 #: 19 (26 s with nothing copied ahead).
 NICE = 19
